@@ -1,0 +1,112 @@
+/**
+ * `fedlora`: the headless CLI over the same service the app uses.
+ *   fedlora run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S]
+ * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { executeRun } from '../service/runner';
+import { createRunDir } from '../service/runStore';
+import { validateRunConfig } from '../service/validate';
+import { versions } from '../service/versions';
+import { Progress } from './progress';
+
+export class UsageError extends Error {}
+
+const USAGE = `usage: fedlora <command> [options]
+
+commands:
+  run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S]
+      run one experiment; prints the run directory as the last line of stdout
+
+exit codes: 0 ok, 1 the run failed, 2 bad input (arguments or config)`;
+
+function intArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name}: must be an integer, got "${v}"`);
+  return n;
+}
+
+/** Read a JSON config file; errors name the file. */
+export function readConfigFile(file: string): unknown {
+  if (!fs.existsSync(file)) throw new UsageError(`--config: no such file ${file}`);
+  const text = fs.readFileSync(file, 'utf8');
+  if (text.length > 1_000_000) throw new UsageError(`${file}: config larger than 1 MB; is this the right file?`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: { config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, rounds: { type: 'string' }, name: { type: 'string' } },
+  });
+  if (!values.config) throw new UsageError('run: --config <file.json> is required');
+  const configFile = path.resolve(values.config);
+  const input = readConfigFile(configFile) as Record<string, unknown>;
+  if (input && typeof input === 'object' && !Array.isArray(input)) {
+    const seed = intArg('seed', values.seed), rounds = intArg('rounds', values.rounds);
+    if (seed !== undefined) input.seed = seed;
+    if (rounds !== undefined) input.federation = { ...(input.federation as object ?? {}), rounds };
+    if (values.name !== undefined) input.name = values.name;
+  }
+  const v = validateRunConfig(input, path.dirname(configFile));
+  if (!v.ok) {
+    for (const i of v.issues) process.stderr.write(`${path.basename(configFile)}: ${i.path || '(config root)'}: ${i.message}\n`);
+    return 2;
+  }
+  const dir = createRunDir(path.resolve(values.out ?? 'runs'), v.config, versions(), os.cpus().length);
+  const progress = new Progress();
+  progress.log(`run ${path.basename(dir)}: ${v.config.federation.rounds} rounds`);
+  let stopRequested = false;
+  const onSig = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    progress.log('stopping after this round (Ctrl-C again to abort)');
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  try {
+    const s = await executeRun(dir, { onRound: (m, total) => progress.round(m, total), onLog: (l) => progress.log(l), shouldStop: () => stopRequested });
+    progress.log(`${s.status}: final accuracy ${s.finalAcc === null ? 'n/a' : (s.finalAcc * 100).toFixed(2) + '%'}, uplink ${s.totalUplinkBits} bits`);
+    process.stdout.write(dir + '\n');
+    return s.status === 'completed' || s.status === 'stopped' ? 0 : 1;
+  } catch (e) {
+    progress.log(`run failed: ${(e as Error).message}`);
+    process.stdout.write(dir + '\n');
+    return 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run': return await cmdRun(rest);
+      case undefined: case 'help': case '--help': case '-h':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`fedlora: ${(e as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+    process.stderr.write(`fedlora: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Backend selection: tfjs-node-gpu -> tfjs-node -> wasm -> cpu.
+ *
+ * The native packages are optional dependencies: their install downloads libtensorflow and may fail
+ * (offline machines, no CUDA). A failed `require` can throw errors without a `code`, so any error
+ * falls through to the next candidate, and the reason is kept for the run's metadata.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as path from 'node:path';
+
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export type BackendPreference = BackendName | 'auto';
+
+export interface BackendInfo {
+  /** What was asked for (config `backend` or env FEDLORA_BACKEND). */
+  requested: BackendPreference;
+  /** The backend actually used. */
+  name: BackendName;
+  /** tfjs backend id (`tensorflow`, `wasm`, `cpu`). */
+  tfBackend: string;
+  tfjsVersion: string;
+  /** Why each earlier candidate was skipped. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+let current: BackendInfo | null = null;
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0].slice(0, 300);
+}
+
+async function tryBackend(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend failed to initialise');
+      return 'tensorflow';
+    }
+    case 'wasm': {
+      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+      setWasmPaths(dir + path.sep);
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+      return 'wasm';
+    }
+    case 'cpu':
+      if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
+      return 'cpu';
+  }
+}
+
+/**
+ * Initialise tfjs with the preferred backend. `auto` tries every backend in order; a named backend
+ * is required (an error if it cannot load). The env var FEDLORA_BACKEND overrides `auto`.
+ */
+export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+  const envPref = process.env.FEDLORA_BACKEND as BackendPreference | undefined;
+  const requested = preference === 'auto' && envPref ? envPref : preference;
+  if (requested !== 'auto' && !(BACKENDS as readonly string[]).includes(requested)) {
+    throw new Error(`backend: must be one of auto, ${BACKENDS.join(', ')}; got "${requested}" (check FEDLORA_BACKEND)`);
+  }
+  if (current && (requested === 'auto' || current.name === requested)) return current;
+  const candidates: BackendName[] = requested === 'auto' ? [...BACKENDS] : [requested];
+  const skipped: BackendInfo['skipped'] = [];
+  for (const name of candidates) {
+    try {
+      const tfBackend = await tryBackend(name);
+      await tf.ready();
+      current = { requested, name, tfBackend, tfjsVersion: tf.version_core, skipped };
+      return current;
+    } catch (e) {
+      skipped.push({ name, reason: firstLine(e) });
+    }
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  throw new Error(`backend: could not initialise "${requested}" (${why})`);
+}
+
+export function backendInfo(): BackendInfo | null {
+  return current;
+}

@@ -1,0 +1,66 @@
+/**
+ * SVD truncation baseline (METHOD.md section 2): per layer form dW = B'A' - BA (here, x W
+ * convention: A'_x B'_x - A_x B_x, [d_in, d_out]), truncate it to m = ceil(rho r) components by a
+ * randomized SVD, and send U S and V. The server adds the weighted mean of the received dW_hat to
+ * the product and re-factorises it to rank r (see refactorize). Its operation count (forming dW
+ * and the SVD) is charged to the device like any other compressor's.
+ */
+import type { WeightMap } from '../model/types';
+import { fromF32, mat, matmul, truncatedSvd, truncatedSvdFlops, type Mat } from './linalg';
+import { copyDense, denseBits, HEADER_BITS, keptComponents, type CompressInput, type CompressOutput, type Compressor, type LoraLayer } from './types';
+
+/** A_x B_x for a layer's factors, optionally with deltas added: [d_in, d_out]. */
+export function factorProduct(layer: LoraLayer, w: WeightMap, delta?: WeightMap): Mat {
+  const { name, din, dout, rank: r } = layer;
+  const a = fromF32(din, r, w[`${name}.lora_a`].data), b = fromF32(r, dout, w[`${name}.lora_b`].data);
+  if (delta) {
+    const da = delta[`${name}.lora_a`].data, db = delta[`${name}.lora_b`].data;
+    for (let i = 0; i < a.data.length; i++) a.data[i] += da[i];
+    for (let i = 0; i < b.data.length; i++) b.data[i] += db[i];
+  }
+  return matmul(a, b);
+}
+
+export function subMat(x: Mat, y: Mat): Mat {
+  const out = mat(x.rows, x.cols);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[i] - y.data[i];
+  return out;
+}
+
+export class SvdCompressor implements Compressor {
+  readonly name = 'svd';
+  constructor(private readonly valueBits: number) {}
+
+  compress({ global, update, layers, rho, rng }: CompressInput): CompressOutput {
+    const productUpdate: Record<string, Mat> = {};
+    let bits = HEADER_BITS + denseBits(update, this.valueBits), flops = 0;
+    for (const layer of layers) {
+      const { name, din, dout, rank: r } = layer;
+      const dW = subMat(factorProduct(layer, global, update), factorProduct(layer, global));
+      const m = keptComponents(rho, r);
+      const { U, S, V } = truncatedSvd(dW, m, rng.child(`svd:${name}`), 2 * r); // rank(dW) <= 2r: exact
+      // dW_hat = U S V^T
+      const US = mat(din, m);
+      for (let i = 0; i < din; i++) for (let j = 0; j < m; j++) US.data[i * m + j] = U.data[i * U.cols + j] * S[j];
+      productUpdate[name] = matmul(US, V, false, true);
+      bits += m * (din + dout) * this.valueBits;
+      flops += 2 * 2 * din * dout * r + truncatedSvdFlops(din, dout, m, 2 * r);
+    }
+    const out: WeightMap = {};
+    copyDense(update, out);
+    return { update: out, productUpdate, bits, flops };
+  }
+}
+
+/** New rank-r factors whose product is P: A_x = U sqrt(S), B_x = sqrt(S) V^T. */
+export function refactorize(P: Mat, r: number, rng: CompressInput['rng']): { a: Float32Array; b: Float32Array } {
+  const { U, S, V } = truncatedSvd(P, r, rng, r);
+  const din = P.rows, dout = P.cols, k = S.length;
+  const a = new Float32Array(din * r), b = new Float32Array(r * dout);
+  for (let j = 0; j < k; j++) {
+    const s = Math.sqrt(S[j]);
+    for (let i = 0; i < din; i++) a[i * r + j] = U.data[i * k + j] * s;
+    for (let q = 0; q < dout; q++) b[j * dout + q] = V.data[q * k + j] * s;
+  }
+  return { a, b };
+}

@@ -1,0 +1,45 @@
+/**
+ * Top-k sparsification (Aji & Heafield 2017; Stich et al. 2018) over all LoRA factor deltas
+ * (dA and dB together): keep the k = ceil(rho * total) entries of largest magnitude, send values and
+ * ceil(log2 total)-bit positions. The head is sent dense. Unsent entries count as zero at the server.
+ */
+import type { WeightMap } from '../model/types';
+import { copyDense, denseBits, HEADER_BITS, type CompressInput, type CompressOutput, type Compressor } from './types';
+
+/** Send `chosen` entries of the flattened LoRA deltas; shared by top-k and random-k. */
+export function sparseFactorMessage(update: WeightMap, names: string[], chosen: Int32Array | number[]): WeightMap {
+  const out: WeightMap = {};
+  const offsets: number[] = [];
+  let total = 0;
+  for (const n of names) { offsets.push(total); total += update[n].data.length; out[n] = { shape: update[n].shape.slice(), data: new Float32Array(update[n].data.length) }; }
+  let t = 0;
+  const sorted = Array.from(chosen).sort((a, b) => a - b);
+  for (const g of sorted) {
+    while (t + 1 < names.length && offsets[t + 1] <= g) t++;
+    const local = g - offsets[t];
+    out[names[t]].data[local] = update[names[t]].data[local];
+  }
+  copyDense(update, out);
+  return out;
+}
+
+export function loraNames(update: WeightMap): string[] {
+  return Object.keys(update).filter((k) => k.includes('.lora_')).sort();
+}
+
+export class TopKCompressor implements Compressor {
+  readonly name = 'topk';
+  constructor(private readonly valueBits: number) {}
+
+  compress({ update, rho }: CompressInput): CompressOutput {
+    const names = loraNames(update);
+    const flat: number[] = [];
+    for (const n of names) for (const v of update[n].data) flat.push(Math.abs(v));
+    const total = flat.length;
+    const k = Math.max(1, Math.min(total, Math.ceil(rho * total - 1e-9)));
+    const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => flat[b] - flat[a] || a - b).slice(0, k);
+    const bits = HEADER_BITS + denseBits(update, this.valueBits) + k * (this.valueBits + Math.max(1, Math.ceil(Math.log2(total))));
+    const flops = total * Math.ceil(Math.log2(total + 1)); // selection by sorting
+    return { update: sparseFactorMessage(update, names, order), bits, flops };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The compressor interface (METHOD.md section 2): a client's update in, what the server receives
+ * out, with exact bits from a formula and an operation count for the simulated clock.
+ */
+import type { WeightMap } from '../model/types';
+import type { Rng } from '../rng';
+import type { Mat } from './linalg';
+
+/** One LoRA-adapted projection: `${name}.lora_a` is [din, rank], `${name}.lora_b` is [rank, dout]. */
+export interface LoraLayer { name: string; din: number; dout: number; rank: number }
+
+export interface CompressInput {
+  /** Factors and head before local training. */
+  global: WeightMap;
+  /** Local minus global, for every trainable tensor. */
+  update: WeightMap;
+  layers: LoraLayer[];
+  /** Sparsification ratio of this round, in (0, 1]. */
+  rho: number;
+  /** Seeded per (round, client): random-k draws and SVD sketches. */
+  rng: Rng;
+}
+
+export interface CompressOutput {
+  /** What the server reconstructs, dense (zeros where nothing was sent). */
+  update: WeightMap;
+  /** Element masks: an element is averaged over the clients that sent it. Absent: dense averaging. */
+  sent?: Record<string, Uint8Array>;
+  /** Uplink payload in bits, from the method's formula (header included). */
+  bits: number;
+  /** Floating-point operations the method costs on the device (charged at its speed). */
+  flops: number;
+  /** Per layer, each component's importance s_i (SOFT): feeds TSFA's predicted error. */
+  importance?: Record<string, Float64Array>;
+  /** Per layer, indices of the components sent. */
+  selected?: Record<string, number[]>;
+  /** SVD baseline: low-rank dW_hat per layer, [din, dout] (x W convention), instead of factor deltas. */
+  productUpdate?: Record<string, Mat>;
+}
+
+export interface Compressor {
+  readonly name: string;
+  compress(input: CompressInput): CompressOutput;
+}
+
+export interface CompressionSpec {
+  method: 'none' | 'soft' | 'topk' | 'randk' | 'svd';
+  rho: number;
+  valueBits: 32 | 16;
+  importance: 'exact' | 'factor-norm';
+  errorFeedback: boolean;
+}
+
+/** Bits per message header: client id + round. */
+export const HEADER_BITS = 64;
+
+/** LoRA layers present in a weight map, in name order. */
+export function loraLayers(w: WeightMap): LoraLayer[] {
+  return Object.keys(w).filter((k) => k.endsWith('.lora_a')).sort().map((k) => {
+    const name = k.slice(0, -'.lora_a'.length);
+    const [din, rank] = w[k].shape, dout = w[`${name}.lora_b`].shape[1];
+    return { name, din, dout, rank };
+  });
+}
+
+/** Components kept per layer at ratio rho: ceil(rho r), at least 1. */
+export function keptComponents(rho: number, rank: number): number {
+  return Math.max(1, Math.min(rank, Math.ceil(rho * rank - 1e-9)));
+}
+
+/** Bits of the tensors that are not LoRA factors (the head), always sent dense. */
+export function denseBits(update: WeightMap, valueBits: number): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(update)) if (!k.includes('.lora_')) n += v.data.length;
+  return n * valueBits;
+}
+
+/** Copy the non-LoRA tensors (the head) into `out`. */
+export function copyDense(update: WeightMap, out: WeightMap): void {
+  for (const [k, v] of Object.entries(update)) if (!k.includes('.lora_')) out[k] = { shape: v.shape.slice(), data: Float32Array.from(v.data) };
+}

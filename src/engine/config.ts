@@ -1,0 +1,146 @@
+/**
+ * The experiment config: one zod schema is the single source of its type, defaults, validation
+ * and the help text the UI and docs show (`.meta({ description, unit })`).
+ */
+import { z } from 'zod';
+import { BACKENDS } from './backend';
+import { LINEAR_TARGETS } from './model/vit';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.number({ error: 'must be a number' })
+    .int({ error: `must be an integer >= ${min}` })
+    .min(min, { error: `must be an integer >= ${min}` })
+    .max(max, { error: `must be an integer <= ${max}` });
+const positive = (what = 'a number > 0') =>
+  z.number({ error: 'must be a number' }).gt(0, { error: `must be ${what}` }).refine(Number.isFinite, { error: 'must be finite' });
+const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+
+const partitionSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('iid') }).strict(),
+  z.object({
+    method: z.literal('dirichlet'),
+    alpha: positive().default(0.5).meta({ description: 'Dirichlet concentration over labels; smaller = more skewed (non-IID)' }),
+  }).strict(),
+  z.object({
+    method: z.literal('shards'),
+    classesPerClient: int(1).default(2).meta({ description: 'distinct labels each client holds' }),
+  }).strict(),
+], { error: 'must be {"method": "iid" | "dirichlet" | "shards", ...}' });
+
+export const configSchema = z.object({
+  name: str().default('experiment').meta({ description: 'run name shown in lists and reports' }),
+  seed: int(0, 2 ** 31 - 1).default(0).meta({ description: 'root of every random stream (partition, init, sampling, batching, channel)' }),
+  backend: z.enum(['auto', ...BACKENDS], { error: `must be one of auto, ${BACKENDS.join(', ')}` }).default('auto')
+    .meta({ description: 'tfjs backend; auto tries tensorflow-gpu, tensorflow, wasm, cpu in order' }),
+  data: z.object({
+    dataset: str().default('fashion-mnist').meta({ description: 'a shipped dataset name (fashion-mnist) or a folder with IDX files, relative to the config file' }),
+    trainSamples: int(1).nullable().default(null).meta({ description: 'use only the first N training samples (null = all)' }),
+    testSamples: int(1).nullable().default(null).meta({ description: 'evaluate on the first N test samples (null = all)' }),
+  }).strict().prefault({}),
+  model: z.object({
+    name: str().default('vit-fmnist-base').meta({ description: 'a shipped model name (vit-fmnist-base) or a .safetensors file, relative to the config file' }),
+  }).strict().prefault({}),
+  lora: z.object({
+    rank: int(1, 256).default(8).meta({ description: 'LoRA rank r (components per adapted layer)' }),
+    alpha: positive().default(16).meta({ description: 'LoRA scale numerator: the update is (alpha / r) B A' }),
+    targets: z.array(z.enum(LINEAR_TARGETS, { error: `must be one of ${LINEAR_TARGETS.join(', ')}` }), { error: 'must be an array' })
+      .min(1, { error: 'must name at least one projection' })
+      .refine((t) => new Set(t).size === t.length, { error: 'must not repeat a projection' })
+      .default(['q', 'v']).meta({ description: 'projections that carry adapters: q, k, v, o (attention), fc1, fc2 (MLP)' }),
+  }).strict().prefault({}),
+  train: z.object({
+    mode: z.enum(['lora', 'head-only', 'full'], { error: 'must be one of lora, head-only, full' }).default('lora')
+      .meta({ description: 'what clients train: LoRA adapters + head, the head alone, or every weight' }),
+    optimizer: z.enum(['adam', 'sgd'], { error: 'must be adam or sgd' }).default('adam'),
+    lr: positive().default(0.003).meta({ description: 'local learning rate' }),
+    momentum: z.number({ error: 'must be a number' }).min(0, { error: 'must be in [0, 1)' }).lt(1, { error: 'must be in [0, 1)' }).default(0.9).meta({ description: 'SGD momentum' }),
+    batchSize: int(1, 4096).default(32).meta({ description: 'local batch size (samples)' }),
+    localEpochs: int(1, 1000).default(1).meta({ description: 'local epochs per round (E)' }),
+    localSteps: int(1).nullable().default(null).meta({ description: 'if set, a fixed number of local steps per round instead of epochs' }),
+  }).strict().prefault({}),
+  federation: z.object({
+    numClients: int(1, 100000).default(20).meta({ description: 'clients K' }),
+    clientsPerRound: int(1, 100000).default(5).meta({ description: 'clients sampled per round S (<= K)' }),
+    rounds: int(1, 1000000).default(5).meta({ description: 'communication rounds T' }),
+    partition: partitionSchema.prefault({ method: 'dirichlet' }).meta({ description: 'how training samples are split across clients' }),
+  }).strict().prefault({}),
+  compression: z.object({
+    method: z.enum(['none', 'soft', 'topk', 'randk', 'svd'], { error: 'must be one of none, soft, topk, randk, svd' }).default('none')
+      .meta({ description: 'uplink compression: none (dense FedIT), soft (SVD-free importance ranking), topk, randk, svd (truncated SVD of B A)' }),
+    rho: z.number({ error: 'must be a number' }).gt(0, { error: 'must be in (0, 1]' }).max(1, { error: 'must be in (0, 1]' }).default(0.25)
+      .meta({ description: 'sparsification ratio: share of LoRA components (soft, svd) or entries (topk, randk) sent; the controller may override it per round' }),
+    k: int(1).nullable().default(null).meta({ description: 'topk/randk: number of entries to send (overrides rho); null = use rho' }),
+    valueBits: z.union([z.literal(32), z.literal(16)], { error: 'must be 32 or 16' }).default(32).meta({ description: 'bits per transmitted value', unit: 'bit' }),
+    importance: z.enum(['exact', 'factor-norm'], { error: 'must be exact or factor-norm' }).default('exact')
+      .meta({ description: "soft: component importance ||b'a'^T - ba^T|| (exact) or ||b'|| ||a'|| (factor-norm)" }),
+    errorFeedback: z.boolean({ error: 'must be true or false' }).default(true).meta({ description: 'keep what was not sent and add it to the next update (factor-space methods)' }),
+  }).strict().prefault({}),
+  soft: z.object({
+    lambda: z.number({ error: 'must be a number' }).min(0, { error: 'must be >= 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0)
+      .meta({ description: 'weight of the near-orthogonality regulariser on normalised LoRA components (0 = plain LoRA)' }),
+  }).strict().prefault({}),
+  eval: z.object({
+    every: int(1).default(1).meta({ description: 'evaluate every N rounds (always on the last)' }),
+    batchSize: int(1, 65536).default(256).meta({ description: 'evaluation batch size' }),
+  }).strict().prefault({}),
+}).strict().superRefine((c, ctx) => {
+  if (c.federation.clientsPerRound > c.federation.numClients) {
+    ctx.addIssue({ code: 'custom', path: ['federation', 'clientsPerRound'], message: `must be <= federation.numClients (${c.federation.numClients})` });
+  }
+});
+
+export type ExperimentConfig = z.output<typeof configSchema>;
+export type ExperimentConfigInput = z.input<typeof configSchema>;
+
+export interface ConfigIssue { path: string; message: string }
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map((i) => `${i.path || '(config root)'}: ${i.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+/** Validate and fill defaults; returns per-field issues instead of throwing. */
+export function validateConfig(input: unknown): { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] } {
+  const r = configSchema.safeParse(input);
+  if (r.success) return { ok: true, config: r.data };
+  const issues = r.error.issues.map((iss) => {
+    if (iss.code === 'unrecognized_keys') {
+      const where = iss.path.map(String).join('.');
+      return { path: where, message: `unknown key(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; remove or fix the spelling` };
+    }
+    const path = iss.path.map(String).join('.');
+    const got = valueAt(input, iss.path);
+    return { path, message: `${iss.message}, got ${show(got)}` };
+  });
+  return { ok: false, issues };
+}
+
+/** Validate or throw a ConfigError. */
+export function parseConfig(input: unknown): ExperimentConfig {
+  const r = validateConfig(input);
+  if (!r.ok) throw new ConfigError(r.issues);
+  return r.config;
+}
+
+/** Help text for every field, for docs and the UI: path -> { description, default }. */
+export function configHelp(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

@@ -1,0 +1,112 @@
+/**
+ * One client's local training (METHOD.md section 1, step 2): start from the global trainable
+ * weights, run E local epochs (or a step budget) on its shard, return the update
+ * (local - global) and the client's new optimizer state.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../rng';
+import type { VitLora } from '../model/vit';
+import type { WeightMap } from '../model/types';
+import { LocalOptimizer, type OptimizerSpec, type OptimizerState } from './optimizer';
+import { subtractWeights } from './weights';
+
+/** Patchified samples: row i is x[i * rowLen .. (i+1) * rowLen), label y[i]. */
+export interface PatchedDataset {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+  /** floats per sample (numPatches * patchDim). */
+  rowLen: number;
+  numPatches: number;
+  numClasses: number;
+}
+
+export interface LocalTrainSpec {
+  optimizer: OptimizerSpec;
+  batchSize: number;
+  localEpochs: number;
+  localSteps: number | null;
+}
+
+export interface LocalResult {
+  update: WeightMap;
+  optState: OptimizerState;
+  meanLoss: number;
+  steps: number;
+  samplesProcessed: number;
+}
+
+/** Copy rows `idx` into one batch tensor [b * numPatches, patchDim] and one-hot labels. */
+export function makeBatch(ds: PatchedDataset, idx: ArrayLike<number>): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const b = idx.length, L = ds.rowLen;
+  const xs = new Float32Array(b * L);
+  const ys = new Int32Array(b);
+  for (let i = 0; i < b; i++) {
+    const j = idx[i];
+    xs.set(ds.x.subarray(j * L, (j + 1) * L), i * L);
+    ys[i] = ds.y[j];
+  }
+  return tf.tidy(() => ({
+    x: tf.tensor2d(xs, [b * ds.numPatches, L / ds.numPatches]),
+    y: tf.oneHot(tf.tensor1d(ys, 'int32'), ds.numClasses) as tf.Tensor2D,
+  }));
+}
+
+/** Batches for one pass over `indices`, shuffled by `rng`; the last partial batch is kept. */
+export function batchOrder(indices: Int32Array, batchSize: number, rng: Rng): Int32Array[] {
+  const perm = rng.shuffle(Int32Array.from(indices)) as Int32Array;
+  const out: Int32Array[] = [];
+  for (let i = 0; i < perm.length; i += batchSize) out.push(perm.subarray(i, Math.min(i + batchSize, perm.length)));
+  return out;
+}
+
+export function crossEntropy(model: VitLora, x: tf.Tensor2D, y: tf.Tensor2D, batch: number): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(y, model.forward(x, batch)) as tf.Scalar;
+}
+
+/** Train on a shard. `global` must already be loaded into the model's variables. */
+export function localTrain(
+  model: VitLora, global: WeightMap, ds: PatchedDataset, shard: Int32Array,
+  spec: LocalTrainSpec, optState: OptimizerState, rng: Rng,
+  extraLoss?: () => tf.Scalar,
+): LocalResult {
+  const opt = new LocalOptimizer(spec.optimizer, model.vars, optState);
+  let lossSum = 0, steps = 0, samples = 0;
+  const maxSteps = spec.localSteps ?? Infinity;
+  for (let epoch = 0; steps < maxSteps && (spec.localSteps !== null || epoch < spec.localEpochs); epoch++) {
+    for (const idx of batchOrder(shard, spec.batchSize, rng.child(`epoch${epoch}`))) {
+      if (steps >= maxSteps) break;
+      const { x, y } = makeBatch(ds, idx);
+      lossSum += opt.minimize(() => {
+        const ce = crossEntropy(model, x, y, idx.length);
+        return extraLoss ? tf.add(ce, extraLoss()) : ce;
+      });
+      x.dispose(); y.dispose();
+      steps += 1;
+      samples += idx.length;
+    }
+    if (shard.length === 0) break;
+  }
+  const local = model.getTrainable();
+  return { update: subtractWeights(local, global), optState: opt.finish(), meanLoss: steps ? lossSum / steps : NaN, steps, samplesProcessed: samples };
+}
+
+/** Accuracy and mean loss over the first `limit` samples of `ds`. */
+export function evaluate(model: VitLora, ds: PatchedDataset, batchSize: number, limit = ds.n): { acc: number; loss: number } {
+  let correct = 0, lossSum = 0;
+  const n = Math.min(limit, ds.n);
+  for (let s = 0; s < n; s += batchSize) {
+    const b = Math.min(batchSize, n - s);
+    const idx = Int32Array.from({ length: b }, (_, i) => s + i);
+    const { x, y } = makeBatch(ds, idx);
+    const [c, l] = tf.tidy(() => {
+      const logits = model.forward(x, b);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(y, -1)), 'float32'));
+      const loss = tf.mul(tf.losses.softmaxCrossEntropy(y, logits), b);
+      return [hits.dataSync()[0], loss.dataSync()[0]];
+    });
+    correct += c; lossSum += l;
+    x.dispose(); y.dispose();
+  }
+  return { acc: n ? correct / n : NaN, loss: n ? lossSum / n : NaN };
+}

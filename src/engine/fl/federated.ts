@@ -1,0 +1,221 @@
+/**
+ * The federated round loop (METHOD.md section 1), written once: sample clients, train locally,
+ * build each client's uplink message, aggregate, apply, evaluate, report. Every random draw comes
+ * from a stream named by (seed, purpose, round, client), so a run resumed at round t draws exactly
+ * what an uninterrupted run draws.
+ */
+import type { ExperimentConfig } from '../config';
+import type { VitSpec, WeightMap } from '../model/types';
+import { VitLora } from '../model/vit';
+import { Rng } from '../rng';
+import { weightedMean, type ReceivedUpdate } from './aggregate';
+import { evaluate, localTrain, type PatchedDataset } from './client';
+import { emptyOptimizerState, type OptimizerState } from './optimizer';
+import { addScaledInPlace, cloneWeights, countParams } from './weights';
+import { ErrorFeedback, loraLayers, makeCompressor, relativeError, sendsFactors, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
+import { refactorize } from '../compress/svd';
+import { fromF32, matmul } from '../compress/linalg';
+import { orthogonalityPenalty, orthResidual } from './orthogonality';
+import { relativeCovarianceNorm } from './covariance';
+import { ConfigError } from '../config';
+
+export interface RoundMetrics {
+  round: number;
+  trainLoss: number;
+  testAcc: number | null;
+  testLoss: number | null;
+  uplinkBits: number;
+  cumUplinkBits: number;
+  roundTime: number;
+  cumTime: number;
+  wallMs: number;
+  clientIds: number[];
+  clientBits: number[];
+  clientSamples: number[];
+  [extra: string]: unknown;
+}
+
+/** Everything needed to continue a run after round `round` (plain data). */
+export interface TrainerState {
+  round: number;
+  global: WeightMap;
+  clientOpt: Record<number, OptimizerState>;
+  /** Error-feedback residual per client (factor-space compressors). */
+  clientResidual: Record<number, WeightMap>;
+  cumUplinkBits: number;
+  cumTime: number;
+}
+
+export interface TrainerInput {
+  config: ExperimentConfig;
+  spec: VitSpec;
+  base: WeightMap;
+  train: PatchedDataset;
+  test: PatchedDataset;
+  partition: Int32Array[];
+}
+
+export class FederatedTrainer {
+  readonly model: VitLora;
+  readonly rng: Rng;
+  state: TrainerState;
+  private readonly cfg: ExperimentConfig;
+  readonly layers: LoraLayer[];
+  private readonly compressor: Compressor;
+
+  constructor(private readonly input: TrainerInput) {
+    this.cfg = input.config;
+    this.rng = Rng.fromSeed(this.cfg.seed);
+    const spec = { ...input.spec, numClasses: input.train.numClasses };
+    const base = { ...input.base };
+    {
+      // a fresh classification head for the fine-tuning task
+      const hr = this.rng.child('init').child('head');
+      base['head.w'] = { shape: [spec.dim, spec.numClasses], data: hr.normalArray(spec.dim * spec.numClasses, 0.02) };
+      base['head.b'] = { shape: [spec.numClasses], data: new Float32Array(spec.numClasses) };
+    }
+    this.model = new VitLora(spec, base, this.cfg.lora, this.cfg.train.mode, this.rng.child('init'));
+    this.state = { round: 0, global: this.model.getTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0 };
+    this.layers = loraLayers(this.state.global);
+    this.compressor = makeCompressor(this.cfg.compression);
+    const c = this.cfg.compression;
+    if (c.method !== 'none' && this.layers.length === 0) {
+      throw new ConfigError([{ path: 'compression.method', message: `"${c.method}" compresses LoRA factors, but train.mode "${this.cfg.train.mode}" has none; use train.mode "lora" or compression.method "none"` }]);
+    }
+    if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) {
+      const total = this.layers.reduce((n, l) => n + l.rank * (l.din + l.dout), 0);
+      if (c.k > total) throw new ConfigError([{ path: 'compression.k', message: `must be <= ${total} (the LoRA entries of this model), got ${c.k}` }]);
+    }
+  }
+
+  /** Ratio used this round: 1 for dense; compression.k / total entries when k is set. */
+  rhoFor(_round: number): number {
+    const c = this.cfg.compression;
+    if (c.method === 'none') return 1;
+    if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) {
+      return c.k / this.layers.reduce((n, l) => n + l.rank * (l.din + l.dout), 0);
+    }
+    return c.rho;
+  }
+
+  private compressUpdate(k: number, t: number, update: WeightMap, rho: number): CompressOutput {
+    const input = { global: this.state.global, update, layers: this.layers, rho, rng: this.rng.child('compress').child(t).child(k) };
+    if (this.cfg.compression.errorFeedback && sendsFactors(this.cfg.compression.method) && this.cfg.compression.method !== 'none') {
+      const { out, residual } = new ErrorFeedback(this.compressor).compressWithResidual(input, this.state.clientResidual[k]);
+      this.state.clientResidual[k] = residual;
+      return out;
+    }
+    return this.compressor.compress(input);
+  }
+
+  /** Server step for the SVD baseline: add the mean dW_hat to A B, re-factorise to rank r. */
+  private applyProductUpdates(received: { weight: number; out: CompressOutput }[], t: number): void {
+    const W = received.reduce((s, r) => s + r.weight, 0);
+    for (const layer of this.layers) {
+      const { name, din, dout, rank } = layer;
+      const P = matmul(fromF32(din, rank, this.state.global[`${name}.lora_a`].data), fromF32(rank, dout, this.state.global[`${name}.lora_b`].data));
+      for (const r of received) {
+        const d = r.out.productUpdate![name].data;
+        for (let i = 0; i < d.length; i++) P.data[i] += (r.weight / W) * d[i];
+      }
+      const { a, b } = refactorize(P, rank, this.rng.child('server-svd').child(t).child(name));
+      this.state.global[`${name}.lora_a`].data.set(a);
+      this.state.global[`${name}.lora_b`].data.set(b);
+    }
+    const dense = received.map((r) => ({ weight: r.weight, update: r.out.update }));
+    addScaledInPlace(this.state.global, weightedMean(dense));
+  }
+
+  get numTrainableParams(): number { return countParams(this.state.global); }
+
+  /** Clients of round t (1-based), sorted, drawn from the stream (seed, sample, t). */
+  sampleClients(t: number): number[] {
+    const { numClients, clientsPerRound } = this.cfg.federation;
+    return this.rng.child('sample').child(t).sample(numClients, clientsPerRound).sort((a, b) => a - b);
+  }
+
+  /** Run round `state.round + 1`. */
+  runRound(): RoundMetrics {
+    const t0 = performance.now();
+    const t = this.state.round + 1;
+    const cfg = this.cfg;
+    const clients = this.sampleClients(t);
+    const rho = this.rhoFor(t);
+    const received: { weight: number; out: CompressOutput }[] = [];
+    const clientBits: number[] = [], clientSamples: number[] = [], clientFlops: number[] = [], relErrors: number[] = [];
+    const localFactors: { weight: number; factors: WeightMap }[] = [];
+    const layerNames = this.layers.map((l) => l.name);
+    const extraLoss = cfg.soft.lambda > 0 && layerNames.length
+      ? () => orthogonalityPenalty(this.model.vars, layerNames, cfg.soft.lambda) : undefined;
+    let lossSum = 0, weightSum = 0, compressMs = 0;
+    for (const k of clients) {
+      const shard = this.input.partition[k];
+      this.model.setTrainable(this.state.global);
+      const res = localTrain(
+        this.model, this.state.global, this.input.train, shard,
+        { optimizer: { name: cfg.train.optimizer, lr: cfg.train.lr, momentum: cfg.train.momentum }, batchSize: cfg.train.batchSize, localEpochs: cfg.train.localEpochs, localSteps: cfg.train.localSteps },
+        this.state.clientOpt[k] ?? emptyOptimizerState(), this.rng.child('batch').child(t).child(k), extraLoss,
+      );
+      this.state.clientOpt[k] = res.optState;
+      const c0 = performance.now();
+      const out = this.compressUpdate(k, t, res.update, rho);
+      compressMs += performance.now() - c0;
+      if (this.layers.length) relErrors.push(relativeError(this.layers, this.state.global, res.update, out));
+      if (this.layers.length && !out.productUpdate) {
+        const f = cloneWeights(this.state.global);
+        addScaledInPlace(f, out.update);
+        localFactors.push({ weight: shard.length, factors: f });
+      }
+      received.push({ weight: shard.length, out });
+      clientBits.push(out.bits);
+      clientFlops.push(out.flops);
+      clientSamples.push(res.samplesProcessed);
+      if (res.steps > 0) { lossSum += res.meanLoss * shard.length; weightSum += shard.length; }
+    }
+    const covNorm = localFactors.length ? relativeCovarianceNorm(this.layers, this.state.global, localFactors) : null;
+    if (received.some((r) => r.out.productUpdate)) this.applyProductUpdates(received, t);
+    else addScaledInPlace(this.state.global, weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: r.out.sent }))));
+    this.model.setTrainable(this.state.global);
+    const isLast = t === cfg.federation.rounds;
+    const ev = isLast || t % cfg.eval.every === 0
+      ? evaluate(this.model, this.input.test, cfg.eval.batchSize) : null;
+    const uplinkBits = clientBits.reduce((a, b) => a + b, 0);
+    this.state.round = t;
+    this.state.cumUplinkBits += uplinkBits;
+    const roundTime = 0;
+    this.state.cumTime += roundTime;
+    return {
+      round: t,
+      trainLoss: weightSum ? lossSum / weightSum : NaN,
+      testAcc: ev ? ev.acc : null,
+      testLoss: ev ? ev.loss : null,
+      uplinkBits,
+      cumUplinkBits: this.state.cumUplinkBits,
+      roundTime,
+      cumTime: this.state.cumTime,
+      wallMs: performance.now() - t0,
+      clientIds: clients,
+      clientBits,
+      clientSamples,
+      rho,
+      orthResidual: this.layers.length ? orthResidual(this.state.global, this.layers) : null,
+      sparsError: relErrors.length ? relErrors.reduce((x, y) => x + y, 0) / relErrors.length : null,
+      covNorm,
+      compressMs,
+      clientFlops,
+    };
+  }
+
+  /** Accuracy of the current global model on the test set. */
+  evaluateGlobal(): { acc: number; loss: number } {
+    this.model.setTrainable(this.state.global);
+    return evaluate(this.model, this.input.test, this.cfg.eval.batchSize);
+  }
+
+  restore(state: TrainerState): void {
+    this.state = { ...state, global: cloneWeights(state.global) };
+    this.model.setTrainable(this.state.global);
+  }
+
+  dispose(): void { this.model.dispose(); }
+}

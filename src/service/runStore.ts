@@ -1,0 +1,115 @@
+/**
+ * The run directory contract (README "Run directory"): config.json, meta.json, metrics.jsonl,
+ * summary.json. Every whole-file write is atomic; metrics are appended a line per round.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ExperimentConfig } from '../engine/config';
+import { appendJsonLine, readJsonLines, writeJsonAtomic } from './fsutil';
+
+export const RUN_FORMAT_VERSION = 1;
+
+export type RunStatus = 'created' | 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
+
+export interface RunSummary {
+  status: RunStatus;
+  rounds: number;
+  finalAcc: number | null;
+  bestAcc: number | null;
+  totalUplinkBits: number;
+  meanRoundTime: number;
+  backend: string | null;
+  error?: string;
+}
+
+export interface RunMeta {
+  formatVersion: number;
+  runId: string;
+  name: string;
+  seed: number;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  backend?: unknown;
+  versions: Record<string, string>;
+  host: { cores: number; platform: string; arch: string; totalMemGiB: number };
+  [extra: string]: unknown;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Run ids are folder names: letters, digits, dot, dash, underscore; no path separators. */
+export function isValidRunId(id: string): boolean {
+  return ID_RE.test(id) && !id.includes('..');
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'run';
+}
+
+export function newRunId(name: string, now = new Date()): string {
+  const ts = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${ts}-${slug(name)}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+export const files = (dir: string) => ({
+  config: path.join(dir, 'config.json'),
+  meta: path.join(dir, 'meta.json'),
+  metrics: path.join(dir, 'metrics.jsonl'),
+  summary: path.join(dir, 'summary.json'),
+});
+
+/** Create `<outDir>/<runId>/` with config.json and meta.json. */
+export function createRunDir(outDir: string, config: ExperimentConfig, versions: Record<string, string>, hostCores: number): string {
+  fs.mkdirSync(outDir, { recursive: true });
+  const runId = newRunId(config.name);
+  const dir = path.join(outDir, runId);
+  fs.mkdirSync(dir);
+  writeJsonAtomic(files(dir).config, config);
+  const meta: RunMeta = {
+    formatVersion: RUN_FORMAT_VERSION, runId, name: config.name, seed: config.seed, createdAt: new Date().toISOString(), versions,
+    host: { cores: hostCores, platform: process.platform, arch: process.arch, totalMemGiB: Math.round(os.totalmem() / 2 ** 30) },
+  };
+  writeJsonAtomic(files(dir).meta, meta);
+  return dir;
+}
+
+export function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+export function updateMeta(dir: string, patch: Partial<RunMeta>): RunMeta {
+  const meta = { ...readJson<RunMeta>(files(dir).meta), ...patch };
+  writeJsonAtomic(files(dir).meta, meta);
+  return meta;
+}
+
+export function appendMetrics(dir: string, row: object): void {
+  appendJsonLine(files(dir).metrics, row);
+}
+
+export function readMetrics<T = Record<string, unknown>>(dir: string): { rows: T[]; tornLastLine: boolean } {
+  return readJsonLines<T>(files(dir).metrics);
+}
+
+export function writeSummary(dir: string, summary: RunSummary): void {
+  writeJsonAtomic(files(dir).summary, summary);
+}
+
+/** Summary from the metrics rows so far. */
+export function summarize(rows: { round: number; testAcc: number | null; uplinkBits: number; roundTime: number }[], status: RunStatus, backend: string | null, error?: string): RunSummary {
+  const accs = rows.map((r) => r.testAcc).filter((a): a is number => typeof a === 'number');
+  const last = rows.length ? rows[rows.length - 1] : null;
+  return {
+    status,
+    rounds: last ? last.round : 0,
+    finalAcc: last && typeof last.testAcc === 'number' ? last.testAcc : accs.length ? accs[accs.length - 1] : null,
+    bestAcc: accs.length ? Math.max(...accs) : null,
+    totalUplinkBits: rows.reduce((a, r) => a + r.uplinkBits, 0),
+    meanRoundTime: rows.length ? rows.reduce((a, r) => a + r.roundTime, 0) / rows.length : 0,
+    backend,
+    ...(error ? { error } : {}),
+  };
+}

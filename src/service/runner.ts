@@ -1,0 +1,74 @@
+/**
+ * Executes one run in the current thread (call it from a worker): loads data and model, builds the
+ * trainer, runs the rounds, appends metrics and keeps summary.json current.
+ */
+import * as os from 'node:os';
+import { initBackend, type BackendPreference } from '../engine/backend';
+import type { ExperimentConfig } from '../engine/config';
+import { partition } from '../engine/data/partition';
+import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
+import { patchDataset } from '../engine/model/input';
+import { Rng } from '../engine/rng';
+import { loadIdxFolder, loadModelFile } from './loaders';
+import { resolveDataset, resolveModel } from './resources';
+import { appendMetrics, files, readJson, readMetrics, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
+
+export interface RunHooks {
+  onRound?(m: RoundMetrics, totalRounds: number): void;
+  onLog?(line: string): void;
+  /** Polled between rounds; true stops the run gracefully after the current round. */
+  shouldStop?(): boolean;
+}
+
+export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<RunSummary> {
+  const config = readJson<ExperimentConfig>(files(dir).config);
+  const log = (s: string) => hooks.onLog?.(s);
+  let backendName: string | null = null;
+  const rows: RoundMetrics[] = [];
+  try {
+    const backend = await initBackend(config.backend as BackendPreference);
+    backendName = backend.name;
+    updateMeta(dir, { startedAt: new Date().toISOString(), backend, pid: process.pid, hostCores: os.cpus().length });
+    log(`backend ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => s.name).join(', ')})` : ''}`);
+    const trainer = buildTrainer(config, dir);
+    log(`${trainer.numTrainableParams} trainable parameters; ${config.federation.numClients} clients, ${config.federation.clientsPerRound} per round`);
+    writeSummary(dir, summarize([], 'running', backendName));
+    try {
+      while (trainer.state.round < config.federation.rounds) {
+        const m = trainer.runRound();
+        appendMetrics(dir, m);
+        rows.push(m);
+        hooks.onRound?.(m, config.federation.rounds);
+        writeSummary(dir, summarize(rows, 'running', backendName));
+        if (hooks.shouldStop?.() && trainer.state.round < config.federation.rounds) {
+          const s = summarize(rows, 'stopped', backendName);
+          writeSummary(dir, s);
+          updateMeta(dir, { endedAt: new Date().toISOString() });
+          return s;
+        }
+      }
+    } finally {
+      trainer.dispose();
+    }
+    const s = summarize(rows, 'completed', backendName);
+    writeSummary(dir, s);
+    updateMeta(dir, { endedAt: new Date().toISOString() });
+    return s;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const s = summarize(readMetrics<RoundMetrics>(dir).rows, 'failed', backendName, msg);
+    writeSummary(dir, s);
+    updateMeta(dir, { endedAt: new Date().toISOString() });
+    throw e;
+  }
+}
+
+/** Data, partition, model and trainer for a resolved config (paths already absolute). */
+export function buildTrainer(config: ExperimentConfig, baseDir: string): FederatedTrainer {
+  const model = loadModelFile(resolveModel(config.model.name, baseDir));
+  const { train, test } = loadIdxFolder(resolveDataset(config.data.dataset, baseDir));
+  const trainP = patchDataset(train, model.spec, config.data.trainSamples ?? train.n);
+  const testP = patchDataset(test, model.spec, config.data.testSamples ?? test.n);
+  const parts = partition(config.federation.partition, trainP.y, config.federation.numClients, trainP.numClasses, Rng.fromSeed(config.seed).child('partition'));
+  return new FederatedTrainer({ config, spec: model.spec, base: model.weights, train: trainP, test: testP, partition: parts });
+}
