@@ -51,7 +51,7 @@ export const configSchema = z.object({
   train: z.object({
     mode: z.enum(['lora', 'head-only', 'full'], { error: 'must be one of lora, head-only, full' }).default('lora')
       .meta({ description: 'what clients train: LoRA adapters + head, the head alone, or every weight' }),
-    optimizer: z.enum(['adam', 'sgd'], { error: 'must be adam or sgd' }).default('adam'),
+    optimizer: z.enum(['adam', 'sgd'], { error: 'must be adam or sgd' }).default('adam').meta({ description: 'local optimizer; its state is kept per client across rounds' }),
     lr: positive().default(0.003).meta({ description: 'local learning rate' }),
     momentum: z.number({ error: 'must be a number' }).min(0, { error: 'must be in [0, 1)' }).lt(1, { error: 'must be in [0, 1)' }).default(0.9).meta({ description: 'SGD momentum' }),
     batchSize: int(1, 4096).default(32).meta({ description: 'local batch size (samples)' }),
@@ -78,6 +78,10 @@ export const configSchema = z.object({
   soft: z.object({
     lambda: z.number({ error: 'must be a number' }).min(0, { error: 'must be >= 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0)
       .meta({ description: 'weight of the near-orthogonality regulariser on normalised LoRA components (0 = plain LoRA)' }),
+  }).strict().prefault({}),
+  checkpoint: z.object({
+    every: int(1).default(1).meta({ description: 'write a checkpoint every N rounds (resume restarts from the last one)' }),
+    keep: int(1, 1000).default(2).meta({ description: 'checkpoints kept on disk (older ones are deleted)' }),
   }).strict().prefault({}),
   eval: z.object({
     every: int(1).default(1).meta({ description: 'evaluate every N rounds (always on the last)' }),

@@ -12,6 +12,8 @@ import { Rng } from '../engine/rng';
 import { loadIdxFolder, loadModelFile } from './loaders';
 import { resolveDataset, resolveModel } from './resources';
 import { appendMetrics, files, readJson, readMetrics, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
+import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
+import { writeFileAtomic } from './fsutil';
 
 export interface RunHooks {
   onRound?(m: RoundMetrics, totalRounds: number): void;
@@ -32,12 +34,16 @@ export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<Run
     log(`backend ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => s.name).join(', ')})` : ''}`);
     const trainer = buildTrainer(config, dir);
     log(`${trainer.numTrainableParams} trainable parameters; ${config.federation.numClients} clients, ${config.federation.clientsPerRound} per round`);
-    writeSummary(dir, summarize([], 'running', backendName));
     try {
+      rows.push(...resumeFromCheckpoint(dir, trainer, log));
+      writeSummary(dir, summarize(rows, 'running', backendName));
       while (trainer.state.round < config.federation.rounds) {
         const m = trainer.runRound();
         appendMetrics(dir, m);
         rows.push(m);
+        if (m.round % config.checkpoint.every === 0 || m.round === config.federation.rounds) {
+          saveCheckpoint(dir, trainer.state, {}, config.checkpoint.keep);
+        }
         hooks.onRound?.(m, config.federation.rounds);
         writeSummary(dir, summarize(rows, 'running', backendName));
         if (hooks.shouldStop?.() && trainer.state.round < config.federation.rounds) {
@@ -61,6 +67,27 @@ export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<Run
     updateMeta(dir, { endedAt: new Date().toISOString() });
     throw e;
   }
+}
+
+/**
+ * Continue from the newest valid checkpoint: restore the trainer and cut metrics.jsonl back to the
+ * rounds it covers (a crash may have appended rounds after it). Returns the kept rows.
+ */
+function resumeFromCheckpoint(dir: string, trainer: FederatedTrainer, log: (s: string) => void): RoundMetrics[] {
+  const { rows, tornLastLine } = readMetrics<RoundMetrics>(dir);
+  if (tornLastLine) log('metrics.jsonl: ignored a torn last line (the process died mid-write)');
+  const ck = loadLatestCheckpoint(dir);
+  for (const s of ck?.skipped ?? []) log(`checkpoint skipped: ${s}`);
+  const upTo = ck ? ck.state.round : 0;
+  if (ck) {
+    trainer.restore(ck.state);
+    log(`resuming after round ${upTo}`);
+  }
+  const kept = rows.filter((r) => r.round <= upTo);
+  if (kept.length !== rows.length || tornLastLine) {
+    writeFileAtomic(files(dir).metrics, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
+  return kept;
 }
 
 /** Data, partition, model and trainer for a resolved config (paths already absolute). */
