@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { executeRun } from '../service/runner';
-import { createRunDir } from '../service/runStore';
+import { createRunDir, files, readJson } from '../service/runStore';
+import type { ExperimentConfig } from '../engine/config';
 import { validateRunConfig } from '../service/validate';
 import { versions } from '../service/versions';
 import { Progress } from './progress';
@@ -20,6 +21,10 @@ const USAGE = `usage: fedlora <command> [options]
 commands:
   run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S]
       run one experiment; prints the run directory as the last line of stdout
+
+  resume <runDir>
+      continue a stopped, interrupted or failed run from its last checkpoint; the finished
+      metrics.jsonl equals an uninterrupted run's (wall-clock fields aside)
 
 exit codes: 0 ok, 1 the run failed, 2 bad input (arguments or config)`;
 
@@ -62,8 +67,28 @@ async function cmdRun(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = createRunDir(path.resolve(values.out ?? 'runs'), v.config, versions(), os.cpus().length);
+  return runInForeground(dir, v.config.federation.rounds);
+}
+
+async function cmdResume(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('resume: give exactly one run directory');
+  const dir = path.resolve(positionals[0]);
+  if (!fs.existsSync(files(dir).config) || !fs.existsSync(files(dir).meta)) {
+    throw new UsageError(`resume: ${dir} is not a run directory (no config.json / meta.json)`);
+  }
+  const config = readJson<ExperimentConfig>(files(dir).config);
+  const v = validateRunConfig(config, dir);
+  if (!v.ok) {
+    for (const i of v.issues) process.stderr.write(`${files(dir).config}: ${i.path}: ${i.message}\n`);
+    return 2;
+  }
+  return runInForeground(dir, config.federation.rounds);
+}
+
+async function runInForeground(dir: string, rounds: number): Promise<number> {
   const progress = new Progress();
-  progress.log(`run ${path.basename(dir)}: ${v.config.federation.rounds} rounds`);
+  progress.log(`run ${path.basename(dir)}: ${rounds} rounds`);
   let stopRequested = false;
   const onSig = () => {
     if (stopRequested) process.exit(130);
@@ -89,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
+      case 'resume': return await cmdResume(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;

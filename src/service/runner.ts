@@ -14,6 +14,7 @@ import { resolveDataset, resolveModel } from './resources';
 import { appendMetrics, files, readJson, readMetrics, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { writeFileAtomic } from './fsutil';
+import { acquireRunLock } from './lock';
 
 export interface RunHooks {
   onRound?(m: RoundMetrics, totalRounds: number): void;
@@ -23,6 +24,15 @@ export interface RunHooks {
 }
 
 export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<RunSummary> {
+  const release = acquireRunLock(dir);
+  try {
+    return await executeLocked(dir, hooks);
+  } finally {
+    release();
+  }
+}
+
+async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> {
   const config = readJson<ExperimentConfig>(files(dir).config);
   const log = (s: string) => hooks.onLog?.(s);
   let backendName: string | null = null;
