@@ -57,6 +57,8 @@ export const configSchema = z.object({
     batchSize: int(1, 4096).default(32).meta({ description: 'local batch size (samples)' }),
     localEpochs: int(1, 1000).default(1).meta({ description: 'local epochs per round (E)' }),
     localSteps: int(1).nullable().default(null).meta({ description: 'if set, a fixed number of local steps per round instead of epochs' }),
+    onDivergence: z.enum(['drop-client', 'fail'], { error: 'must be drop-client or fail' }).default('drop-client')
+      .meta({ description: 'a client whose update has NaN/Inf is dropped from the round (logged in droppedClients), or the run fails' }),
   }).strict().prefault({}),
   federation: z.object({
     numClients: int(1, 100000).default(20).meta({ description: 'clients K' }),

@@ -11,7 +11,9 @@ import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
 import { evaluate, localTrain, type PatchedDataset } from './client';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
-import { addScaledInPlace, cloneWeights, countParams } from './weights';
+import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from './weights';
+
+export class DivergenceError extends Error {}
 import { ErrorFeedback, loraLayers, makeCompressor, relativeError, sendsFactors, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
 import { refactorize } from '../compress/svd';
 import { fromF32, matmul } from '../compress/linalg';
@@ -148,6 +150,7 @@ export class FederatedTrainer {
     const extraLoss = cfg.soft.lambda > 0 && layerNames.length
       ? () => orthogonalityPenalty(this.model.vars, layerNames, cfg.soft.lambda) : undefined;
     let lossSum = 0, weightSum = 0, compressMs = 0;
+    const droppedClients: number[] = [];
     for (const k of clients) {
       const shard = this.input.partition[k];
       this.model.setTrainable(this.state.global);
@@ -156,6 +159,11 @@ export class FederatedTrainer {
         { optimizer: { name: cfg.train.optimizer, lr: cfg.train.lr, momentum: cfg.train.momentum }, batchSize: cfg.train.batchSize, localEpochs: cfg.train.localEpochs, localSteps: cfg.train.localSteps },
         this.state.clientOpt[k] ?? emptyOptimizerState(), this.rng.child('batch').child(t).child(k), extraLoss,
       );
+      if (!Number.isFinite(res.meanLoss) && res.steps > 0 || hasNonFinite(res.update)) {
+        if (cfg.train.onDivergence === 'fail') throw new DivergenceError(`round ${t}: client ${k} diverged (NaN/Inf in its update or loss); lower train.lr or set train.onDivergence to "drop-client"`);
+        droppedClients.push(k); // its optimizer state and residual stay as before the round
+        continue;
+      }
       this.state.clientOpt[k] = res.optState;
       const c0 = performance.now();
       const out = this.compressUpdate(k, t, res.update, rho);
@@ -173,7 +181,8 @@ export class FederatedTrainer {
       if (res.steps > 0) { lossSum += res.meanLoss * shard.length; weightSum += shard.length; }
     }
     const covNorm = localFactors.length ? relativeCovarianceNorm(this.layers, this.state.global, localFactors) : null;
-    if (received.some((r) => r.out.productUpdate)) this.applyProductUpdates(received, t);
+    if (received.length === 0) { /* every client diverged: the global model stays */ }
+    else if (received.some((r) => r.out.productUpdate)) this.applyProductUpdates(received, t);
     else addScaledInPlace(this.state.global, weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: r.out.sent }))));
     this.model.setTrainable(this.state.global);
     const isLast = t === cfg.federation.rounds;
@@ -194,7 +203,7 @@ export class FederatedTrainer {
       roundTime,
       cumTime: this.state.cumTime,
       wallMs: performance.now() - t0,
-      clientIds: clients,
+      clientIds: clients.filter((k) => !droppedClients.includes(k)),
       clientBits,
       clientSamples,
       rho,
@@ -203,6 +212,7 @@ export class FederatedTrainer {
       covNorm,
       compressMs,
       clientFlops,
+      droppedClients,
     };
   }
 
