@@ -64,6 +64,8 @@ export class FederatedTrainer {
   private readonly cfg: ExperimentConfig;
   readonly layers: LoraLayer[];
   private readonly compressor: Compressor;
+  /** Analysis hook: sees every client's raw update (before compression) and the global factors. */
+  onClientUpdate?: (client: number, global: WeightMap, update: WeightMap) => void;
 
   constructor(private readonly input: TrainerInput) {
     this.cfg = input.config;
@@ -165,6 +167,7 @@ export class FederatedTrainer {
         continue;
       }
       this.state.clientOpt[k] = res.optState;
+      this.onClientUpdate?.(k, this.state.global, res.update);
       const c0 = performance.now();
       const out = this.compressUpdate(k, t, res.update, rho);
       compressMs += performance.now() - c0;

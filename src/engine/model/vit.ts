@@ -205,3 +205,23 @@ export class VitLora {
 
 let nextId = 0;
 
+
+/**
+ * Floating-point operations of one forward pass of one sample (multiply-adds count 2), including
+ * the LoRA branches. A training step costs about 3x this (forward + backward for activations and
+ * weights), which is what the simulated compute clock charges per sample.
+ */
+export function vitForwardFlops(spec: VitSpec, lora?: LoraSpec): number {
+  const T = numPatches(spec) + 1, d = spec.dim, pd = spec.patchSize * spec.patchSize * spec.channels;
+  let macs = numPatches(spec) * pd * d; // patch embedding
+  const perToken = 4 * d * d + 2 * d * spec.mlpDim;
+  macs += spec.depth * (T * perToken + 2 * T * T * d); // projections + attention products
+  if (lora) {
+    for (const t of lora.targets) {
+      const [din, dout] = t === 'fc1' ? [d, spec.mlpDim] : t === 'fc2' ? [spec.mlpDim, d] : [d, d];
+      macs += spec.depth * T * lora.rank * (din + dout);
+    }
+  }
+  macs += d * spec.numClasses;
+  return 2 * macs;
+}
