@@ -75,6 +75,8 @@ export const configSchema = z.object({
     valueBits: z.union([z.literal(32), z.literal(16)], { error: 'must be 32 or 16' }).default(32).meta({ description: 'bits per transmitted value', unit: 'bit' }),
     importance: z.enum(['exact', 'factor-norm'], { error: 'must be exact or factor-norm' }).default('exact')
       .meta({ description: "soft: component importance ||b'a'^T - ba^T|| (exact) or ||b'|| ||a'|| (factor-norm)" }),
+    aggregate: z.enum(['senders', 'all'], { error: 'must be senders or all' }).default('all')
+      .meta({ description: 'soft: average each component over the clients that sent it (senders) or over all sampled clients, unsent counting as zero (all)' }),
     errorFeedback: z.boolean({ error: 'must be true or false' }).default(true).meta({ description: 'keep what was not sent and add it to the next update (factor-space methods)' }),
   }).strict().prefault({}),
   soft: z.object({

@@ -186,7 +186,7 @@ export class FederatedTrainer {
     const covNorm = localFactors.length ? relativeCovarianceNorm(this.layers, this.state.global, localFactors) : null;
     if (received.length === 0) { /* every client diverged: the global model stays */ }
     else if (received.some((r) => r.out.productUpdate)) this.applyProductUpdates(received, t);
-    else addScaledInPlace(this.state.global, weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: r.out.sent }))));
+    else addScaledInPlace(this.state.global, weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: cfg.compression.aggregate === 'senders' ? r.out.sent : undefined }))));
     this.model.setTrainable(this.state.global);
     const isLast = t === cfg.federation.rounds;
     const ev = isLast || t % cfg.eval.every === 0
