@@ -12,13 +12,13 @@ export class ErrorFeedback implements Compressor {
   constructor(private readonly inner: Compressor) { this.name = inner.name; }
 
   /** Compress with the client's residual; returns the output and the new residual. */
-  compressWithResidual(input: CompressInput, residual: WeightMap | undefined): { out: CompressOutput; residual: WeightMap } {
+  compressWithResidual(input: CompressInput, residual: WeightMap | undefined): { out: CompressOutput; residual: WeightMap; corrected: WeightMap } {
     const corrected = cloneWeights(input.update);
     if (residual) addScaledInPlace(corrected, residual);
     const out = this.inner.compress({ ...input, update: corrected });
     const next = subtractWeights(corrected, out.update);
     for (const k of Object.keys(next)) if (!k.includes('.lora_')) next[k].data.fill(0); // the head is sent whole
-    return { out, residual: next };
+    return { out, residual: next, corrected };
   }
 
   compress(input: CompressInput): CompressOutput { return this.inner.compress(input); }

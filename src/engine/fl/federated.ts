@@ -102,14 +102,15 @@ export class FederatedTrainer {
     return c.rho;
   }
 
-  private compressUpdate(k: number, t: number, update: WeightMap, rho: number): CompressOutput {
+  /** Compress a client's update (plus its error-feedback residual); returns what was compressed too. */
+  private compressUpdate(k: number, t: number, update: WeightMap, rho: number): { out: CompressOutput; input: WeightMap } {
     const input = { global: this.state.global, update, layers: this.layers, rho, rng: this.rng.child('compress').child(t).child(k) };
     if (this.cfg.compression.errorFeedback && sendsFactors(this.cfg.compression.method) && this.cfg.compression.method !== 'none') {
-      const { out, residual } = new ErrorFeedback(this.compressor).compressWithResidual(input, this.state.clientResidual[k]);
+      const { out, residual, corrected } = new ErrorFeedback(this.compressor).compressWithResidual(input, this.state.clientResidual[k]);
       this.state.clientResidual[k] = residual;
-      return out;
+      return { out, input: corrected };
     }
-    return this.compressor.compress(input);
+    return { out: this.compressor.compress(input), input: update };
   }
 
   /** Server step for the SVD baseline: add the mean dW_hat to A B, re-factorise to rank r. */
@@ -169,9 +170,9 @@ export class FederatedTrainer {
       this.state.clientOpt[k] = res.optState;
       this.onClientUpdate?.(k, this.state.global, res.update);
       const c0 = performance.now();
-      const out = this.compressUpdate(k, t, res.update, rho);
+      const { out, input: compressed } = this.compressUpdate(k, t, res.update, rho);
       compressMs += performance.now() - c0;
-      if (this.layers.length) relErrors.push(relativeError(this.layers, this.state.global, res.update, out));
+      if (this.layers.length) relErrors.push(relativeError(this.layers, this.state.global, compressed, out));
       if (this.layers.length && !out.productUpdate) {
         const f = cloneWeights(this.state.global);
         addScaledInPlace(f, out.update);
