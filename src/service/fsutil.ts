@@ -2,11 +2,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** Test hook: a function that may throw before any write (to simulate a full or read-only disk). */
+let writeFault: ((file: string) => void) | null = null;
+export function injectWriteFault(fault: ((file: string) => void) | null): void { writeFault = fault; }
+
 /** Write `data` to `file` atomically: readers see the old or the new file, never a torn one. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   let fd: number | null = null;
   try {
+    writeFault?.(file);
     fd = fs.openSync(tmp, 'w');
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
@@ -26,6 +31,7 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 /** Append one JSON object as one line, in a single write, then fsync. */
 export function appendJsonLine(file: string, value: unknown): void {
+  writeFault?.(file);
   const fd = fs.openSync(file, 'a');
   try {
     fs.writeSync(fd, JSON.stringify(value) + '\n');

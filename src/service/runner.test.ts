@@ -90,3 +90,30 @@ describe('runner', () => {
     expect(strip(readMetrics<Record<string, unknown>>(dir).rows)).toEqual(strip(full.rows));
   });
 });
+
+describe('runner on a failing disk', () => {
+  it('a full disk fails the run with the file named, corrupts nothing, and the run resumes identically', async () => {
+    const { injectWriteFault } = await import('./fsutil');
+    const cfg = tiny({ federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
+    const full = await runRows(cfg);
+    const dir = newRun(cfg);
+    let appends = 0;
+    injectWriteFault((file) => {
+      if (file.endsWith('metrics.jsonl') && ++appends === 2) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), { code: 'ENOSPC' });
+      if (appends >= 2) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${file}'`), { code: 'ENOSPC' });
+    });
+    try {
+      await expect(executeRun(dir)).rejects.toThrow(/ENOSPC.*metrics\.jsonl/);
+    } finally {
+      injectWriteFault(null);
+    }
+    // nothing torn or half-written: config and meta parse, metrics hold exactly round 1, no temp files
+    expect(readJson<Record<string, unknown>>(files(dir).config)).toHaveProperty('seed', 7);
+    expect(readJson<Record<string, unknown>>(files(dir).meta)).toHaveProperty('runId');
+    expect(readMetrics(dir).rows).toHaveLength(1);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const s = await executeRun(dir);
+    expect(s.status).toBe('completed');
+    expect(strip(readMetrics<Record<string, unknown>>(dir).rows)).toEqual(strip(full.rows));
+  });
+});

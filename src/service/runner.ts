@@ -72,9 +72,12 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
     return s;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const s = summarize(readMetrics<RoundMetrics>(dir).rows, 'failed', backendName, msg);
-    writeSummary(dir, s);
-    updateMeta(dir, { endedAt: new Date().toISOString() });
+    try {
+      writeSummary(dir, summarize(readMetrics<RoundMetrics>(dir).rows, 'failed', backendName, msg));
+      updateMeta(dir, { endedAt: new Date().toISOString() });
+    } catch (e2) {
+      log(`could not record the failure in summary.json: ${(e2 as Error).message}`);
+    }
     throw e;
   }
 }
