@@ -103,3 +103,28 @@ describe('fedlora CLI: kill -9 and resume', () => {
     expect(r.stderr).toContain('is not a run directory');
   });
 });
+
+describe('fedlora CLI: concurrent runs', () => {
+  it('two runs at once finish complete and independent (each equals its solo run)', async () => {
+    const { spawn } = await import('node:child_process');
+    const cfg = (seed: number) => ({ seed, backend: 'wasm', data: { dataset: path.join(root, 'resources/data/fashion-mnist'), trainSamples: 600, testSamples: 200 }, federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
+    const a = tmpConfig(cfg(11)), b = tmpConfig(cfg(12));
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-conc-'));
+    const runBg = (file: string) => new Promise<string>((resolve, reject) => {
+      const c = spawn(process.execPath, [...nodeArgs, 'run', '--config', file, '--out', outDir], { cwd: root });
+      let out = '';
+      c.stdout.on('data', (d) => { out += d; });
+      c.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop()!) : reject(new Error(`exit ${code}`))));
+    });
+    const [dirA, dirB] = await Promise.all([runBg(a.file), runBg(b.file)]);
+    expect(dirA).not.toBe(dirB);
+    const rows = (d: string) => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean)
+      .map((l) => { const o = JSON.parse(l); delete o.wallMs; delete o.compressMs; return o; });
+    expect(rows(dirA)).toHaveLength(3);
+    expect(rows(dirB)).toHaveLength(3);
+    expect(rows(dirA)).not.toEqual(rows(dirB));
+    const solo = cli(['run', '--config', a.file, '--out', outDir]);
+    expect(rows(solo.stdout.trim().split('\n').pop()!)).toEqual(rows(dirA));
+    for (const d of [dirA, dirB]) expect(JSON.parse(fs.readFileSync(path.join(d, 'summary.json'), 'utf8')).status).toBe('completed');
+  });
+});

@@ -117,3 +117,19 @@ describe('runner on a failing disk', () => {
     expect(strip(readMetrics<Record<string, unknown>>(dir).rows)).toEqual(strip(full.rows));
   });
 });
+
+describe('run lock', () => {
+  it('refuses a second writer on the same run directory while the first is alive', async () => {
+    const { acquireRunLock, RunLockedError } = await import('./lock');
+    const dir = newRun(tiny());
+    fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify({ pid: process.ppid, host: os.hostname() }));
+    await expect(executeRun(dir)).rejects.toThrow(RunLockedError);
+    expect(readMetrics(dir).rows).toHaveLength(0);
+    // a lock left by a dead process is stale and taken over
+    fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname() }));
+    const release = acquireRunLock(dir);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.lock'), 'utf8')).pid).toBe(process.pid);
+    release();
+    expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(false);
+  });
+});
