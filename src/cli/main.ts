@@ -11,10 +11,22 @@ import { executeRun } from '../service/runner';
 import { createRunDir, files, readJson } from '../service/runStore';
 import type { ExperimentConfig } from '../engine/config';
 import { validateRunConfig } from '../service/validate';
+import { RunLockedError } from '../service/lock';
 import { versions } from '../service/versions';
 import { Progress } from './progress';
+import { sweepCommand, SweepUsageError } from './sweep';
 
 export class UsageError extends Error {}
+
+/** Exit code when another process holds the run's lock (EX_TEMPFAIL): try again later. */
+export const EXIT_LOCKED = 75;
+
+/** A sweep's child process exits at once when its parent (the sweep) is gone. */
+function exitWithParent(): void {
+  const parent = Number(process.env.FEDLORA_PARENT_PID);
+  if (!parent) return;
+  setInterval(() => { if (process.ppid !== parent) process.exit(137); }, 200).unref();
+}
 
 const USAGE = `usage: fedlora <command> [options]
 
@@ -25,6 +37,9 @@ commands:
   resume <runDir>
       continue a stopped, interrupted or failed run from its last checkpoint; the finished
       metrics.jsonl equals an uninterrupted run's (wall-clock fields aside)
+
+  sweep --config <grid.json> [--out <dir>] [--parallel N]
+      expand a grid of overrides into runs, run N at a time (default: cores); rerun to resume
 
 exit codes: 0 ok, 1 the run failed, 2 bad input (arguments or config)`;
 
@@ -77,6 +92,7 @@ async function cmdResume(argv: string[]): Promise<number> {
   if (!fs.existsSync(files(dir).config) || !fs.existsSync(files(dir).meta)) {
     throw new UsageError(`resume: ${dir} is not a run directory (no config.json / meta.json)`);
   }
+  exitWithParent();
   const config = readJson<ExperimentConfig>(files(dir).config);
   const v = validateRunConfig(config, dir);
   if (!v.ok) {
@@ -104,6 +120,7 @@ async function runInForeground(dir: string, rounds: number): Promise<number> {
     return s.status === 'completed' || s.status === 'stopped' ? 0 : 1;
   } catch (e) {
     progress.log(`run failed: ${(e as Error).message}`);
+    if (e instanceof RunLockedError) return EXIT_LOCKED;
     process.stdout.write(dir + '\n');
     return 1;
   }
@@ -115,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'resume': return await cmdResume(rest);
+      case 'sweep': return await sweepCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
@@ -122,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || e instanceof SweepUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`fedlora: ${(e as Error).message}\n\n${USAGE}\n`);
       return 2;
     }

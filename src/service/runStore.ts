@@ -62,9 +62,9 @@ export const files = (dir: string) => ({
 });
 
 /** Create `<outDir>/<runId>/` with config.json and meta.json. */
-export function createRunDir(outDir: string, config: ExperimentConfig, versions: Record<string, string>, hostCores: number): string {
+export function createRunDir(outDir: string, config: ExperimentConfig, versions: Record<string, string>, hostCores: number, runId = newRunId(config.name)): string {
+  if (!isValidRunId(runId)) throw new Error(`invalid run id "${runId}"`);
   fs.mkdirSync(outDir, { recursive: true });
-  const runId = newRunId(config.name);
   const dir = path.join(outDir, runId);
   fs.mkdirSync(dir);
   writeJsonAtomic(files(dir).config, config);

@@ -1,0 +1,97 @@
+/**
+ * Sweeps: a grid of config overrides expanded into runs that share data partitions and channel
+ * draws per seed (both depend on the seed only), executed by N worker processes, resumable.
+ *
+ * Grid file: { "name": "...", "base": "<config file relative to the grid>" | { ...config },
+ *   "grid": { "<dotted.path>": [values...] }, "variants": [{ "label": "...", "set": { "<dotted.path>": value } }] }
+ * Runs = variants x cartesian product of the grid, in a fixed order; run ids are their index and
+ * label, so a second invocation finds the runs of the first (completed ones are skipped, others
+ * resumed from their checkpoints).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ConfigIssue, ExperimentConfig } from '../engine/config';
+import { writeJsonAtomic } from './fsutil';
+import { createRunDir, files, readJson, type RunSummary } from './runStore';
+import { validateRunConfig } from './validate';
+
+export interface SweepSpec {
+  name?: string;
+  base?: string | Record<string, unknown>;
+  grid?: Record<string, unknown[]>;
+  variants?: { label: string; set: Record<string, unknown> }[];
+}
+
+export interface PlannedRun { id: string; label: string; overrides: Record<string, unknown>; config: ExperimentConfig }
+
+export class SweepError extends Error { constructor(readonly issues: ConfigIssue[]) { super(issues.map((i) => `${i.path}: ${i.message}`).join('\n')); } }
+
+function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[keys[keys.length - 1]] = value;
+}
+
+function slug(v: unknown): string { return String(typeof v === 'object' ? JSON.stringify(v) : v).replace(/[^A-Za-z0-9.]+/g, '_').slice(0, 24); }
+
+/** Expand and validate every run of a sweep; throws SweepError naming the run and field. */
+export function planSweep(spec: SweepSpec, specDir: string): PlannedRun[] {
+  if (!spec || typeof spec !== 'object') throw new SweepError([{ path: '(sweep)', message: 'must be a JSON object with "base", "grid" and/or "variants"' }]);
+  let base: Record<string, unknown> = {};
+  let baseDir = specDir;
+  if (typeof spec.base === 'string') {
+    const f = path.resolve(specDir, spec.base);
+    if (!fs.existsSync(f)) throw new SweepError([{ path: 'base', message: `no such config file ${f}` }]);
+    base = JSON.parse(fs.readFileSync(f, 'utf8'));
+    baseDir = path.dirname(f);
+  } else if (spec.base) base = spec.base;
+  const grid = Object.entries(spec.grid ?? {});
+  for (const [k, vs] of grid) if (!Array.isArray(vs) || vs.length === 0) throw new SweepError([{ path: `grid.${k}`, message: 'must be a non-empty array of values' }]);
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [k, vs] of grid) combos = combos.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
+  const variants = spec.variants?.length ? spec.variants : [{ label: '', set: {} }];
+  const runs: PlannedRun[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const v of variants) {
+    for (const combo of combos) {
+      const overrides = { ...v.set, ...combo };
+      const label = [v.label, ...Object.entries(combo).map(([k, x]) => `${k.split('.').pop()}=${slug(x)}`)].filter(Boolean).join(' ');
+      const input = structuredClone(base);
+      for (const [k, x] of Object.entries(overrides)) setPath(input, k, x);
+      input.name = `${spec.name ?? 'sweep'} ${label}`.trim();
+      const r = validateRunConfig(input, baseDir);
+      const id = `r${String(runs.length).padStart(3, '0')}-${label.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'run'}`;
+      if (!r.ok) { for (const i of r.issues) issues.push({ path: `run ${id}: ${i.path}`, message: i.message }); continue; }
+      runs.push({ id, label: label || 'base', overrides, config: r.config });
+    }
+  }
+  if (issues.length) throw new SweepError(issues);
+  return runs;
+}
+
+/** Create (or find) the sweep folder and its run directories; returns each run's dir and status. */
+export function materializeSweep(outDir: string, spec: SweepSpec, runs: PlannedRun[], versions: Record<string, string>, cores: number): { dir: string; run: PlannedRun; status: RunSummary['status'] | 'created' }[] {
+  fs.mkdirSync(outDir, { recursive: true });
+  const planFile = path.join(outDir, 'sweep.json');
+  if (fs.existsSync(planFile)) {
+    const old = readJson<{ runs: { id: string }[] }>(planFile);
+    const same = old.runs.length === runs.length && old.runs.every((r, i) => r.id === runs[i].id);
+    if (!same) throw new SweepError([{ path: '--out', message: `${outDir} holds a different sweep (its sweep.json lists other runs); use another --out` }]);
+  } else {
+    writeJsonAtomic(planFile, { spec, createdAt: new Date().toISOString(), runs: runs.map((r) => ({ id: r.id, label: r.label, overrides: r.overrides })) });
+  }
+  return runs.map((run) => {
+    const dir = path.join(outDir, run.id);
+    if (!fs.existsSync(files(dir).config)) {
+      if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true }); // a creation cut short
+      createRunDir(outDir, run.config, versions, cores, run.id);
+      return { dir, run, status: 'created' as const };
+    }
+    const status = fs.existsSync(files(dir).summary) ? readJson<RunSummary>(files(dir).summary).status : 'created';
+    return { dir, run, status };
+  });
+}
