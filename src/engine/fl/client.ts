@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng';
-import type { VitLora } from '../model/vit';
+import type { LoraModel } from '../model/types';
 import type { WeightMap } from '../model/types';
 import { LocalOptimizer, type OptimizerSpec, type OptimizerState } from './optimizer';
 import { subtractWeights } from './weights';
@@ -60,13 +60,13 @@ export function batchOrder(indices: Int32Array, batchSize: number, rng: Rng): In
   return out;
 }
 
-export function crossEntropy(model: VitLora, x: tf.Tensor2D, y: tf.Tensor2D, batch: number): tf.Scalar {
+export function crossEntropy(model: LoraModel, x: tf.Tensor2D, y: tf.Tensor2D, batch: number): tf.Scalar {
   return tf.losses.softmaxCrossEntropy(y, model.forward(x, batch)) as tf.Scalar;
 }
 
 /** Train on a shard. `global` must already be loaded into the model's variables. */
 export function localTrain(
-  model: VitLora, global: WeightMap, ds: PatchedDataset, shard: Int32Array,
+  model: LoraModel, global: WeightMap, ds: PatchedDataset, shard: Int32Array,
   spec: LocalTrainSpec, optState: OptimizerState, rng: Rng,
   extraLoss?: () => tf.Scalar,
 ): LocalResult {
@@ -92,7 +92,7 @@ export function localTrain(
 }
 
 /** Accuracy and mean loss over the first `limit` samples of `ds`. */
-export function evaluate(model: VitLora, ds: PatchedDataset, batchSize: number, limit = ds.n): { acc: number; loss: number } {
+export function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: number, limit = ds.n): { acc: number; loss: number } {
   let correct = 0, lossSum = 0;
   const n = Math.min(limit, ds.n);
   for (let s = 0; s < n; s += batchSize) {

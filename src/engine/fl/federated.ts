@@ -5,8 +5,8 @@
  * what an uninterrupted run draws.
  */
 import type { ExperimentConfig } from '../config';
-import type { VitSpec, WeightMap } from '../model/types';
-import { VitLora } from '../model/vit';
+import type { LoraModel, ModelSpec, WeightMap } from '../model/types';
+import { createModel } from '../model';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
 import { evaluate, localTrain, type PatchedDataset } from './client';
@@ -50,7 +50,7 @@ export interface TrainerState {
 
 export interface TrainerInput {
   config: ExperimentConfig;
-  spec: VitSpec;
+  spec: ModelSpec;
   base: WeightMap;
   train: PatchedDataset;
   test: PatchedDataset;
@@ -58,7 +58,7 @@ export interface TrainerInput {
 }
 
 export class FederatedTrainer {
-  readonly model: VitLora;
+  readonly model: LoraModel;
   readonly rng: Rng;
   state: TrainerState;
   private readonly cfg: ExperimentConfig;
@@ -78,7 +78,7 @@ export class FederatedTrainer {
       base['head.w'] = { shape: [spec.dim, spec.numClasses], data: hr.normalArray(spec.dim * spec.numClasses, 0.02) };
       base['head.b'] = { shape: [spec.numClasses], data: new Float32Array(spec.numClasses) };
     }
-    this.model = new VitLora(spec, base, this.cfg.lora, this.cfg.train.mode, this.rng.child('init'));
+    this.model = createModel(spec, base, this.cfg.lora, this.cfg.train.mode, this.rng.child('init'));
     this.state = { round: 0, global: this.model.getTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0 };
     this.layers = loraLayers(this.state.global);
     this.compressor = makeCompressor(this.cfg.compression);

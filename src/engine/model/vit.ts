@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../rng';
 import { batchMatMul, frozenMatMul, gelu, layerNorm, matMulPlain } from './ops';
-import type { LoraSpec, VitSpec, WeightMap } from './types';
+import type { LoraModel, LoraSpec, VitSpec, WeightMap } from './types';
 
 export const LINEAR_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2'] as const;
 export type LinearTarget = (typeof LINEAR_TARGETS)[number];
@@ -62,7 +62,7 @@ export function initVitWeights(spec: VitSpec, rng: Rng): WeightMap {
 /** Which weights train: LoRA adapters + head, the head alone, or everything. */
 export type TrainMode = 'lora' | 'head-only' | 'full';
 
-export class VitLora {
+export class VitLora implements LoraModel {
   /** Frozen tensors (kept until dispose). */
   private readonly frozen = new Map<string, tf.Tensor>();
   /** Trainable variables, in a fixed order. */
