@@ -1,32 +1,183 @@
 /**
- * The one contract between the UI and the app (IPC now; HTTP/WebSocket and CLI later).
- * Placeholder: only `system.info` exists until the full API lands here.
- * Only plain data crosses it.
+ * The one contract between the UI and the service: every transport (Electron IPC, the local
+ * HTTP/WebSocket server, the CLI) carries exactly these commands and events, and the renderer talks
+ * to them through one `ApiClient`. Only plain JSON data crosses it.
+ *
+ * Transport mapping:
+ *  - IPC: `ipcRenderer.invoke(command, request)`; events on the `api.event` channel.
+ *  - HTTP: `POST /api/<command>` with the request as the JSON body and header
+ *    `x-fedlora-token: <token>`; replies `200 {ok:true,data}` or `4xx/5xx {ok:false,error}`.
+ *    Events: WebSocket `/api/events?token=<token>`, one JSON `ApiEvent` per message.
  */
 
-export const API_COMMANDS = ['system.info'] as const
+export const API_COMMANDS = [
+  'system.info',
+  'config.validate',
+  'config.presets',
+  'config.schema',
+  'runs.list',
+  'runs.get',
+  'runs.create',
+  'runs.start',
+  'runs.stop',
+  'runs.resume',
+  'runs.duplicate',
+  'runs.delete',
+  'runs.metrics',
+] as const
 export type ApiCommand = (typeof API_COMMANDS)[number]
+
+export type RunStatus = 'created' | 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted'
 
 export interface SystemInfo {
   appVersion: string
   node: string
   platform: string
+  arch: string
+  cores: number
+  /** tfjs backend a new run gets with backend "auto" (null until one was initialised). */
+  backend: string | null
+  versions: Record<string, string>
+  runsDir: string
+  /** Most runs trained at once; the rest wait as `queued`. */
+  maxConcurrent: number
+  transport: 'ipc' | 'http'
 }
+
+/** One issue of a config, as the engine reports it: JSON path + message naming the fix. */
+export interface ConfigIssue {
+  path: string
+  message: string
+}
+
+export type ValidateResult = { ok: true; config: Record<string, unknown> } | { ok: false; issues: ConfigIssue[] }
+
+export interface Preset {
+  id: string
+  title: string
+  description: string
+  config: Record<string, unknown>
+}
+
+/** A row of the runs list (cheap to compute from summary.json + config.json). */
+export interface RunListItem {
+  id: string
+  name: string
+  status: RunStatus
+  createdAt: string
+  /** compression.method */
+  method: string
+  /** control.method (null before TSFA exists or when not set) */
+  controller: string | null
+  rank: number | string
+  roundsDone: number
+  rounds: number
+  finalAcc: number | null
+  bestAcc: number | null
+  totalUplinkBits: number
+  meanRoundTime: number
+  latencyBudget: number | null
+  tags: string[]
+  error?: string
+}
+
+/** One line of metrics.jsonl (see docs/run-format in README): round fields + extras. */
+export interface RoundMetrics {
+  round: number
+  trainLoss: number
+  testAcc: number | null
+  testLoss: number | null
+  uplinkBits: number
+  cumUplinkBits: number
+  roundTime: number
+  cumTime: number
+  wallMs: number
+  clientIds: number[]
+  clientBits: number[]
+  [extra: string]: unknown
+}
+
+export interface RunDetail {
+  item: RunListItem
+  config: Record<string, unknown>
+  meta: Record<string, unknown>
+  metrics: RoundMetrics[]
+  /** Last lines of the run's log (newest last). */
+  log: string[]
+}
+
+export type RunEvent =
+  | { type: 'round'; runId: string; metrics: RoundMetrics; totalRounds: number }
+  | { type: 'status'; runId: string; status: RunStatus; item: RunListItem }
+  | { type: 'log'; runId: string; line: string }
+  | { type: 'deleted'; runId: string }
+
+export type ApiEvent = RunEvent
 
 /** Request and response type of every command, keyed by name. */
 export interface ApiCommandTypes {
   'system.info': { request: void; response: SystemInfo }
+  'config.validate': { request: { config: unknown }; response: ValidateResult }
+  'config.presets': { request: void; response: Preset[] }
+  /** JSON Schema of the config (descriptions, units, defaults) for forms and help. */
+  'config.schema': { request: void; response: Record<string, unknown> }
+  'runs.list': { request: void; response: RunListItem[] }
+  'runs.get': { request: { id: string }; response: RunDetail }
+  /** Validates, creates the run directory; `start: "now"` starts or queues it. Invalid config: error code "invalid-config" with issues. */
+  'runs.create': { request: { config: unknown; start?: 'now' | 'no'; tags?: string[] }; response: RunListItem }
+  'runs.start': { request: { id: string }; response: RunListItem }
+  /** Graceful: finishes the current round, writes summary (status stopped). */
+  'runs.stop': { request: { id: string }; response: RunListItem }
+  'runs.resume': { request: { id: string }; response: RunListItem }
+  'runs.duplicate': { request: { id: string; start?: 'now' | 'no' }; response: RunListItem }
+  'runs.delete': { request: { id: string }; response: { id: string } }
+  /** Rounds after `since` (exclusive), for catching up after a reconnect. */
+  'runs.metrics': { request: { id: string; since?: number }; response: RoundMetrics[] }
 }
 
 export type ApiRequest<C extends ApiCommand> = ApiCommandTypes[C]['request']
 export type ApiResponse<C extends ApiCommand> = ApiCommandTypes[C]['response']
 
+export type ApiErrorCode = 'invalid-config' | 'invalid-request' | 'not-found' | 'conflict' | 'internal' | 'unauthorized' | 'too-large' | 'rate-limited'
+
+/** What a failed command carries over any transport. */
+export interface ApiErrorData {
+  code: ApiErrorCode
+  message: string
+  issues?: ConfigIssue[]
+}
+
+export class ApiError extends Error {
+  constructor(readonly code: ApiErrorCode, message: string, readonly issues?: ConfigIssue[]) {
+    super(message)
+    this.name = 'ApiError'
+  }
+  toData(): ApiErrorData {
+    return { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) }
+  }
+}
+
 export function isApiCommand(value: unknown): value is ApiCommand {
   return typeof value === 'string' && (API_COMMANDS as readonly string[]).includes(value)
+}
+
+/** The service side: one implementation (src/service/api.ts), wrapped by every transport. */
+export interface ApiHandlers {
+  call<C extends ApiCommand>(command: C, request: ApiRequest<C>): Promise<ApiResponse<C>>
+  /** Returns an unsubscribe function. */
+  subscribe(listener: (e: ApiEvent) => void): () => void
+}
+
+/** The renderer side: what every transport client implements (IPC bridge, HTTP+WS). */
+export interface ApiClient {
+  readonly transport: 'ipc' | 'http'
+  call<C extends ApiCommand>(command: C, request: ApiRequest<C>): Promise<ApiResponse<C>>
+  subscribe(listener: (e: ApiEvent) => void): () => void
 }
 
 /** What the preload exposes as `window.fedlora` (absent in server mode). */
 export interface FedloraBridge {
   version: string
-  invoke<C extends ApiCommand>(channel: C, payload?: ApiRequest<C>): Promise<ApiResponse<C>>
+  invoke<C extends ApiCommand>(channel: C, payload?: ApiRequest<C>): Promise<{ ok: true; data: ApiResponse<C> } | { ok: false; error: ApiErrorData }>
+  onEvent(listener: (e: ApiEvent) => void): () => void
 }
