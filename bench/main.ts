@@ -1,0 +1,52 @@
+/**
+ * `npm run bench -- <name> [options]`: the named benchmarks. Each is loaded only when asked for.
+ *   step        [--steps N] [--warmup N] [--backend B] [--json]   one train step, tfjs vs PyTorch
+ *   compress    [--json]                                           SOFT selection vs SVD truncation
+ *   memory      [--backend B] [--json]                             RSS with 100 trained clients
+ *   ranking     [--rounds N] [--json]                              SOFT ranking vs optimal SVD
+ *   soft-table  [--rounds N] [--out DIR]                           the SOFT communication table
+ * Unknown name: usage on stderr, exit code 2.
+ */
+type Opts = Record<string, string | boolean>;
+const num = (o: Opts, k: string) => (typeof o[k] === 'string' ? Number(o[k]) : undefined);
+const str = (o: Opts, k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+
+export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
+  step: async (o) => (await import('./step')).benchStep({ steps: num(o, 'steps'), warmup: num(o, 'warmup'), backend: str(o, 'backend'), json: !!o.json }),
+  compress: async (o) => (await import('./compress')).benchCompress({ json: !!o.json }),
+  memory: async (o) => (await import('./memory')).benchMemory({ backend: str(o, 'backend'), json: !!o.json }),
+  ranking: async (o) => (await import('./ranking')).benchRanking({ rounds: num(o, 'rounds'), json: !!o.json }),
+  'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
+};
+
+export function usage(): string {
+  return `usage: npm run bench -- <name> [options]\nbenchmarks: ${Object.keys(BENCHMARKS).join(', ')}\n`;
+}
+
+/** `--key value` and `--flag` pairs. */
+export function parseOpts(args: string[]): Opts {
+  const o: Opts = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) continue;
+    const next = args[i + 1];
+    if (next !== undefined && !next.startsWith('--')) { o[a.slice(2)] = next; i++; } else o[a.slice(2)] = true;
+  }
+  return o;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const bench = name !== undefined ? BENCHMARKS[name] : undefined;
+  if (!bench) {
+    process.stderr.write((name && name !== '--help' && name !== '-h' ? `unknown benchmark "${name}"\n` : '') + usage());
+    return 2;
+  }
+  await bench(parseOpts(rest));
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
