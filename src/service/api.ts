@@ -1,0 +1,106 @@
+/**
+ * The one implementation of the contract (src/shared/api.ts) over a RunManager. Every transport
+ * (Electron IPC, HTTP/WebSocket, tests) wraps `createApi(...)`: requests arrive as untrusted JSON,
+ * are checked here, and every failure leaves as an `ApiError` with a contract code.
+ */
+import * as os from 'node:os';
+import pkg from '../../package.json';
+import { configHelp } from '../engine/config';
+import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse } from '../shared/api';
+import { RunLockedError } from './lock';
+import type { RunManager } from './manager';
+import { versions } from './versions';
+
+export interface ApiInfo {
+  transport: 'ipc' | 'http';
+  appVersion?: string;
+}
+
+type Handlers = { [C in ApiCommand]: (request: unknown) => ApiResponse<C> | Promise<ApiResponse<C>> };
+
+function fields(request: unknown, command: string): Record<string, unknown> {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new ApiError('invalid-request', `${command}: the request must be a JSON object`);
+  }
+  return request as Record<string, unknown>;
+}
+
+function noRequest(request: unknown, command: string): void {
+  if (request !== undefined && request !== null) fields(request, command);
+}
+
+function startOption(v: unknown, command: string): 'now' | 'no' | undefined {
+  if (v === undefined || v === 'now' || v === 'no') return v;
+  throw new ApiError('invalid-request', `${command}: start must be "now" or "no", got ${JSON.stringify(v)}`);
+}
+
+function idField(r: Record<string, unknown>, command: string): string {
+  if (typeof r.id !== 'string') throw new ApiError('invalid-request', `${command}: id must be a string`);
+  return r.id;
+}
+
+/** Any error as an ApiError: contract errors pass, known service errors map, the rest are `internal`. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof RunLockedError) return new ApiError('conflict', e.message);
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') return new ApiError('not-found', (e as Error).message);
+  return new ApiError('internal', e instanceof Error ? e.message : String(e));
+}
+
+export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
+  let schema: Record<string, unknown> | null = null;
+  const handlers: Handlers = {
+    'system.info': (req) => {
+      noRequest(req, 'system.info');
+      return {
+        appVersion: info.appVersion ?? pkg.version,
+        node: process.versions.node,
+        platform: process.platform,
+        arch: process.arch,
+        cores: os.cpus().length,
+        backend: manager.lastAutoBackend,
+        versions: versions(),
+        runsDir: manager.runsDir,
+        maxConcurrent: manager.maxConcurrent,
+        transport: info.transport,
+      };
+    },
+    'config.validate': (req) => manager.validate(fields(req, 'config.validate').config),
+    'config.presets': (req) => { noRequest(req, 'config.presets'); return manager.presets(); },
+    'config.schema': (req) => { noRequest(req, 'config.schema'); return (schema ??= configHelp()); },
+    'runs.list': (req) => { noRequest(req, 'runs.list'); return manager.list(); },
+    'runs.get': (req) => manager.get(idField(fields(req, 'runs.get'), 'runs.get')),
+    'runs.create': (req) => {
+      const r = fields(req, 'runs.create');
+      if (r.config === undefined) throw new ApiError('invalid-request', 'runs.create: config is required');
+      return manager.create(r.config, { start: startOption(r.start, 'runs.create'), tags: r.tags });
+    },
+    'runs.start': (req) => manager.start(idField(fields(req, 'runs.start'), 'runs.start')),
+    'runs.stop': (req) => manager.stop(idField(fields(req, 'runs.stop'), 'runs.stop')),
+    'runs.resume': (req) => manager.resume(idField(fields(req, 'runs.resume'), 'runs.resume')),
+    'runs.duplicate': (req) => {
+      const r = fields(req, 'runs.duplicate');
+      return manager.duplicate(idField(r, 'runs.duplicate'), { start: startOption(r.start, 'runs.duplicate') });
+    },
+    'runs.delete': (req) => manager.delete(idField(fields(req, 'runs.delete'), 'runs.delete')),
+    'runs.metrics': (req) => {
+      const r = fields(req, 'runs.metrics');
+      if (r.since !== undefined && !(Number.isInteger(r.since) && (r.since as number) >= 0)) {
+        throw new ApiError('invalid-request', `runs.metrics: since must be an integer >= 0, got ${JSON.stringify(r.since)}`);
+      }
+      return manager.metrics(idField(r, 'runs.metrics'), (r.since as number | undefined) ?? 0);
+    },
+  };
+
+  return {
+    async call(command, request) {
+      try {
+        if (!isApiCommand(command)) throw new ApiError('not-found', `unknown command ${JSON.stringify(command)}`);
+        return (await handlers[command](request)) as never;
+      } catch (e) {
+        throw toApiError(e);
+      }
+    },
+    subscribe: (listener) => manager.subscribe(listener),
+  };
+}

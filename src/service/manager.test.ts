@@ -1,0 +1,153 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiError, type RunEvent, type RunStatus } from '../shared/api';
+import { RunManager } from './manager';
+import { executeRun } from './runner';
+import { createRunDir, files, readJson, readMetrics, type RunSummary } from './runStore';
+import { validateRunConfig } from './validate';
+import { tinyConfig } from './testFixtures';
+
+const WALL = new Set(['wallMs', 'compressMs']);
+const strip = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !WALL.has(k))));
+
+const managers: RunManager[] = [];
+function newManager(opts: { maxConcurrent?: number; runsDir?: string } = {}): { m: RunManager; events: RunEvent[] } {
+  const m = new RunManager({ runsDir: opts.runsDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), maxConcurrent: opts.maxConcurrent });
+  managers.push(m);
+  const events: RunEvent[] = [];
+  m.subscribe((e) => events.push(e));
+  return { m, events };
+}
+afterEach(async () => {
+  for (const m of managers.splice(0)) await m.shutdown(5_000);
+});
+
+function statuses(events: RunEvent[], id: string): RunStatus[] {
+  return events.filter((e): e is Extract<RunEvent, { type: 'status' }> => e.type === 'status' && e.runId === id).map((e) => e.status);
+}
+
+function apiError(fn: () => unknown): ApiError {
+  try { fn(); } catch (e) { if (e instanceof ApiError) return e; throw e; }
+  throw new Error('expected an ApiError');
+}
+
+describe('RunManager', () => {
+  it('creates and trains a run in a worker to completed, with round and status events', async () => {
+    const { m, events } = newManager();
+    const item = m.create(tinyConfig(), { start: 'now', tags: ['a', 'b'] });
+    expect(item.status).toBe('running');
+    expect(item).toMatchObject({ method: 'none', rank: 8, rounds: 2, tags: ['a', 'b'], latencyBudget: null });
+    await m.whenIdle();
+    const rounds = events.filter((e) => e.type === 'round' && e.runId === item.id);
+    expect(rounds.map((e) => (e as Extract<RunEvent, { type: 'round' }>).metrics.round)).toEqual([1, 2]);
+    expect(statuses(events, item.id)).toEqual(['created', 'queued', 'running', 'completed']);
+    const d = m.get(item.id);
+    expect(d.item).toMatchObject({ status: 'completed', roundsDone: 2 });
+    expect(d.item.finalAcc).toBe(d.metrics[1].testAcc);
+    expect(d.log.some((l) => l.startsWith('backend wasm'))).toBe(true);
+    expect(m.metrics(item.id, 1).map((r) => r.round)).toEqual([2]);
+    expect(fs.existsSync(path.join(m.runsDir, item.id, 'run.lock'))).toBe(false);
+    expect(m.list().map((r) => r.id)).toEqual([item.id]);
+  });
+
+  it('queues beyond maxConcurrent 1 and runs the queue in order', async () => {
+    const { m, events } = newManager({ maxConcurrent: 1 });
+    let running = 0, maxRunning = 0;
+    m.subscribe((e) => {
+      if (e.type !== 'status') return;
+      if (e.status === 'running') maxRunning = Math.max(maxRunning, ++running);
+      if (e.status === 'completed' || e.status === 'failed') running--;
+    });
+    const a = m.create(tinyConfig(), { start: 'now' });
+    const b = m.create(tinyConfig({ seed: 8 }), { start: 'now' });
+    expect(a.status).toBe('running');
+    expect(b.status).toBe('queued');
+    expect(readJson<RunSummary>(files(path.join(m.runsDir, b.id)).summary).status).toBe('queued');
+    await m.whenIdle();
+    expect(maxRunning).toBe(1);
+    expect(statuses(events, b.id)).toEqual(['created', 'queued', 'running', 'completed']);
+    expect(m.item(a.id).status).toBe('completed');
+  });
+
+  it('stops after the current round, resumes to metrics equal to an uninterrupted run; a second stop terminates', async () => {
+    const cfg = tinyConfig({ federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
+    const v = validateRunConfig(cfg, process.cwd());
+    if (!v.ok) throw new Error(JSON.stringify(v.issues));
+    const fullDir = createRunDir(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-full-')), v.config, {}, 2);
+    await executeRun(fullDir);
+    const full = strip(readMetrics<Record<string, unknown>>(fullDir).rows);
+
+    const { m } = newManager();
+    const r = m.create(cfg, { start: 'now' });
+    expect(m.stop(r.id).status).toBe('running'); // graceful: the flag is seen after round 1
+    await m.whenIdle();
+    expect(m.item(r.id)).toMatchObject({ status: 'stopped', roundsDone: 1 });
+    expect(apiError(() => m.start('no-such-run')).code).toBe('not-found');
+
+    // resume, then stop twice: the worker is terminated and the run stays resumable
+    m.resume(r.id);
+    m.stop(r.id);
+    m.stop(r.id);
+    await m.whenIdle();
+    expect(m.item(r.id).status).toBe('stopped');
+    expect(fs.existsSync(path.join(m.runsDir, r.id, 'run.lock'))).toBe(false);
+    expect(m.resume(r.id).status).toBe('running');
+    await m.whenIdle();
+    expect(m.item(r.id)).toMatchObject({ status: 'completed', roundsDone: 3 });
+    expect(strip(m.get(r.id).metrics as unknown as Record<string, unknown>[])).toEqual(full);
+    expect(apiError(() => m.resume(r.id)).code).toBe('conflict');
+  });
+
+  it('marks runs interrupted that a summary calls running or queued but no live process holds', () => {
+    const { m } = newManager();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const ids = ['a', 'b', 'c', 'd'].map((n) => m.create(tinyConfig({ name: n })).id);
+    const [stale, queued, live, done] = ids.map((id) => path.join(m.runsDir, id));
+    fs.writeFileSync(files(stale).summary, JSON.stringify({ status: 'running', rounds: 1 }));
+    fs.writeFileSync(path.join(stale, 'run.lock'), JSON.stringify({ pid: dead, host: os.hostname() }));
+    fs.writeFileSync(files(queued).summary, JSON.stringify({ status: 'queued', rounds: 0 }));
+    fs.writeFileSync(files(live).summary, JSON.stringify({ status: 'running', rounds: 1 }));
+    fs.writeFileSync(path.join(live, 'run.lock'), JSON.stringify({ pid: 1, host: os.hostname() })); // alive, not ours
+    fs.writeFileSync(files(done).summary, JSON.stringify({ status: 'completed', rounds: 2 }));
+    const { m: m2 } = newManager({ runsDir: m.runsDir });
+    const byId = new Map(m2.list().map((r) => [r.id, r.status]));
+    expect(ids.map((id) => byId.get(id))).toEqual(['interrupted', 'interrupted', 'running', 'completed']);
+    expect(apiError(() => m2.resume(ids[2])).code).toBe('conflict');
+    expect(apiError(() => m2.delete(ids[2])).code).toBe('conflict');
+  });
+
+  it('deletes, duplicates, lists presets, rejects bad ids and invalid configs', () => {
+    const { m, events } = newManager();
+    const a = m.create(tinyConfig(), { tags: ['x'] });
+    const b = m.duplicate(a.id);
+    expect(b.id).not.toBe(a.id);
+    expect(b).toMatchObject({ status: 'created', tags: ['x'], name: 'tiny' });
+    expect(m.delete(a.id)).toEqual({ id: a.id });
+    expect(events.at(-1)).toEqual({ type: 'deleted', runId: a.id });
+    expect(fs.existsSync(path.join(m.runsDir, a.id))).toBe(false);
+    expect(m.list().map((r) => r.id)).toEqual([b.id]);
+    expect(apiError(() => m.get(a.id)).code).toBe('not-found');
+    expect(apiError(() => m.resume(b.id)).code).toBe('conflict');
+
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-outside-'));
+    fs.writeFileSync(path.join(outside, 'config.json'), '{}');
+    for (const bad of ['../' + path.basename(outside), '..', '.', '', 'a/b', 'a\\b', '/etc', '%2e%2e', 'x'.repeat(200), 42, null]) {
+      expect(apiError(() => m.get(bad as string)).code, String(bad)).toBe('invalid-request');
+      expect(apiError(() => m.delete(bad as string)).code, String(bad)).toBe('invalid-request');
+    }
+    expect(fs.existsSync(outside)).toBe(true);
+
+    const e = apiError(() => m.create(tinyConfig({ lora: { rank: 0 } })));
+    expect(e.code).toBe('invalid-config');
+    expect(e.issues?.map((i) => i.path)).toEqual(['lora.rank']);
+    expect(apiError(() => m.create(tinyConfig(), { tags: 'x' })).code).toBe('invalid-request');
+    expect(m.list()).toHaveLength(1);
+
+    const presets = m.presets();
+    expect(presets.map((p) => p.id)).toContain('quick');
+    expect(presets.find((p) => p.id === 'quick')!.description).toMatch(/20 clients/);
+  });
+});

@@ -1,0 +1,415 @@
+/**
+ * RunManager: the runs directory as a service. Lists, creates, starts, stops, resumes, duplicates
+ * and deletes runs; trains each in its own worker thread (`runWorker.ts`), at most `maxConcurrent`
+ * at once, the rest `queued` in order; turns worker messages into `RunEvent`s. Errors are
+ * `ApiError`s with the contract's codes.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type ValidateResult } from '../shared/api';
+import { validateConfig } from '../engine/config';
+import { isLocked, lockOwner } from './lock';
+import { appendLog, readSummary, readTags, runItem, tailLog } from './runView';
+import type { RunWorkerData, RunWorkerMessage } from './runWorker';
+import { createRunDir, files, isValidRunId, readJson, readMetrics, summarize, updateMeta, writeSummary } from './runStore';
+import { validateRunConfig } from './validate';
+import { versions } from './versions';
+
+export interface RunManagerOptions {
+  runsDir: string;
+  /** Most runs trained at once (default 1); the rest wait as `queued`. */
+  maxConcurrent?: number;
+  /** Folder of preset configs (`*.json`); default: the repo's `configs/`. */
+  presetsDir?: string;
+  /** Relative paths in submitted configs resolve against this folder (default: cwd). */
+  configBaseDir?: string;
+  /** The worker entry: a built `.js` file, or `runWorker.ts` (then loaded through tsx). */
+  workerEntry?: string;
+}
+
+interface ActiveRun {
+  worker: Worker;
+  stopFlag: Int32Array;
+  stopRequests: number;
+  /** A second stop terminated the worker mid-round. */
+  terminated: boolean;
+  /** The worker reported done or error. */
+  finished: boolean;
+  summary?: { status: RunStatus; backend: string | null };
+  error?: string;
+  locked?: boolean;
+}
+
+const STARTABLE: RunStatus[] = ['created', 'stopped', 'interrupted', 'failed'];
+const RESUMABLE: RunStatus[] = ['stopped', 'interrupted', 'failed'];
+const MAX_TAGS = 32;
+const MAX_TAG_LEN = 64;
+
+/** Walk up from this file to the folder with package.json holding `name` (works from src/ and out/). */
+function findUp(name: string): string | null {
+  const electronRes = (process as { resourcesPath?: string }).resourcesPath;
+  if (electronRes && fs.existsSync(path.join(electronRes, name))) return path.join(electronRes, name);
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, name))) return path.join(dir, name);
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+function defaultWorkerEntry(): string {
+  const ts = path.join(__dirname, 'runWorker.ts');
+  return fs.existsSync(ts) ? ts : path.join(__dirname, 'runWorker.js');
+}
+
+/** A `.ts` entry runs through tsx's CommonJS hook (registered inside the worker), a `.js` one as is. */
+export function spawnRunWorker(entry: string, data: RunWorkerData): Worker {
+  if (/\.[cm]?ts$/.test(entry)) {
+    const tsx = require.resolve('tsx/cjs');
+    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+  }
+  return new Worker(entry, { workerData: data });
+}
+
+export function validateTags(tags: unknown): string[] {
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags) || tags.length > MAX_TAGS || !tags.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_TAG_LEN)) {
+    throw new ApiError('invalid-request', `tags: must be an array of at most ${MAX_TAGS} non-empty strings of at most ${MAX_TAG_LEN} characters`);
+  }
+  return [...new Set(tags.map((t: string) => t.trim()))];
+}
+
+export class RunManager {
+  readonly runsDir: string;
+  readonly maxConcurrent: number;
+  private readonly presetsDir: string | null;
+  private readonly configBaseDir: string;
+  private readonly workerEntry: string;
+  private readonly queue: string[] = [];
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly listeners = new Set<(e: RunEvent) => void>();
+  private idleWaiters: (() => void)[] = [];
+  /** Backend of the last finished run that asked for "auto". */
+  lastAutoBackend: string | null = null;
+
+  constructor(opts: RunManagerOptions) {
+    this.runsDir = path.resolve(opts.runsDir);
+    this.maxConcurrent = opts.maxConcurrent ?? 1;
+    if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) throw new Error(`maxConcurrent: must be an integer >= 1, got ${opts.maxConcurrent}`);
+    this.presetsDir = opts.presetsDir ?? findUp('configs');
+    this.configBaseDir = opts.configBaseDir ?? process.cwd();
+    this.workerEntry = opts.workerEntry ?? defaultWorkerEntry();
+    fs.mkdirSync(this.runsDir, { recursive: true });
+    this.markInterrupted();
+  }
+
+  // ---- events ----
+
+  subscribe(listener: (e: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  private emit(e: RunEvent): void {
+    for (const l of [...this.listeners]) {
+      try { l(e); } catch { /* a listener's failure is its own */ }
+    }
+  }
+
+  private emitStatus(id: string): void {
+    const item = this.item(id);
+    this.emit({ type: 'status', runId: id, status: item.status, item });
+  }
+
+  private log(id: string, line: string): void {
+    try { appendLog(this.dirOf(id), line); } catch { /* the run dir may be gone */ }
+    this.emit({ type: 'log', runId: id, line });
+  }
+
+  // ---- reading ----
+
+  /** The directory of a run id; anything but a plain folder name is refused (no path traversal). */
+  dirOf(id: unknown): string {
+    if (typeof id !== 'string' || !isValidRunId(id)) throw new ApiError('invalid-request', `id: not a valid run id: ${JSON.stringify(id)?.slice(0, 80)}`);
+    return path.join(this.runsDir, id);
+  }
+
+  private existing(id: unknown): string {
+    const dir = this.dirOf(id);
+    if (!fs.existsSync(files(dir).config)) throw new ApiError('not-found', `no run ${id}`);
+    return dir;
+  }
+
+  private liveStatus(id: string): RunStatus | undefined {
+    if (this.active.has(id)) return 'running';
+    if (this.queue.includes(id)) return 'queued';
+    return undefined;
+  }
+
+  status(id: string): RunStatus {
+    return this.item(id).status;
+  }
+
+  item(id: string): RunListItem {
+    return runItem(this.existing(id), this.liveStatus(id));
+  }
+
+  list(): RunListItem[] {
+    const items: RunListItem[] = [];
+    for (const e of fs.readdirSync(this.runsDir, { withFileTypes: true })) {
+      if (!e.isDirectory() || !isValidRunId(e.name) || !fs.existsSync(files(path.join(this.runsDir, e.name)).config)) continue;
+      items.push(runItem(path.join(this.runsDir, e.name), this.liveStatus(e.name)));
+    }
+    return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)));
+  }
+
+  get(id: string): RunDetail {
+    const dir = this.existing(id);
+    return {
+      item: runItem(dir, this.liveStatus(id)),
+      config: readJson<Record<string, unknown>>(files(dir).config),
+      meta: readJson<Record<string, unknown>>(files(dir).meta),
+      metrics: readMetrics<RoundMetrics>(dir).rows,
+      log: tailLog(dir),
+    };
+  }
+
+  metrics(id: string, since = 0): RoundMetrics[] {
+    return readMetrics<RoundMetrics>(this.existing(id)).rows.filter((r) => r.round > since);
+  }
+
+  validate(input: unknown): ValidateResult {
+    return validateRunConfig(input, this.configBaseDir) as ValidateResult;
+  }
+
+  presets(): Preset[] {
+    if (!this.presetsDir || !fs.existsSync(this.presetsDir)) return [];
+    const out: Preset[] = [];
+    for (const f of fs.readdirSync(this.presetsDir).filter((n) => n.endsWith('.json')).sort()) {
+      let config: Record<string, unknown>;
+      try { config = JSON.parse(fs.readFileSync(path.join(this.presetsDir, f), 'utf8')); } catch { continue; }
+      if (!config || typeof config !== 'object' || Array.isArray(config)) continue;
+      const id = f.replace(/\.json$/, '');
+      const v = validateConfig(config);
+      const description = v.ok
+        ? `${v.config.model.name}, LoRA rank ${v.config.lora.rank}, ${v.config.federation.numClients} clients (${v.config.federation.clientsPerRound} per round), ${v.config.federation.rounds} rounds, compression ${v.config.compression.method}`
+        : 'invalid preset: ' + v.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+      out.push({ id, title: typeof config.name === 'string' ? config.name : id, description, config });
+    }
+    return out;
+  }
+
+  // ---- writing ----
+
+  create(input: unknown, opts: { start?: 'now' | 'no'; tags?: unknown } = {}): RunListItem {
+    const tags = validateTags(opts.tags);
+    const v = validateRunConfig(input, this.configBaseDir);
+    if (!v.ok) throw new ApiError('invalid-config', v.issues.map((i) => `${i.path || '(config root)'}: ${i.message}`).join('\n'), v.issues);
+    const dir = createRunDir(this.runsDir, v.config, versions(), os.cpus().length);
+    updateMeta(dir, { tags });
+    const id = path.basename(dir);
+    this.emitStatus(id);
+    if (opts.start === 'now') this.enqueue(id);
+    return this.item(id);
+  }
+
+  duplicate(id: string, opts: { start?: 'now' | 'no' } = {}): RunListItem {
+    const src = this.existing(id);
+    const tags = readTags(readJson<Record<string, unknown>>(files(src).meta));
+    const v = validateRunConfig(readJson(files(src).config), src);
+    if (!v.ok) throw new ApiError('invalid-config', `run ${id} has a config this version cannot run`, v.issues);
+    const dir = createRunDir(this.runsDir, v.config, versions(), os.cpus().length);
+    updateMeta(dir, { tags, duplicateOf: id });
+    const copy = path.basename(dir);
+    this.emitStatus(copy);
+    if (opts.start === 'now') this.enqueue(copy);
+    return this.item(copy);
+  }
+
+  start(id: string): RunListItem {
+    const status = this.status(id);
+    if (!STARTABLE.includes(status)) throw new ApiError('conflict', `run ${id} is ${status}; only ${STARTABLE.join(', ')} runs can be started`);
+    this.enqueue(id);
+    return this.item(id);
+  }
+
+  resume(id: string): RunListItem {
+    const status = this.status(id);
+    if (!RESUMABLE.includes(status)) throw new ApiError('conflict', `run ${id} is ${status}; only ${RESUMABLE.join(', ')} runs can be resumed${status === 'created' ? ' (start it instead)' : ''}`);
+    this.enqueue(id);
+    return this.item(id);
+  }
+
+  /** Queued: leaves the queue. Running: finishes the current round; a second stop terminates the worker. */
+  stop(id: string): RunListItem {
+    const dir = this.existing(id);
+    const q = this.queue.indexOf(id);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      this.writeStatus(dir, 'stopped');
+      this.log(id, 'removed from the queue');
+      this.emitStatus(id);
+      return this.item(id);
+    }
+    const run = this.active.get(id);
+    if (!run) throw new ApiError('conflict', `run ${id} is ${this.status(id)}, not running or queued`);
+    run.stopRequests++;
+    if (run.stopRequests === 1) {
+      Atomics.store(run.stopFlag, 0, 1);
+      this.log(id, 'stop requested: finishing the current round');
+    } else if (!run.finished && !run.terminated) {
+      run.terminated = true;
+      this.log(id, 'stop requested again: terminating the worker (resume continues from the last checkpoint)');
+      void run.worker.terminate();
+    }
+    return this.item(id);
+  }
+
+  delete(id: string): { id: string } {
+    const dir = this.existing(id);
+    if (this.active.has(id)) throw new ApiError('conflict', `run ${id} is running; stop it first`);
+    if (isLocked(dir)) throw new ApiError('conflict', `run ${id} is being written by process ${lockOwner(dir)?.pid}; stop it first`);
+    const q = this.queue.indexOf(id);
+    if (q >= 0) this.queue.splice(q, 1);
+    fs.rmSync(dir, { recursive: true, force: true });
+    this.emit({ type: 'deleted', runId: id });
+    return { id };
+  }
+
+  /** Resolves when nothing runs and nothing waits. */
+  whenIdle(): Promise<void> {
+    if (this.active.size === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Empties the queue (runs `stopped`), stops running runs after their round, terminates them after `timeoutMs`. */
+  async shutdown(timeoutMs = 30_000): Promise<void> {
+    for (const id of [...this.queue]) this.stop(id);
+    for (const id of this.active.keys()) this.stop(id);
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+    if ((await Promise.race([this.whenIdle(), timer])) === 'timeout') {
+      for (const id of [...this.active.keys()]) this.stop(id);
+      await this.whenIdle();
+    }
+  }
+
+  // ---- queue and workers ----
+
+  private enqueue(id: string): void {
+    const dir = this.existing(id);
+    if (isLocked(dir)) throw new ApiError('conflict', `run ${id} is being written by process ${lockOwner(dir)?.pid}`);
+    const v = validateRunConfig(readJson(files(dir).config), dir);
+    if (!v.ok) throw new ApiError('invalid-config', `run ${id} cannot run: ` + v.issues.map((i) => `${i.path}: ${i.message}`).join('; '), v.issues);
+    this.queue.push(id);
+    this.writeStatus(dir, 'queued');
+    this.emitStatus(id);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active.size < this.maxConcurrent && this.queue.length > 0) this.launch(this.queue.shift()!);
+    if (this.active.size === 0 && this.queue.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private launch(id: string): void {
+    const dir = this.dirOf(id);
+    const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+    let worker: Worker;
+    try {
+      worker = spawnRunWorker(this.workerEntry, { dir, stopFlag });
+    } catch (e) {
+      this.writeStatus(dir, 'failed', `could not start a worker: ${(e as Error).message}`);
+      this.emitStatus(id);
+      return;
+    }
+    const run: ActiveRun = { worker, stopFlag, stopRequests: 0, terminated: false, finished: false };
+    this.active.set(id, run);
+    worker.on('message', (m: RunWorkerMessage) => this.onWorkerMessage(id, run, m));
+    worker.on('error', (e) => { run.error ??= e.message; });
+    worker.on('exit', () => this.onWorkerExit(id, run));
+    this.emitStatus(id);
+  }
+
+  private onWorkerMessage(id: string, run: ActiveRun, m: RunWorkerMessage): void {
+    switch (m.type) {
+      case 'round':
+        this.emit({ type: 'round', runId: id, metrics: m.metrics as unknown as RoundMetrics, totalRounds: m.totalRounds });
+        break;
+      case 'log':
+        this.log(id, m.line);
+        break;
+      case 'done':
+        run.finished = true;
+        run.summary = m.summary;
+        void run.worker.terminate();
+        break;
+      case 'error':
+        run.finished = true;
+        run.error = m.message;
+        run.locked = m.locked;
+        void run.worker.terminate();
+        break;
+    }
+  }
+
+  private onWorkerExit(id: string, run: ActiveRun): void {
+    this.active.delete(id);
+    const dir = this.dirOf(id);
+    if (fs.existsSync(files(dir).config)) {
+      if (run.summary) {
+        this.log(id, `${run.summary.status}`);
+        try {
+          const cfg = readJson<{ backend?: string }>(files(dir).config);
+          if (cfg.backend === 'auto' && run.summary.backend) this.lastAutoBackend = run.summary.backend;
+        } catch { /* informational only */ }
+      } else if (run.locked) {
+        this.log(id, `not started: ${run.error}`);
+      } else {
+        this.releaseOwnLock(dir);
+        if (run.terminated) {
+          this.writeStatus(dir, 'stopped');
+          this.log(id, 'worker terminated; stopped');
+        } else {
+          const s = readSummary(dir);
+          const error = run.error ?? 'the worker exited unexpectedly';
+          if (!s || s.status === 'running' || s.status === 'queued') this.writeStatus(dir, 'failed', error);
+          this.log(id, `failed: ${error}`);
+        }
+      }
+      this.emitStatus(id);
+    }
+    this.pump();
+  }
+
+  /** A terminated worker of this process cannot release its lock; the manager does. */
+  private releaseOwnLock(dir: string): void {
+    if (lockOwner(dir)?.pid === process.pid) fs.rmSync(path.join(dir, 'run.lock'), { force: true });
+  }
+
+  /** Rewrites summary.json with a new status, the numbers recomputed from metrics.jsonl. */
+  private writeStatus(dir: string, status: RunStatus, error?: string): void {
+    const prev = readSummary(dir);
+    let rows: { round: number; testAcc: number | null; uplinkBits: number; roundTime: number }[] | null = null;
+    try { rows = readMetrics<{ round: number; testAcc: number | null; uplinkBits: number; roundTime: number }>(dir).rows; } catch { /* keep prev numbers */ }
+    const s = rows ? summarize(rows, status, prev?.backend ?? null, error) : { ...(prev ?? summarize([], status, null)), status, ...(error ? { error } : {}) };
+    if (!error) delete s.error;
+    writeSummary(dir, s);
+  }
+
+  /** Runs that a summary calls running or queued, but no live process holds: interrupted. */
+  private markInterrupted(): void {
+    for (const e of fs.readdirSync(this.runsDir, { withFileTypes: true })) {
+      if (!e.isDirectory() || !isValidRunId(e.name)) continue;
+      const dir = path.join(this.runsDir, e.name);
+      const s = readSummary(dir);
+      if (!s || (s.status !== 'running' && s.status !== 'queued') || isLocked(dir)) continue;
+      try { writeSummary(dir, { ...s, status: 'interrupted' }); } catch { /* read-only: list shows it as it is */ }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Worker-thread entry: trains one run (`executeRun`) off the calling thread and reports through
+ * messages. The stop request arrives through a shared flag, because the round loop is synchronous
+ * and a worker busy in it never sees port messages; `shouldStop` polls the flag between rounds.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { executeRun } from './runner';
+import { RunLockedError } from './lock';
+import type { RunSummary } from './runStore';
+
+export interface RunWorkerData {
+  dir: string;
+  /** Int32Array view over a SharedArrayBuffer; element 0 != 0 means "stop after this round". */
+  stopFlag: Int32Array;
+}
+
+export type RunWorkerMessage =
+  | { type: 'round'; metrics: Record<string, unknown>; totalRounds: number }
+  | { type: 'log'; line: string }
+  | { type: 'done'; summary: RunSummary }
+  | { type: 'error'; message: string; locked: boolean };
+
+function post(m: RunWorkerMessage): void {
+  parentPort?.postMessage(m);
+}
+
+async function main(): Promise<void> {
+  const { dir, stopFlag } = workerData as RunWorkerData;
+  try {
+    const summary = await executeRun(dir, {
+      onRound: (metrics, totalRounds) => post({ type: 'round', metrics: { ...metrics }, totalRounds }),
+      onLog: (line) => post({ type: 'log', line }),
+      shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
+    });
+    post({ type: 'done', summary });
+  } catch (e) {
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e), locked: e instanceof RunLockedError });
+  }
+}
+
+if (parentPort) void main();
