@@ -1,0 +1,42 @@
+/** Number and time formatting for tables and tooltips (units in the text). */
+
+export function fmtPct(v: number | null | undefined, digits = 1): string {
+  return typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(digits)}%` : '—'
+}
+
+export function fmtNum(v: unknown, digits = 3): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return v === null || v === undefined ? '—' : String(v)
+  if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(2)
+  return Number.isInteger(v) ? String(v) : v.toFixed(digits)
+}
+
+const BIT_UNITS = ['bit', 'kbit', 'Mbit', 'Gbit', 'Tbit']
+
+/** Bits with a decimal SI prefix: 1.23 Mbit. */
+export function fmtBits(v: number | null | undefined): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—'
+  let x = v
+  let i = 0
+  while (Math.abs(x) >= 1000 && i < BIT_UNITS.length - 1) {
+    x /= 1000
+    i++
+  }
+  return `${i === 0 ? x.toFixed(0) : x.toFixed(2)} ${BIT_UNITS[i]}`
+}
+
+/** Seconds as s / min / h. */
+export function fmtSeconds(v: number | null | undefined): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—'
+  if (v < 1) return `${(v * 1000).toFixed(0)} ms`
+  if (v < 120) return `${v.toFixed(1)} s`
+  if (v < 7200) return `${(v / 60).toFixed(1)} min`
+  return `${(v / 3600).toFixed(1)} h`
+}
+
+export function fmtDate(iso: string | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
+}
