@@ -1,6 +1,7 @@
 /**
  * `fedlora`: the headless CLI over the same service the app uses.
  *   fedlora run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S]
+ *   fedlora serve [--runs <dir>] [--port N] [--max-concurrent N]
  * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments).
  */
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import { RunLockedError } from '../service/lock';
 import { versions } from '../service/versions';
 import { Progress } from './progress';
 import { sweepCommand, SweepUsageError } from './sweep';
+import { serveCommand, ServeUsageError } from './serve';
 
 export class UsageError extends Error {}
 
@@ -40,6 +42,10 @@ commands:
 
   sweep --config <grid.json> [--out <dir>] [--parallel N]
       expand a grid of overrides into runs, run N at a time (default: cores); rerun to resume
+
+  serve [--runs <dir>] [--port N] [--max-concurrent N]
+      the app's UI and API on 127.0.0.1 (default: runs/, a free port, 1 run at a time); prints
+      the URL with its per-launch token and serves until Ctrl-C
 
 exit codes: 0 ok, 1 the run failed, 2 bad input (arguments or config)`;
 
@@ -133,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return await cmdRun(rest);
       case 'resume': return await cmdResume(rest);
       case 'sweep': return await sweepCommand(rest);
+      case 'serve': return await serveCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
@@ -140,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SweepUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || e instanceof SweepUsageError || e instanceof ServeUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`fedlora: ${(e as Error).message}\n\n${USAGE}\n`);
       return 2;
     }
