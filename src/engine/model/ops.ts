@@ -35,12 +35,16 @@ export const matMulPlain = customGrad<(a: tf.Tensor, b: tf.Tensor) => tf.Tensor>
   };
 });
 
-/** Batched a[N,M,K] x b[N,K,P] as one depthwiseConv2d: input [1,M,K,N], filter [1,K,N,P]. */
-function bmmDepthwise(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  const [N, M, K] = a.shape;
-  const P = b.shape[2];
-  const inp = tf.reshape(tf.transpose(a, [1, 2, 0]), [1, M, K, N]) as tf.Tensor4D;
-  const filt = tf.reshape(tf.transpose(b, [1, 0, 2]), [1, K, N, P]) as tf.Tensor4D;
+/**
+ * Batched a[N,M,K] x b[N,K,P] as one depthwiseConv2d: input [1,M,K,N], filter [1,K,N,P].
+ * `aT` / `bT`: the operand is passed transposed in its last two axes (a as [N,K,M], b as [N,P,K]);
+ * the one transpose into the conv layout then absorbs that transpose (pure data movement).
+ */
+function bmmDepthwise(a: tf.Tensor3D, b: tf.Tensor3D, aT = false, bT = false): tf.Tensor3D {
+  const [N, M, K] = aT ? [a.shape[0], a.shape[2], a.shape[1]] : a.shape;
+  const P = bT ? b.shape[1] : b.shape[2];
+  const inp = tf.reshape(tf.transpose(a, aT ? [2, 1, 0] : [1, 2, 0]), [1, M, K, N]) as tf.Tensor4D;
+  const filt = tf.reshape(tf.transpose(b, bT ? [2, 0, 1] : [1, 0, 2]), [1, K, N, P]) as tf.Tensor4D;
   return tf.transpose(tf.reshape(tf.depthwiseConv2d(inp, filt, 1, 'valid'), [M, N, P]), [1, 0, 2]);
 }
 
@@ -50,9 +54,10 @@ const bmmDepthwiseGrad = customGrad<(a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tenso
     value: bmmDepthwise(a as tf.Tensor3D, b as tf.Tensor3D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as tf.Tensor3D[];
+      // da = dy b^T, db = a^T dy
       return [
-        bmmDepthwise(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])),
-        bmmDepthwise(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D),
+        bmmDepthwise(dy as tf.Tensor3D, sb, false, true),
+        bmmDepthwise(sa, dy as tf.Tensor3D, true, false),
       ];
     },
   };
