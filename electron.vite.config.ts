@@ -17,7 +17,8 @@ export default defineConfig({
       externalizeDeps: { include: optionalDeps },
       // CommonJS whatever package.json's "type" says: main relies on __dirname.
       rolldownOptions: {
-        input: { index: resolve(__dirname, 'src/main/index.ts') },
+        // runWorker: the training worker thread the RunManager starts (src/service/runWorker.ts)
+        input: { index: resolve(__dirname, 'src/main/index.ts'), runWorker: resolve(__dirname, 'src/service/runWorker.ts') },
         output: { format: 'cjs', entryFileNames: '[name].js' }
       }
     }

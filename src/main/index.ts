@@ -1,8 +1,9 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow } from 'electron'
-import type { SystemInfo } from '../shared/api'
-import { handle } from './ipc'
+import { createApi } from '../service/api'
+import { RunManager } from '../service/manager'
+import { forwardEvents, registerApi } from './ipc'
 
 const devUrl = process.env['ELECTRON_RENDERER_URL']
 const appUrl = devUrl ?? pathToFileURL(join(__dirname, '../renderer/index.html')).href
@@ -45,17 +46,36 @@ app.on('web-contents-created', (_event, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }))
 })
 
+let manager: RunManager | null = null
+
 void app.whenReady().then(() => {
   app.setName('FedLoRA Workbench')
-  handle('system.info', isAppUrl, (): SystemInfo => ({
-    appVersion: app.getVersion(),
-    node: process.versions.node,
-    platform: process.platform
-  }))
+  // Training runs in worker threads (out/main/runWorker.js, built beside this file).
+  manager = new RunManager({
+    runsDir: join(app.getPath('userData'), 'runs'),
+    workerEntry: join(__dirname, 'runWorker.js'),
+    maxConcurrent: Number(process.env['FEDLORA_MAX_CONCURRENT']) || 1
+  })
+  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion() })
+  registerApi(api, isAppUrl)
+  forwardEvents(api, () =>
+    BrowserWindow.getAllWindows()
+      .map((w) => w.webContents)
+      .filter((wc) => isAppUrl(wc.getURL()))
+  )
   createWindow()
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow()
   })
+})
+
+// Quitting: running runs finish their round and are recorded as stopped (at most 15 s).
+let shuttingDown = false
+app.on('before-quit', (event) => {
+  if (!manager || shuttingDown) return
+  event.preventDefault()
+  shuttingDown = true
+  void manager.shutdown(15_000).finally(() => app.quit())
 })
 
 app.on('window-all-closed', () => {
