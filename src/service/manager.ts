@@ -91,6 +91,7 @@ export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private idleWaiters: (() => void)[] = [];
+  private readonly listCache = new Map<string, { key: string; item: RunListItem }>();
   /** Backend of the last finished run that asked for "auto". */
   lastAutoBackend: string | null = null;
 
@@ -156,12 +157,23 @@ export class RunManager {
     return runItem(this.existing(id), this.liveStatus(id));
   }
 
+  /** Rows of the runs list, re-read only when summary.json or meta.json changed (1,000 runs stay cheap). */
   list(): RunListItem[] {
     const items: RunListItem[] = [];
+    const seen = new Set<string>();
     for (const e of fs.readdirSync(this.runsDir, { withFileTypes: true })) {
-      if (!e.isDirectory() || !isValidRunId(e.name) || !fs.existsSync(files(path.join(this.runsDir, e.name)).config)) continue;
-      items.push(runItem(path.join(this.runsDir, e.name), this.liveStatus(e.name)));
+      if (!e.isDirectory() || !isValidRunId(e.name)) continue;
+      const dir = path.join(this.runsDir, e.name);
+      const mtime = (f: string) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+      if (mtime(files(dir).config) < 0) continue;
+      const key = `${mtime(files(dir).summary)}:${mtime(files(dir).meta)}`;
+      let cached = this.listCache.get(e.name);
+      if (!cached || cached.key !== key) this.listCache.set(e.name, (cached = { key, item: runItem(dir) }));
+      seen.add(e.name);
+      const live = this.liveStatus(e.name);
+      items.push(live ? { ...cached.item, status: live } : cached.item);
     }
+    for (const id of this.listCache.keys()) if (!seen.has(id)) this.listCache.delete(id);
     return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)));
   }
 
