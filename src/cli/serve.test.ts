@@ -23,7 +23,7 @@ describe('fedlora serve', () => {
       });
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{40,}$/);
       const { origin, searchParams } = new URL(url);
-      const call = async (command: string, body: unknown) => (await fetch(`${origin}/api/${command}`, {
+      const call = async (command: string, body: unknown): Promise<any> => (await fetch(`${origin}/api/${command}`, {
         method: 'POST', headers: { 'content-type': 'application/json', 'x-fedlora-token': searchParams.get('token')! }, body: JSON.stringify(body),
       })).json();
       expect(await call('system.info', {})).toMatchObject({ ok: true, data: { runsDir: runs, transport: 'http' } });
