@@ -7,6 +7,7 @@
  * weights, 1 thread) and the ratio tfjs / PyTorch.
  */
 import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,7 +22,7 @@ import { resolveDataset, resolveModel } from '../src/service/resources';
 
 export interface StepBenchResult {
   backend: string; batch: number; steps: number; tfjsMs: number; tfjsMinMs: number; tfjsMaxMs: number;
-  torch: { medianStepMs: number; matmulGflops: number; torch: string; threads: number } | null; torchError: string | null; ratio: number | null;
+  torch: { medianStepMs: number; minStepMs: number; matmulGflops: number; torch: string; threads: number } | null; torchError: string | null; ratio: number | null; loadAvg: number;
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -74,13 +75,15 @@ export async function benchStep(opts: { steps?: number; warmup?: number; backend
   if (torch) {
     ratio = tfjsMs / torch.medianStepMs;
     process.stdout.write(`PyTorch ${torch.torch} (${torch.threads} thread, 1024^3 matmul ${torch.matmulGflops} GFLOP/s): ${torch.medianStepMs.toFixed(1)} ms/step\n`
-      + `ratio tfjs / PyTorch: ${ratio.toFixed(2)}x (target <= 4)\n`);
+      + `ratio tfjs / PyTorch: ${ratio.toFixed(2)}x (target <= 4); fastest steps: ${(Math.min(...ts) / torch.minStepMs).toFixed(2)}x\n`);
     if (torch.matmulGflops < 20) process.stdout.write('warning: the reference BLAS is slow (generic BLAS?); install libopenblas0-pthread, or the ratio is meaningless\n');
   } else {
     process.stdout.write(`PyTorch reference not run: ${torchError}. Install it with \`apt-get install python3-torch libopenblas0-pthread\` `
       + '(or point FEDLORA_BENCH_PYTHON at a python with torch) for the ratio.\n');
   }
-  const res: StepBenchResult = { backend: backend.name, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), torch, torchError, ratio };
+  const load = os.loadavg()[0];
+  process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${load > 1.5 ? ' (other work is running: medians are inflated, rerun on an idle machine)' : ''}\n`);
+  const res: StepBenchResult = { backend: backend.name, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), torch, torchError, ratio, loadAvg: load };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');
   return res;
 }
