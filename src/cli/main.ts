@@ -15,6 +15,7 @@ import { validateRunConfig } from '../service/validate';
 import { RunLockedError } from '../service/lock';
 import { versions } from '../service/versions';
 import { Progress } from './progress';
+import { runSimulation } from '../service/simulate';
 import { sweepCommand, SweepUsageError } from './sweep';
 import { serveCommand, ServeUsageError } from './serve';
 
@@ -39,6 +40,11 @@ commands:
   resume <runDir>
       continue a stopped, interrupted or failed run from its last checkpoint; the finished
       metrics.jsonl equals an uninterrupted run's (wall-clock fields aside)
+
+  simulate --config <file.json> --rounds N [--out <dir>] [--profile <runDir>] [--decay X]
+      the wireless channel and the controller alone (no training), thousands of rounds per
+      second; importance profiles are synthetic (power law, exponent --decay, default 1) or the
+      ones a tsfa training run recorded in its last checkpoint (--profile)
 
   sweep --config <grid.json> [--out <dir>] [--parallel N]
       expand a grid of overrides into runs, run N at a time (default: cores); rerun to resume
@@ -91,6 +97,43 @@ async function cmdRun(argv: string[]): Promise<number> {
   return runInForeground(dir, v.config.federation.rounds);
 }
 
+async function cmdSimulate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: { config: { type: 'string' }, out: { type: 'string' }, rounds: { type: 'string' }, profile: { type: 'string' }, decay: { type: 'string' } },
+  });
+  if (!values.config) throw new UsageError('simulate: --config <file.json> is required');
+  const rounds = intArg('rounds', values.rounds);
+  if (rounds === undefined || rounds < 1) throw new UsageError('simulate: --rounds N (an integer >= 1) is required');
+  const decay = values.decay === undefined ? 1 : Number(values.decay);
+  if (!Number.isFinite(decay) || decay < 0) throw new UsageError(`--decay: must be a number >= 0, got "${values.decay}"`);
+  if (values.profile && !fs.existsSync(files(path.resolve(values.profile)).config)) throw new UsageError(`--profile: ${values.profile} is not a run directory`);
+  const configFile = path.resolve(values.config);
+  const input = readConfigFile(configFile) as Record<string, unknown>;
+  if (input && typeof input === 'object' && !Array.isArray(input)) input.federation = { ...(input.federation as object ?? {}), rounds };
+  const v = validateRunConfig(input, path.dirname(configFile));
+  if (!v.ok) {
+    for (const i of v.issues) process.stderr.write(`${path.basename(configFile)}: ${i.path || '(config root)'}: ${i.message}\n`);
+    return 2;
+  }
+  if (v.config.lora.rank === 'auto') throw new UsageError('simulate: lora.rank "auto" needs the pilot fine-tune of a training run; give a number');
+  const dir = createRunDir(path.resolve(values.out ?? 'runs'), v.config, versions(), os.cpus().length);
+  const t0 = performance.now();
+  try {
+    const rows = runSimulation(dir, { rounds, profileRun: values.profile && path.resolve(values.profile), decay });
+    const s = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
+    const budget = v.config.control.latencyBudget;
+    process.stderr.write(`${rows.length} rounds in ${((performance.now() - t0) / 1000).toFixed(2)} s: mean round time ${s((r) => r.roundTime).toPrecision(4)} s`
+      + `${budget !== null ? ` (budget ${budget} s)` : ''}, mean rho ${s((r) => r.rho).toFixed(3)}, mean queue ${s((r) => r.queue).toPrecision(3)}\n`);
+  } catch (e) {
+    process.stderr.write(`simulate failed: ${(e as Error).message}\n`);
+    process.stdout.write(dir + '\n');
+    return 1;
+  }
+  process.stdout.write(dir + '\n');
+  return 0;
+}
+
 async function cmdResume(argv: string[]): Promise<number> {
   const { positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('resume: give exactly one run directory');
@@ -139,6 +182,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return await cmdRun(rest);
       case 'resume': return await cmdResume(rest);
       case 'sweep': return await sweepCommand(rest);
+      case 'simulate': return await cmdSimulate(rest);
       case 'serve': return await serveCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');

@@ -13,6 +13,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, { error: `must be an integer <= ${max}` });
 const positive = (what = 'a number > 0') =>
   z.number({ error: 'must be a number' }).gt(0, { error: `must be ${what}` }).refine(Number.isFinite, { error: 'must be finite' });
+const finite = () => z.number({ error: 'must be a number' }).refine(Number.isFinite, { error: 'must be finite' });
 const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
 
 const partitionSchema = z.discriminatedUnion('method', [
@@ -41,7 +42,8 @@ export const configSchema = z.object({
     name: str().default('vit-fmnist-base').meta({ description: 'a shipped model name (vit-fmnist-base) or a .safetensors file, relative to the config file' }),
   }).strict().prefault({}),
   lora: z.object({
-    rank: int(1, 256).default(8).meta({ description: 'LoRA rank r (components per adapted layer)' }),
+    rank: z.union([int(1, 256), z.literal('auto')], { error: 'must be an integer in 1..256 or "auto"' }).default(8)
+      .meta({ description: 'LoRA rank r (components per adapted layer); "auto" lets the TSFA offline stage choose it from offline.candidates' }),
     alpha: positive().default(16).meta({ description: 'LoRA scale numerator: the update is (alpha / r) B A' }),
     targets: z.array(z.enum(LINEAR_TARGETS, { error: `must be one of ${LINEAR_TARGETS.join(', ')}` }), { error: 'must be an array' })
       .min(1, { error: 'must name at least one projection' })
@@ -83,6 +85,29 @@ export const configSchema = z.object({
     lambda: z.number({ error: 'must be a number' }).min(0, { error: 'must be >= 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0)
       .meta({ description: 'weight of the near-orthogonality regulariser on normalised LoRA components (0 = plain LoRA)' }),
   }).strict().prefault({}),
+  channel: z.object({
+    radiusM: positive().default(500).meta({ description: 'cell radius: devices are placed uniformly in a disc around the base station', unit: 'm' }),
+    minDistanceM: positive().default(10).meta({ description: 'closest a device may be to the base station', unit: 'm' }),
+    txPowerDbm: finite().default(23).meta({ description: 'device transmit power', unit: 'dBm' }),
+    noisePsdDbmHz: finite().default(-174).meta({ description: 'noise power spectral density N0', unit: 'dBm/Hz' }),
+    bandwidthHz: positive().default(20e6).meta({ description: 'total uplink bandwidth W shared by FDMA', unit: 'Hz' }),
+    computeGflopsMin: positive().default(5).meta({ description: 'slowest device speed (speeds are drawn uniformly once per device)', unit: 'GFLOP/s' }),
+    computeGflopsMax: positive().default(20).meta({ description: 'fastest device speed', unit: 'GFLOP/s' }),
+    downlinkMbps: positive().nullable().default(null).meta({ description: 'downlink broadcast rate for the global factors; null = downlink time not modelled', unit: 'Mbit/s' }),
+  }).strict().prefault({}),
+  control: z.object({
+    method: z.enum(['fixed', 'fixed-opt', 'ideal', 'tsfa'], { error: 'must be one of fixed, fixed-opt, ideal, tsfa' }).default('fixed')
+      .meta({ description: 'per-round choice of rho and bandwidth shares: fixed (compression.rho, equal shares), fixed-opt (compression.rho, min-max shares), ideal (rho = 1, equal shares), tsfa (Lyapunov control under the latency budget)' }),
+    latencyBudget: positive().nullable().default(null).meta({ description: 'long-term average round latency budget T_bar (required for tsfa; logged against for the others)', unit: 's' }),
+    V: positive().default(1).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency)', unit: 's^2' }),
+  }).strict().prefault({}),
+  offline: z.object({
+    candidates: z.array(int(1, 256), { error: 'must be an array of ranks' }).min(1, { error: 'must list at least one rank' })
+      .default([1, 2, 4, 8, 16, 32]).meta({ description: 'ranks the offline stage chooses from when lora.rank is "auto"' }),
+    pilotSamples: int(1).default(256).meta({ description: 'server-side proxy samples for the pilot fine-tune (the first N training samples)' }),
+    pilotSteps: int(1).default(20).meta({ description: 'local steps of the pilot fine-tune at the largest candidate rank' }),
+    horizon: int(1).default(50).meta({ description: 'rounds of sampled clients the expected latency is averaged over' }),
+  }).strict().prefault({}),
   checkpoint: z.object({
     every: int(1).default(1).meta({ description: 'write a checkpoint every N rounds (resume restarts from the last one)' }),
     keep: int(1, 1000).default(2).meta({ description: 'checkpoints kept on disk (older ones are deleted)' }),
@@ -95,7 +120,36 @@ export const configSchema = z.object({
   if (c.federation.clientsPerRound > c.federation.numClients) {
     ctx.addIssue({ code: 'custom', path: ['federation', 'clientsPerRound'], message: `must be <= federation.numClients (${c.federation.numClients})` });
   }
+  if (c.channel.computeGflopsMax < c.channel.computeGflopsMin) {
+    ctx.addIssue({ code: 'custom', path: ['channel', 'computeGflopsMax'], message: `must be >= channel.computeGflopsMin (${c.channel.computeGflopsMin})` });
+  }
+  if (c.channel.minDistanceM >= c.channel.radiusM) {
+    ctx.addIssue({ code: 'custom', path: ['channel', 'minDistanceM'], message: `must be < channel.radiusM (${c.channel.radiusM})` });
+  }
+  if (c.control.method === 'tsfa') {
+    if (c.control.latencyBudget === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudget'], message: 'control.method "tsfa" needs a latency budget in seconds, e.g. 2' });
+    if (c.compression.method === 'none') ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: 'control.method "tsfa" chooses rho, so it needs a sparsifying compressor: soft, topk, randk or svd' });
+    if (c.compression.k !== null) ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: 'must be null with control.method "tsfa" (the controller chooses rho)' });
+  }
+  if (c.lora.rank === 'auto') {
+    if (c.control.method !== 'tsfa') ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: '"auto" needs control.method "tsfa" with a latency budget (the offline stage uses it); give a number otherwise' });
+    if (c.train.mode !== 'lora') ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: '"auto" needs train.mode "lora"' });
+  }
 });
+
+/** A config whose rank is a number (after the offline stage chose it). */
+export type ResolvedConfig = Omit<z.output<typeof configSchema>, 'lora'> & { lora: Omit<z.output<typeof configSchema>['lora'], 'rank'> & { rank: number } };
+
+/** The config with lora.rank fixed to `rank` (the offline stage's choice). */
+export function withRank(c: z.output<typeof configSchema>, rank: number): ResolvedConfig {
+  return { ...c, lora: { ...c.lora, rank } };
+}
+
+/** Narrow a config whose rank is already a number; throws if it is still "auto". */
+export function resolved(c: z.output<typeof configSchema>): ResolvedConfig {
+  if (c.lora.rank === 'auto') throw new Error('lora.rank is "auto": run the offline stage (runOfflineStage) first');
+  return c as ResolvedConfig;
+}
 
 export type ExperimentConfig = z.output<typeof configSchema>;
 export type ExperimentConfigInput = z.input<typeof configSchema>;

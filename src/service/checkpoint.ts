@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainerState } from '../engine/fl/federated';
+import type { ControlState } from '../engine/control/controller';
 import { encodeSafetensors, parseSafetensors } from '../engine/model/safetensors';
 import type { WeightMap } from '../engine/model/types';
 import { writeFileAtomic } from './fsutil';
@@ -29,7 +30,7 @@ export function encodeCheckpoint(state: TrainerState, extra: Record<string, unkn
     for (const [n, d] of Object.entries(o.v)) tensors[`opt/${k}/v/${n}`] = { shape: [d.length], data: d };
   }
   for (const [k, r] of Object.entries(state.clientResidual)) put(`res/${k}`, r);
-  const meta = { round: state.round, cumUplinkBits: state.cumUplinkBits, cumTime: state.cumTime, optSteps, extra };
+  const meta = { round: state.round, cumUplinkBits: state.cumUplinkBits, cumTime: state.cumTime, control: state.control, optSteps, extra };
   return encodeSafetensors(tensors, { 'fedlora.checkpoint': JSON.stringify(meta) });
 }
 
@@ -37,8 +38,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): { state: Trai
   const { tensors, metadata } = parseSafetensors(bytes, file);
   const text = metadata['fedlora.checkpoint'];
   if (!text) throw new Error(`${file}: not a checkpoint (no "fedlora.checkpoint" metadata)`);
-  const meta = JSON.parse(text) as { round: number; cumUplinkBits: number; cumTime: number; optSteps: Record<string, number>; extra: Record<string, unknown> };
-  const state: TrainerState = { round: meta.round, global: {}, clientOpt: {}, clientResidual: {}, cumUplinkBits: meta.cumUplinkBits, cumTime: meta.cumTime };
+  const meta = JSON.parse(text) as { round: number; cumUplinkBits: number; cumTime: number; control?: ControlState; optSteps: Record<string, number>; extra: Record<string, unknown> };
+  const state: TrainerState = { round: meta.round, global: {}, clientOpt: {}, clientResidual: {}, cumUplinkBits: meta.cumUplinkBits, cumTime: meta.cumTime, control: meta.control ?? { queue: 0, tails: {} } };
   for (const [k, step] of Object.entries(meta.optSteps)) state.clientOpt[Number(k)] = { step, m: {}, v: {} };
   for (const [name, t] of Object.entries(tensors)) {
     const parts = name.split('/');

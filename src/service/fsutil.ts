@@ -31,10 +31,16 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 /** Append one JSON object as one line, in a single write, then fsync. */
 export function appendJsonLine(file: string, value: unknown): void {
+  appendJsonLines(file, [value]);
+}
+
+/** Append whole lines with one write and one fsync (a batch of rounds). */
+export function appendJsonLines(file: string, values: unknown[]): void {
+  if (!values.length) return;
   writeFault?.(file);
   const fd = fs.openSync(file, 'a');
   try {
-    fs.writeSync(fd, JSON.stringify(value) + '\n');
+    fs.writeSync(fd, values.map((v) => JSON.stringify(v) + '\n').join(''));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

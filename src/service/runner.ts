@@ -4,7 +4,8 @@
  */
 import * as os from 'node:os';
 import { initBackend, type BackendPreference } from '../engine/backend';
-import type { ExperimentConfig } from '../engine/config';
+import { resolved, withRank, type ExperimentConfig, type ResolvedConfig } from '../engine/config';
+import { runOfflineStage, type OfflineResult } from '../engine/control/offline';
 import { partition } from '../engine/data/partition';
 import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
 import { patchDataset } from '../engine/model/input';
@@ -42,7 +43,10 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
     backendName = backend.name;
     updateMeta(dir, { startedAt: new Date().toISOString(), backend, pid: process.pid, hostCores: os.cpus().length });
     log(`backend ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => s.name).join(', ')})` : ''}`);
-    const trainer = buildTrainer(config, dir);
+    const trainer = buildTrainer(config, dir, (o) => {
+      updateMeta(dir, { offline: o });
+      log(`offline stage: rank ${o.chosenRank} chosen from ${o.candidates.map((c) => c.rank).join(', ')}${o.feasible ? '' : ' (no candidate meets the budget: using the smallest)'}`);
+    }, readJson<{ offline?: OfflineResult }>(files(dir).meta).offline);
     log(`${trainer.numTrainableParams} trainable parameters; ${config.federation.numClients} clients, ${config.federation.clientsPerRound} per round`);
     try {
       rows.push(...resumeFromCheckpoint(dir, trainer, log));
@@ -103,12 +107,30 @@ function resumeFromCheckpoint(dir: string, trainer: FederatedTrainer, log: (s: s
   return kept;
 }
 
-/** Data, partition, model and trainer for a resolved config (paths already absolute). */
-export function buildTrainer(config: ExperimentConfig, baseDir: string): FederatedTrainer {
+/** Model, patched data and partition of a config (paths already absolute). */
+export function loadRunInputs(config: ExperimentConfig, baseDir: string) {
   const model = loadModelFile(resolveModel(config.model.name, baseDir));
   const { train, test } = loadIdxFolder(resolveDataset(config.data.dataset, baseDir));
   const trainP = patchDataset(train, model.spec, config.data.trainSamples ?? train.n);
   const testP = patchDataset(test, model.spec, config.data.testSamples ?? test.n);
   const parts = partition(config.federation.partition, trainP.y, config.federation.numClients, trainP.numClasses, Rng.fromSeed(config.seed).child('partition'));
-  return new FederatedTrainer({ config, spec: model.spec, base: model.weights, train: trainP, test: testP, partition: parts });
+  return { model, train: trainP, test: testP, partition: parts };
+}
+
+/**
+ * Data, partition, model and trainer for a config. With lora.rank "auto" the offline stage runs
+ * first (or its earlier result `offline` is reused, so a resumed run keeps its rank) and
+ * `onOffline` receives a fresh result to record.
+ */
+export function buildTrainer(config: ExperimentConfig, baseDir: string, onOffline?: (o: OfflineResult) => void, offline?: OfflineResult): FederatedTrainer {
+  const { model, train, test, partition: parts } = loadRunInputs(config, baseDir);
+  let rc: ResolvedConfig;
+  if (config.lora.rank === 'auto') {
+    if (!offline) {
+      offline = runOfflineStage({ config, spec: model.spec, base: model.weights, train, shardSizes: parts.map((p) => p.length) });
+      onOffline?.(offline);
+    }
+    rc = withRank(config, offline.chosenRank);
+  } else rc = resolved(config);
+  return new FederatedTrainer({ config: rc, spec: model.spec, base: model.weights, train, test, partition: parts });
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { checkIdxFolder } from './loaders';
+import { checkLatencyBudget } from './simulate';
 import { resolveDataset, resolveModel, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };
@@ -26,5 +27,9 @@ export function validateRunConfig(input: unknown, baseDir: string): ValidationRe
     const hint = SHIPPED_MODELS[config.model.name] ? ' (shipped model missing: run `npm run pretrain`)' : ` (a shipped name: ${Object.keys(SHIPPED_MODELS).join(', ')}, or a .safetensors file)`;
     issues.push({ path: 'model.name', message: `no such file ${modelFile}${hint}, got ${JSON.stringify(config.model.name)}` });
   } else if (!SHIPPED_MODELS[config.model.name]) config.model.name = modelFile;
+  if (!issues.length) {
+    const budget = checkLatencyBudget(config, baseDir);
+    if (budget) issues.push(budget);
+  }
   return issues.length ? { ok: false, issues } : { ok: true, config };
 }

@@ -5,7 +5,7 @@
  */
 import type { WeightMap } from '../model/types';
 import { addScaledInPlace, cloneWeights, subtractWeights } from '../fl/weights';
-import type { CompressInput, CompressOutput, Compressor } from './types';
+import type { CompressInput, CompressOutput, Compressor, MessageCost, MessageShape } from './types';
 
 export class ErrorFeedback implements Compressor {
   readonly name: string;
@@ -22,4 +22,6 @@ export class ErrorFeedback implements Compressor {
   }
 
   compress(input: CompressInput): CompressOutput { return this.inner.compress(input); }
+
+  cost(shape: MessageShape, rho: number): MessageCost { return this.inner.cost(shape, rho); }
 }

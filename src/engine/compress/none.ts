@@ -1,5 +1,5 @@
 /** Dense FedIT (Zhang et al. 2024): every factor and the head sent as values, no indices. */
-import { copyDense, HEADER_BITS, type CompressInput, type CompressOutput, type Compressor } from './types';
+import { HEADER_BITS, loraEntries, messageShape, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
 import type { WeightMap } from '../model/types';
 
 export class NoCompressor implements Compressor {
@@ -8,9 +8,11 @@ export class NoCompressor implements Compressor {
 
   compress({ update }: CompressInput): CompressOutput {
     const out: WeightMap = {};
-    let n = 0;
-    for (const [k, v] of Object.entries(update)) { out[k] = { shape: v.shape.slice(), data: Float32Array.from(v.data) }; n += v.data.length; }
-    copyDense(update, out);
-    return { update: out, bits: HEADER_BITS + n * this.valueBits, flops: 0 };
+    for (const [k, v] of Object.entries(update)) out[k] = { shape: v.shape.slice(), data: Float32Array.from(v.data) };
+    return { update: out, ...this.cost(messageShape(update), 1) };
+  }
+
+  cost({ layers, denseParams }: MessageShape, _rho: number): MessageCost {
+    return { bits: HEADER_BITS + (loraEntries(layers) + denseParams) * this.valueBits, flops: 0 };
   }
 }

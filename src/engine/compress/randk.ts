@@ -3,8 +3,8 @@
  * chosen uniformly by a seeded generator. The server regenerates the positions from a shared 32-bit
  * seed, so only values and the seed are sent. Unsent entries count as zero (no rescaling).
  */
-import { copyDense, denseBits, HEADER_BITS, type CompressInput, type CompressOutput, type Compressor } from './types';
-import { loraNames, sparseFactorMessage } from './topk';
+import { copyDense, HEADER_BITS, loraEntries, messageShape, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
+import { keptEntries, loraNames, sparseFactorMessage } from './topk';
 
 export const SEED_BITS = 32;
 
@@ -16,10 +16,14 @@ export class RandKCompressor implements Compressor {
     const names = loraNames(update);
     let total = 0;
     for (const n of names) total += update[n].data.length;
-    const k = Math.max(1, Math.min(total, Math.ceil(rho * total - 1e-9)));
-    const chosen = rng.child('randk').sample(total, k);
+    const chosen = rng.child('randk').sample(total, keptEntries(rho, total));
     const out = sparseFactorMessage(update, names, chosen);
     copyDense(update, out);
-    return { update: out, bits: HEADER_BITS + denseBits(update, this.valueBits) + k * this.valueBits + SEED_BITS, flops: 2 * k };
+    return { update: out, ...this.cost(messageShape(update), rho) };
+  }
+
+  cost({ layers, denseParams }: MessageShape, rho: number): MessageCost {
+    const k = keptEntries(rho, loraEntries(layers));
+    return { bits: HEADER_BITS + denseParams * this.valueBits + k * this.valueBits + SEED_BITS, flops: 2 * k };
   }
 }

@@ -8,8 +8,8 @@
  */
 import type { WeightMap } from '../model/types';
 import {
-  copyDense, denseBits, HEADER_BITS, keptComponents,
-  type CompressInput, type CompressOutput, type Compressor, type LoraLayer,
+  copyDense, HEADER_BITS, keptComponents, messageShape,
+  type CompressInput, type CompressOutput, type Compressor, type LoraLayer, type MessageCost, type MessageShape,
 } from './types';
 
 /** Column i of lora_a (stride r) and row i of lora_b, plus their deltas: dot products and norms. */
@@ -53,7 +53,6 @@ export class SoftCompressor implements Compressor {
   compress({ global, update, layers, rho }: CompressInput): CompressOutput {
     const out: WeightMap = {}, sent: Record<string, Uint8Array> = {};
     const importance: Record<string, Float64Array> = {}, selected: Record<string, number[]> = {};
-    let bits = HEADER_BITS + denseBits(update, this.valueBits), flops = 0;
     for (const layer of layers) {
       const { name, din, dout, rank: r } = layer;
       const s = componentImportance(layer, global, update, this.importance);
@@ -70,10 +69,18 @@ export class SoftCompressor implements Compressor {
       out[`${name}.lora_a`] = { shape: [din, r], data: oa };
       out[`${name}.lora_b`] = { shape: [r, dout], data: ob };
       sent[`${name}.lora_a`] = ma; sent[`${name}.lora_b`] = mb;
+    }
+    copyDense(update, out);
+    return { update: out, sent, ...this.cost(messageShape(update), rho), importance, selected };
+  }
+
+  cost({ layers, denseParams }: MessageShape, rho: number): MessageCost {
+    let bits = HEADER_BITS + denseParams * this.valueBits, flops = 0;
+    for (const { din, dout, rank: r } of layers) {
+      const m = keptComponents(rho, r);
       bits += m * (din + dout) * this.valueBits + indexBits(m, r);
       flops += r * 6 * (din + dout) + r * Math.ceil(Math.log2(r + 1)) * 2; // dots and norms + sort
     }
-    copyDense(update, out);
-    return { update: out, sent, bits, flops, importance, selected };
+    return { bits, flops };
   }
 }

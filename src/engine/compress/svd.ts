@@ -7,7 +7,7 @@
  */
 import type { WeightMap } from '../model/types';
 import { fromF32, mat, matmul, truncatedSvd, truncatedSvdFlops, type Mat } from './linalg';
-import { copyDense, denseBits, HEADER_BITS, keptComponents, type CompressInput, type CompressOutput, type Compressor, type LoraLayer } from './types';
+import { copyDense, HEADER_BITS, keptComponents, messageShape, type CompressInput, type CompressOutput, type Compressor, type LoraLayer, type MessageCost, type MessageShape } from './types';
 
 /** A_x B_x for a layer's factors, optionally with deltas added: [d_in, d_out]. */
 export function factorProduct(layer: LoraLayer, w: WeightMap, delta?: WeightMap): Mat {
@@ -33,7 +33,6 @@ export class SvdCompressor implements Compressor {
 
   compress({ global, update, layers, rho, rng }: CompressInput): CompressOutput {
     const productUpdate: Record<string, Mat> = {};
-    let bits = HEADER_BITS + denseBits(update, this.valueBits), flops = 0;
     for (const layer of layers) {
       const { name, din, dout, rank: r } = layer;
       const dW = subMat(factorProduct(layer, global, update), factorProduct(layer, global));
@@ -43,12 +42,20 @@ export class SvdCompressor implements Compressor {
       const US = mat(din, m);
       for (let i = 0; i < din; i++) for (let j = 0; j < m; j++) US.data[i * m + j] = U.data[i * U.cols + j] * S[j];
       productUpdate[name] = matmul(US, V, false, true);
-      bits += m * (din + dout) * this.valueBits;
-      flops += 2 * 2 * din * dout * r + truncatedSvdFlops(din, dout, m, 2 * r);
     }
     const out: WeightMap = {};
     copyDense(update, out);
-    return { update: out, productUpdate, bits, flops };
+    return { update: out, productUpdate, ...this.cost(messageShape(update), rho) };
+  }
+
+  cost({ layers, denseParams }: MessageShape, rho: number): MessageCost {
+    let bits = HEADER_BITS + denseParams * this.valueBits, flops = 0;
+    for (const { din, dout, rank: r } of layers) {
+      const m = keptComponents(rho, r);
+      bits += m * (din + dout) * this.valueBits;
+      flops += 2 * 2 * din * dout * r + truncatedSvdFlops(din, dout, m, 2 * r);
+    }
+    return { bits, flops };
   }
 }
 

@@ -4,7 +4,7 @@
  * ceil(log2 total)-bit positions. The head is sent dense. Unsent entries count as zero at the server.
  */
 import type { WeightMap } from '../model/types';
-import { copyDense, denseBits, HEADER_BITS, type CompressInput, type CompressOutput, type Compressor } from './types';
+import { copyDense, HEADER_BITS, loraEntries, messageShape, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
 
 /** Send `chosen` entries of the flattened LoRA deltas; shared by top-k and random-k. */
 export function sparseFactorMessage(update: WeightMap, names: string[], chosen: Int32Array | number[]): WeightMap {
@@ -23,6 +23,11 @@ export function sparseFactorMessage(update: WeightMap, names: string[], chosen: 
   return out;
 }
 
+/** Entries kept at ratio rho: ceil(rho total), at least 1. */
+export function keptEntries(rho: number, total: number): number {
+  return Math.max(1, Math.min(total, Math.ceil(rho * total - 1e-9)));
+}
+
 export function loraNames(update: WeightMap): string[] {
   return Object.keys(update).filter((k) => k.includes('.lora_')).sort();
 }
@@ -36,10 +41,15 @@ export class TopKCompressor implements Compressor {
     const flat: number[] = [];
     for (const n of names) for (const v of update[n].data) flat.push(Math.abs(v));
     const total = flat.length;
-    const k = Math.max(1, Math.min(total, Math.ceil(rho * total - 1e-9)));
-    const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => flat[b] - flat[a] || a - b).slice(0, k);
-    const bits = HEADER_BITS + denseBits(update, this.valueBits) + k * (this.valueBits + Math.max(1, Math.ceil(Math.log2(total))));
-    const flops = total * Math.ceil(Math.log2(total + 1)); // selection by sorting
-    return { update: sparseFactorMessage(update, names, order), bits, flops };
+    const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => flat[b] - flat[a] || a - b).slice(0, keptEntries(rho, total));
+    return { update: sparseFactorMessage(update, names, order), ...this.cost(messageShape(update), rho) };
+  }
+
+  cost({ layers, denseParams }: MessageShape, rho: number): MessageCost {
+    const total = loraEntries(layers), k = keptEntries(rho, total);
+    return {
+      bits: HEADER_BITS + denseParams * this.valueBits + k * (this.valueBits + Math.max(1, Math.ceil(Math.log2(total)))),
+      flops: total * Math.ceil(Math.log2(total + 1)), // selection by sorting
+    };
   }
 }

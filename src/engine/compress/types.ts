@@ -38,9 +38,29 @@ export interface CompressOutput {
   productUpdate?: Record<string, Mat>;
 }
 
+/** Shape of one client's message: the LoRA layers plus the dense (non-LoRA) entries, e.g. the head. */
+export interface MessageShape { layers: LoraLayer[]; denseParams: number }
+
+/** Payload and device work of one message, known before training (it depends on shapes and rho only). */
+export interface MessageCost { bits: number; flops: number }
+
 export interface Compressor {
   readonly name: string;
   compress(input: CompressInput): CompressOutput;
+  /** The bits/flops formula `compress` reports, from shapes alone: what the controller plans with. */
+  cost(shape: MessageShape, rho: number): MessageCost;
+}
+
+/** Message shape of an update (or of the trainable weights). */
+export function messageShape(w: Record<string, { shape: number[] }>): MessageShape {
+  let denseParams = 0;
+  for (const [k, v] of Object.entries(w)) if (!k.includes('.lora_')) denseParams += v.shape.reduce((a, b) => a * b, 1);
+  return { layers: loraLayers(w), denseParams };
+}
+
+/** Total LoRA factor entries. */
+export function loraEntries(layers: LoraLayer[]): number {
+  return layers.reduce((n, l) => n + l.rank * (l.din + l.dout), 0);
 }
 
 export interface CompressionSpec {
@@ -55,7 +75,7 @@ export interface CompressionSpec {
 export const HEADER_BITS = 64;
 
 /** LoRA layers present in a weight map, in name order. */
-export function loraLayers(w: WeightMap): LoraLayer[] {
+export function loraLayers(w: Record<string, { shape: number[] }>): LoraLayer[] {
   return Object.keys(w).filter((k) => k.endsWith('.lora_a')).sort().map((k) => {
     const name = k.slice(0, -'.lora_a'.length);
     const [din, rank] = w[k].shape, dout = w[`${name}.lora_b`].shape[1];
@@ -66,13 +86,6 @@ export function loraLayers(w: WeightMap): LoraLayer[] {
 /** Components kept per layer at ratio rho: ceil(rho r), at least 1. */
 export function keptComponents(rho: number, rank: number): number {
   return Math.max(1, Math.min(rank, Math.ceil(rho * rank - 1e-9)));
-}
-
-/** Bits of the tensors that are not LoRA factors (the head), always sent dense. */
-export function denseBits(update: WeightMap, valueBits: number): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(update)) if (!k.includes('.lora_')) n += v.data.length;
-  return n * valueBits;
 }
 
 /** Copy the non-LoRA tensors (the head) into `out`. */

@@ -64,6 +64,15 @@ export function crossEntropy(model: LoraModel, x: tf.Tensor2D, y: tf.Tensor2D, b
   return tf.losses.softmaxCrossEntropy(y, model.forward(x, batch)) as tf.Scalar;
 }
 
+/** Samples `localTrain` processes on a shard of n samples (known before training: the simulated clock uses it). */
+export function plannedSamples(n: number, spec: Pick<LocalTrainSpec, 'batchSize' | 'localEpochs' | 'localSteps'>): number {
+  if (n === 0) return 0;
+  if (spec.localSteps === null) return spec.localEpochs * n;
+  const perEpoch = Math.ceil(n / spec.batchSize);
+  const full = Math.floor(spec.localSteps / perEpoch), rest = spec.localSteps % perEpoch;
+  return full * n + rest * spec.batchSize;
+}
+
 /** Train on a shard. `global` must already be loaded into the model's variables. */
 export function localTrain(
   model: LoraModel, global: WeightMap, ds: PatchedDataset, shard: Int32Array,

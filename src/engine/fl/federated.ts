@@ -4,9 +4,12 @@
  * from a stream named by (seed, purpose, round, client), so a run resumed at round t draws exactly
  * what an uninterrupted run draws.
  */
-import type { ExperimentConfig } from '../config';
+import type { ResolvedConfig } from '../config';
 import type { LoraModel, ModelSpec, WeightMap } from '../model/types';
 import { createModel } from '../model';
+import type { ControlState } from '../control/controller';
+import { LatencyModel } from '../control/latency';
+import { componentImportance } from '../compress/soft';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
 import { evaluate, localTrain, type PatchedDataset } from './client';
@@ -14,7 +17,7 @@ import { emptyOptimizerState, type OptimizerState } from './optimizer';
 import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from './weights';
 
 export class DivergenceError extends Error {}
-import { ErrorFeedback, loraLayers, makeCompressor, relativeError, sendsFactors, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
+import { ErrorFeedback, loraEntries, loraLayers, makeCompressor, relativeError, sendsFactors, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
 import { refactorize } from '../compress/svd';
 import { fromF32, matmul } from '../compress/linalg';
 import { orthogonalityPenalty, orthResidual } from './orthogonality';
@@ -46,10 +49,12 @@ export interface TrainerState {
   clientResidual: Record<number, WeightMap>;
   cumUplinkBits: number;
   cumTime: number;
+  /** Virtual queue and importance tails of the online controller. */
+  control: ControlState;
 }
 
 export interface TrainerInput {
-  config: ExperimentConfig;
+  config: ResolvedConfig;
   spec: ModelSpec;
   base: WeightMap;
   train: PatchedDataset;
@@ -57,31 +62,36 @@ export interface TrainerInput {
   partition: Int32Array[];
 }
 
+/** The pretrained model with a fresh classification head for the task, drawn from (seed, init, head). */
+export function taskModelInputs(spec: ModelSpec, pretrained: WeightMap, numClasses: number, rng: Rng): { spec: ModelSpec; base: WeightMap } {
+  const s = { ...spec, numClasses };
+  const base = { ...pretrained };
+  const hr = rng.child('init').child('head');
+  base['head.w'] = { shape: [s.dim, numClasses], data: hr.normalArray(s.dim * numClasses, 0.02) };
+  base['head.b'] = { shape: [numClasses], data: new Float32Array(numClasses) };
+  return { spec: s, base };
+}
+
 export class FederatedTrainer {
   readonly model: LoraModel;
   readonly rng: Rng;
   state: TrainerState;
-  private readonly cfg: ExperimentConfig;
+  private readonly cfg: ResolvedConfig;
   readonly layers: LoraLayer[];
   private readonly compressor: Compressor;
+  readonly latency: LatencyModel;
   /** Analysis hook: sees every client's raw update (before compression) and the global factors. */
   onClientUpdate?: (client: number, global: WeightMap, update: WeightMap) => void;
 
   constructor(private readonly input: TrainerInput) {
     this.cfg = input.config;
     this.rng = Rng.fromSeed(this.cfg.seed);
-    const spec = { ...input.spec, numClasses: input.train.numClasses };
-    const base = { ...input.base };
-    {
-      // a fresh classification head for the fine-tuning task
-      const hr = this.rng.child('init').child('head');
-      base['head.w'] = { shape: [spec.dim, spec.numClasses], data: hr.normalArray(spec.dim * spec.numClasses, 0.02) };
-      base['head.b'] = { shape: [spec.numClasses], data: new Float32Array(spec.numClasses) };
-    }
+    const { spec, base } = taskModelInputs(input.spec, input.base, input.train.numClasses, this.rng);
     this.model = createModel(spec, base, this.cfg.lora, this.cfg.train.mode, this.rng.child('init'));
-    this.state = { round: 0, global: this.model.getTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0 };
+    this.state = { round: 0, global: this.model.getTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0, control: { queue: 0, tails: {} } };
     this.layers = loraLayers(this.state.global);
     this.compressor = makeCompressor(this.cfg.compression);
+    this.latency = new LatencyModel({ config: this.cfg, spec, shardSizes: input.partition.map((p) => p.length) });
     const c = this.cfg.compression;
     if (c.method !== 'none' && this.layers.length === 0) {
       throw new ConfigError([{ path: 'compression.method', message: `"${c.method}" compresses LoRA factors, but train.mode "${this.cfg.train.mode}" has none; use train.mode "lora" or compression.method "none"` }]);
@@ -90,16 +100,6 @@ export class FederatedTrainer {
       const total = this.layers.reduce((n, l) => n + l.rank * (l.din + l.dout), 0);
       if (c.k > total) throw new ConfigError([{ path: 'compression.k', message: `must be <= ${total} (the LoRA entries of this model), got ${c.k}` }]);
     }
-  }
-
-  /** Ratio used this round: 1 for dense; compression.k / total entries when k is set. */
-  rhoFor(_round: number): number {
-    const c = this.cfg.compression;
-    if (c.method === 'none') return 1;
-    if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) {
-      return c.k / this.layers.reduce((n, l) => n + l.rank * (l.din + l.dout), 0);
-    }
-    return c.rho;
   }
 
   /** Compress a client's update (plus its error-feedback residual); returns what was compressed too. */
@@ -134,10 +134,7 @@ export class FederatedTrainer {
   get numTrainableParams(): number { return countParams(this.state.global); }
 
   /** Clients of round t (1-based), sorted, drawn from the stream (seed, sample, t). */
-  sampleClients(t: number): number[] {
-    const { numClients, clientsPerRound } = this.cfg.federation;
-    return this.rng.child('sample').child(t).sample(numClients, clientsPerRound).sort((a, b) => a - b);
-  }
+  sampleClients(t: number): number[] { return this.latency.sampleClients(t); }
 
   /** Run round `state.round + 1`. */
   runRound(): RoundMetrics {
@@ -145,9 +142,13 @@ export class FederatedTrainer {
     const t = this.state.round + 1;
     const cfg = this.cfg;
     const clients = this.sampleClients(t);
-    const rho = this.rhoFor(t);
+    const controller = this.latency.controller;
+    controller.setState(this.state.control);
+    const plan = this.latency.plan(t, clients);
+    const profileBits = this.latency.profileBits();
+    const rho = plan.rho;
     const received: { weight: number; out: CompressOutput }[] = [];
-    const clientBits: number[] = [], clientSamples: number[] = [], clientFlops: number[] = [], relErrors: number[] = [];
+    const clientSamples: number[] = [], clientFlops: number[] = [], relErrors: number[] = [];
     const localFactors: { weight: number; factors: WeightMap }[] = [];
     const layerNames = this.layers.map((l) => l.name);
     const extraLoss = cfg.soft.lambda > 0 && layerNames.length
@@ -162,9 +163,11 @@ export class FederatedTrainer {
         { optimizer: { name: cfg.train.optimizer, lr: cfg.train.lr, momentum: cfg.train.momentum }, batchSize: cfg.train.batchSize, localEpochs: cfg.train.localEpochs, localSteps: cfg.train.localSteps },
         this.state.clientOpt[k] ?? emptyOptimizerState(), this.rng.child('batch').child(t).child(k), extraLoss,
       );
+      clientSamples.push(res.samplesProcessed);
       if (!Number.isFinite(res.meanLoss) && res.steps > 0 || hasNonFinite(res.update)) {
         if (cfg.train.onDivergence === 'fail') throw new DivergenceError(`round ${t}: client ${k} diverged (NaN/Inf in its update or loss); lower train.lr or set train.onDivergence to "drop-client"`);
         droppedClients.push(k); // its optimizer state and residual stay as before the round
+        clientFlops.push(0);
         continue;
       }
       this.state.clientOpt[k] = res.optState;
@@ -172,6 +175,12 @@ export class FederatedTrainer {
       const c0 = performance.now();
       const { out, input: compressed } = this.compressUpdate(k, t, res.update, rho);
       compressMs += performance.now() - c0;
+      if (out.bits + profileBits !== plan.bits[clients.indexOf(k)]) {
+        throw new Error(`internal: client ${k} sent ${out.bits + profileBits} bits, the plan expected ${plan.bits[clients.indexOf(k)]}`);
+      }
+      if (cfg.control.method === 'tsfa') {
+        controller.recordProfile(k, out.importance ?? Object.fromEntries(this.layers.map((l) => [l.name, componentImportance(l, this.state.global, compressed, 'exact')])));
+      }
       if (this.layers.length) relErrors.push(relativeError(this.layers, this.state.global, compressed, out));
       if (this.layers.length && !out.productUpdate) {
         const f = cloneWeights(this.state.global);
@@ -179,9 +188,7 @@ export class FederatedTrainer {
         localFactors.push({ weight: shard.length, factors: f });
       }
       received.push({ weight: shard.length, out });
-      clientBits.push(out.bits);
       clientFlops.push(out.flops);
-      clientSamples.push(res.samplesProcessed);
       if (res.steps > 0) { lossSum += res.meanLoss * shard.length; weightSum += shard.length; }
     }
     const covNorm = localFactors.length ? relativeCovarianceNorm(this.layers, this.state.global, localFactors) : null;
@@ -192,25 +199,21 @@ export class FederatedTrainer {
     const isLast = t === cfg.federation.rounds;
     const ev = isLast || t % cfg.eval.every === 0
       ? evaluate(this.model, this.input.test, cfg.eval.batchSize) : null;
-    const uplinkBits = clientBits.reduce((a, b) => a + b, 0);
+    const timing = this.latency.finishRound(t, clients, plan);
     this.state.round = t;
-    this.state.cumUplinkBits += uplinkBits;
-    const roundTime = 0;
-    this.state.cumTime += roundTime;
+    this.state.cumUplinkBits += timing.uplinkBits;
+    this.state.cumTime += timing.roundTime;
+    this.state.control = controller.getState();
     return {
       round: t,
       trainLoss: weightSum ? lossSum / weightSum : NaN,
       testAcc: ev ? ev.acc : null,
       testLoss: ev ? ev.loss : null,
-      uplinkBits,
+      ...timing,
       cumUplinkBits: this.state.cumUplinkBits,
-      roundTime,
       cumTime: this.state.cumTime,
       wallMs: performance.now() - t0,
-      clientIds: clients.filter((k) => !droppedClients.includes(k)),
-      clientBits,
       clientSamples,
-      rho,
       orthResidual: this.layers.length ? orthResidual(this.state.global, this.layers) : null,
       sparsError: relErrors.length ? relErrors.reduce((x, y) => x + y, 0) / relErrors.length : null,
       covNorm,
@@ -227,7 +230,7 @@ export class FederatedTrainer {
   }
 
   restore(state: TrainerState): void {
-    this.state = { ...state, global: cloneWeights(state.global) };
+    this.state = { ...state, global: cloneWeights(state.global), control: state.control ?? { queue: 0, tails: {} } };
     this.model.setTrainable(this.state.global);
   }
 

@@ -44,6 +44,24 @@ export function vitShapes(spec: VitSpec): Record<string, number[]> {
   return s;
 }
 
+/** Shapes of the trainable tensors of a mode (what a client sends), without building the model. */
+export function vitTrainableShapes(spec: VitSpec, lora: LoraSpec, mode: TrainMode): Record<string, number[]> {
+  const all = vitShapes(spec);
+  const out: Record<string, number[]> = {};
+  for (const [name, shape] of Object.entries(all)) if (mode === 'full' || name.startsWith('head.')) out[name] = shape;
+  if (mode === 'lora') {
+    for (let l = 0; l < spec.depth; l++) {
+      for (const t of lora.targets) {
+        const n = linearName(l, t as LinearTarget);
+        const [din, dout] = all[`${n}.w`];
+        out[`${n}.lora_a`] = [din, lora.rank];
+        out[`${n}.lora_b`] = [lora.rank, dout];
+      }
+    }
+  }
+  return out;
+}
+
 /** Random initial base weights (for pretraining from scratch). */
 export function initVitWeights(spec: VitSpec, rng: Rng): WeightMap {
   const out: WeightMap = {};

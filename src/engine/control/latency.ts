@@ -1,0 +1,122 @@
+/**
+ * The simulated clock of a run (METHOD.md sections 3-4), independent of tfjs: which clients a round
+ * samples, what each message costs, how long each client computes, the channel, and the
+ * controller's plan. The trainer, the offline stage, `fedlora simulate` and config-time
+ * feasibility checks all use this one model, so they agree to the bit.
+ */
+import type { ResolvedConfig } from '../config';
+import { Channel } from '../channel/channel';
+import { makeCompressor, HEADER_BITS, loraEntries, messageShape, type Compressor, type MessageCost, type MessageShape } from '../compress';
+import { plannedSamples } from '../fl/client';
+import { trainableShapes, trainFlopsPerSample } from '../model';
+import type { ModelSpec } from '../model/types';
+import { Rng } from '../rng';
+import { Controller, type RoundPlan } from './controller';
+
+export interface LatencyInput {
+  config: ResolvedConfig;
+  /** Model spec with the task's number of classes. */
+  spec: ModelSpec;
+  /** Training samples per client (the partition). */
+  shardSizes: number[];
+}
+
+/** Clients of round t (1-based), sorted: the stream (seed, "sample", t). */
+export function sampleClients(seed: number, t: number, numClients: number, perRound: number): number[] {
+  return Rng.fromSeed(seed).child('sample').child(t).sample(numClients, perRound).sort((a, b) => a - b);
+}
+
+/** The simulated-clock fields of a round's metrics row (METHOD.md section 5). */
+export interface RoundTiming {
+  rho: number;
+  /** Virtual queue after this round. */
+  queue: number;
+  predictedError: number | null;
+  roundTime: number;
+  /** Compute and upload time of the slowest client. */
+  computeTime: number;
+  commTime: number;
+  uplinkBits: number;
+  /** Per sampled client, in the order of clientIds. */
+  clientIds: number[];
+  clientBits: number[];
+  clientComputeTime: number[];
+  gains: number[];
+  shares: number[];
+  rates: number[];
+}
+
+export class LatencyModel {
+  readonly channel: Channel;
+  readonly controller: Controller;
+  readonly shape: MessageShape;
+  readonly flopsPerSample: number;
+  private readonly compressor: Compressor;
+
+  constructor(private readonly input: LatencyInput) {
+    const cfg = input.config;
+    this.shape = messageShape(Object.fromEntries(Object.entries(trainableShapes(input.spec, cfg.lora, cfg.train.mode)).map(([k, shape]) => [k, { shape }])));
+    this.compressor = makeCompressor(cfg.compression);
+    this.flopsPerSample = trainFlopsPerSample(input.spec, cfg.train.mode === 'lora' ? cfg.lora : undefined);
+    this.channel = new Channel(cfg.channel, cfg.federation.numClients, Rng.fromSeed(cfg.seed).child('channel'));
+    const sparsifies = cfg.compression.method !== 'none' && this.shape.layers.length > 0;
+    this.controller = new Controller(cfg.control, cfg.channel, this.fixedRho(), cfg.lora.rank, sparsifies);
+  }
+
+  sampleClients(t: number): number[] {
+    const f = this.input.config.federation;
+    return sampleClients(this.input.config.seed, t, f.numClients, f.clientsPerRound);
+  }
+
+  /** Ratio of the fixed controllers: 1 for dense; compression.k / total entries when k is set. */
+  fixedRho(): number {
+    const c = this.input.config.compression;
+    if (c.method === 'none') return 1;
+    if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) return c.k / loraEntries(this.shape.layers);
+    return c.rho;
+  }
+
+  /** Bits of the importance profile tsfa clients send with their update (r values per layer). */
+  profileBits(): number {
+    const cfg = this.input.config;
+    return cfg.control.method === 'tsfa' ? this.shape.layers.reduce((n, l) => n + l.rank, 0) * cfg.compression.valueBits : 0;
+  }
+
+  /** Per-client message cost at ratio rho: the compressor's formula plus the tsfa profile. */
+  messageCost(rho: number): MessageCost {
+    const c = this.compressor.cost(this.shape, rho);
+    return { bits: c.bits + this.profileBits(), flops: c.flops };
+  }
+
+  /** Seconds to broadcast the global trainable weights at 32 bits (0 when the downlink is not modelled). */
+  downlinkTime(): number {
+    const mbps = this.input.config.channel.downlinkMbps;
+    if (mbps === null) return 0;
+    return (HEADER_BITS + (loraEntries(this.shape.layers) + this.shape.denseParams) * 32) / (mbps * 1e6);
+  }
+
+  /** Seconds client k trains in a round at its device's speed (plus the downlink, when modelled). */
+  trainTime(k: number): number {
+    return this.downlinkTime() + plannedSamples(this.input.shardSizes[k], this.input.config.train) * this.flopsPerSample / this.channel.devices[k].flops;
+  }
+
+  /** Close round t: advance the virtual queue with its latency and report the timing fields. */
+  finishRound(t: number, clients: number[], plan: RoundPlan): RoundTiming {
+    this.controller.observe(plan.time);
+    const slowest = plan.finish.indexOf(plan.time);
+    return {
+      rho: plan.rho, queue: this.controller.state.queue, predictedError: plan.predictedError,
+      roundTime: plan.time, computeTime: plan.computeTime[slowest], commTime: plan.time - plan.computeTime[slowest],
+      uplinkBits: plan.bits.reduce((a, b) => a + b, 0),
+      clientIds: clients, clientBits: plan.bits, clientComputeTime: plan.computeTime,
+      gains: clients.map((k) => this.channel.gain(t, k)), shares: plan.shares, rates: plan.rates,
+    };
+  }
+
+  /** The controller's decision for round t (uses and does not change the controller state). */
+  plan(t: number, clients: number[]): RoundPlan {
+    return this.controller.plan(clients.map((k) => ({
+      id: k, gain: this.channel.gain(t, k), flops: this.channel.devices[k].flops, trainTime: this.trainTime(k),
+    })), (rho) => this.messageCost(rho));
+  }
+}

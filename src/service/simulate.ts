@@ -1,0 +1,86 @@
+/**
+ * The simulated clock outside training: config-time feasibility of a latency budget, and
+ * `fedlora simulate` (channel + controller alone, same run-directory contract as a training run).
+ */
+import { resolved, withRank, type ConfigIssue, type ExperimentConfig } from '../engine/config';
+import { keptComponents } from '../engine/compress/types';
+import type { ControlState } from '../engine/control/controller';
+import { LatencyModel } from '../engine/control/latency';
+import { latencyFloor, newSimState, simulateRound, type ProfileSource, type SimRow } from '../engine/control/simulate';
+import { partition } from '../engine/data/partition';
+import { Rng } from '../engine/rng';
+import { loadIdxFolder, loadModelFile } from './loaders';
+import { resolveDataset, resolveModel } from './resources';
+import { appendJsonLines } from './fsutil';
+import { files, readJson, writeSummary, summarize, updateMeta } from './runStore';
+import { loadLatestCheckpoint } from './checkpoint';
+
+/** Shard sizes and model spec of a config without building tfjs tensors. */
+export function clockInputs(config: ExperimentConfig, baseDir: string) {
+  const model = loadModelFile(resolveModel(config.model.name, baseDir));
+  const { train } = loadIdxFolder(resolveDataset(config.data.dataset, baseDir));
+  const n = Math.min(config.data.trainSamples ?? train.n, train.n);
+  const labels = train.labels.slice(0, n);
+  const parts = partition(config.federation.partition, labels, config.federation.numClients, train.numClasses, Rng.fromSeed(config.seed).child('partition'));
+  return { spec: { ...model.spec, numClasses: train.numClasses }, shardSizes: parts.map((p) => p.length) };
+}
+
+/**
+ * A tsfa budget below the smallest mean round time any controller can reach (smallest ratio,
+ * min-max shares, over the first offline.horizon rounds) is an error at config time.
+ */
+export function checkLatencyBudget(config: ExperimentConfig, baseDir: string): ConfigIssue | null {
+  const budget = config.control.latencyBudget;
+  if (config.control.method !== 'tsfa' || budget === null) return null;
+  const { spec, shardSizes } = clockInputs(config, baseDir);
+  const rank = config.lora.rank === 'auto' ? Math.min(...config.offline.candidates) : config.lora.rank;
+  const lm = new LatencyModel({ config: withRank(config, rank), spec, shardSizes });
+  const { minMeanLatency, computeOnly } = latencyFloor(lm, 1 / rank, Math.min(config.offline.horizon, config.federation.rounds));
+  if (budget >= minMeanLatency) return null;
+  return {
+    path: 'control.latencyBudget',
+    message: `infeasible: the smallest mean round time reachable is ${minMeanLatency.toPrecision(4)} s (computation alone ${computeOnly.toPrecision(4)} s, at rho = 1/${rank} with optimal shares); raise it to at least ${minMeanLatency.toPrecision(4)}, got ${budget}`,
+  };
+}
+
+export interface SimulateOptions {
+  rounds: number;
+  /** A training run directory whose last checkpoint holds the clients' importance tails. */
+  profileRun?: string;
+  decay?: number;
+  noise?: number;
+  onRow?(row: SimRow): void;
+}
+
+/** Run the clock for `rounds` rounds into a created run directory. */
+export function runSimulation(dir: string, opts: SimulateOptions): SimRow[] {
+  const config = readJson<ExperimentConfig>(files(dir).config);
+  const { spec, shardSizes } = clockInputs(config, dir);
+  if (config.lora.rank === 'auto') throw new Error('simulate: lora.rank "auto" needs the pilot fine-tune; give a number (or run the training to see the offline choice)');
+  const rc = resolved(config);
+  let source: ProfileSource = { kind: 'synthetic', seed: config.seed, decay: opts.decay ?? 1, noise: opts.noise ?? 0.3 };
+  if (opts.profileRun) {
+    const ck = loadLatestCheckpoint(opts.profileRun);
+    const tails: ControlState['tails'] | undefined = ck?.state.control?.tails;
+    if (!tails || !Object.keys(tails).length) throw new Error(`--profile ${opts.profileRun}: its checkpoint has no importance profiles (record them with a control.method "tsfa" run)`);
+    const lens = new Set(Object.values(tails).map((t) => t.length));
+    if (lens.size !== 1 || !lens.has(rc.lora.rank + 1)) throw new Error(`--profile ${opts.profileRun}: profiles are for rank ${[...lens][0] - 1}, the config has lora.rank ${rc.lora.rank}`);
+    source = { kind: 'recorded', tails };
+  }
+  updateMeta(dir, { startedAt: new Date().toISOString(), simulate: { rounds: opts.rounds, source: source.kind === 'recorded' ? { kind: 'recorded', run: opts.profileRun } : source } });
+  const lm = new LatencyModel({ config: rc, spec, shardSizes });
+  const st = newSimState();
+  const rows: SimRow[] = [];
+  let pending: object[] = [];
+  for (let t = 0; t < opts.rounds; t++) {
+    const row = simulateRound(lm, st, source, rc.lora.rank);
+    pending.push({ ...row, trainLoss: null, testAcc: null, testLoss: null, wallMs: 0, kept: keptComponents(row.rho, rc.lora.rank) });
+    if (pending.length >= 1000) { appendJsonLines(files(dir).metrics, pending); pending = []; }
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  appendJsonLines(files(dir).metrics, pending);
+  writeSummary(dir, summarize(rows.map((r) => ({ ...r, testAcc: null })), 'completed', null));
+  updateMeta(dir, { endedAt: new Date().toISOString() });
+  return rows;
+}
