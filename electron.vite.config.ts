@@ -42,7 +42,12 @@ export default defineConfig({
       outDir: resolve(__dirname, 'out/renderer'),
       // electron-vite leaves the renderer unminified by default; the browser (server mode) downloads it.
       minify: true,
-      rolldownOptions: { input: { index: resolve(__dirname, 'src/renderer/index.html') } }
+      // ECharts (+ zrender) is most of the bundle: its own chunk, loaded with the first chart view.
+      chunkSizeWarningLimit: 700,
+      rolldownOptions: {
+        input: { index: resolve(__dirname, 'src/renderer/index.html') },
+        output: { codeSplitting: { groups: [{ name: 'echarts', test: /[\\/]node_modules[\\/](echarts|zrender)[\\/]/ }] } }
+      }
     }
   }
 })

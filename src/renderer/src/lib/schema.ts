@@ -22,6 +22,8 @@ export interface FieldSpec {
   max?: number
   /** e.g. "integer >= 1" */
   constraint: string
+  /** Constant alternatives beside the main type, e.g. "auto" for lora.rank. */
+  alternatives?: (string | number)[]
 }
 
 export interface UnionSpec {
@@ -63,7 +65,12 @@ export function fieldOf(path: string, key: string, raw: S): FieldSpec {
     if (nonNull.length > 1 && nonNull.every((a) => 'const' in a)) {
       return { ...base, kind: 'enum', nullable, options: nonNull.map((a) => a.const as string | number), constraint: '' }
     }
-    s = nonNull[0] ?? {}
+    s = nonNull.find((a) => !('const' in a)) ?? nonNull[0] ?? {}
+    const alts = nonNull.filter((a) => a !== s && 'const' in a).map((a) => a.const as string | number)
+    if (alts.length) {
+      const f = fieldOf(path, key, { ...s, description: raw.description, unit: raw.unit, default: raw.default })
+      return { ...f, nullable: nullable || f.nullable, alternatives: alts, constraint: `${f.constraint}, or ${alts.map((a) => JSON.stringify(a)).join(', ')}` }
+    }
   }
   if (Array.isArray(s.enum)) return { ...base, kind: 'enum', nullable, options: s.enum as string[], constraint: '' }
   if ('const' in s) return { ...base, kind: 'enum', nullable, options: [s.const as string], constraint: '' }

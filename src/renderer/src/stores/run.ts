@@ -42,6 +42,8 @@ export const useRunStore = defineStore('run', () => {
     } else if (e.type === 'status') {
       item.value = e.item
       totalRounds.value = e.item.rounds || totalRounds.value
+      // meta.json gains the backend, start and end times as the status changes.
+      void refresh(e.runId)
     } else if (e.type === 'log') {
       log.value = [...log.value.slice(-(LOG_LINES - 1)), e.line]
     } else if (e.type === 'deleted') {
@@ -76,6 +78,20 @@ export const useRunStore = defineStore('run', () => {
         pending = null
         queued.forEach(apply)
       }
+    }
+  }
+
+  /** Re-read config, meta and log; metrics only if the reply has more rounds than shown. */
+  async function refresh(runId: string): Promise<void> {
+    try {
+      const d = await api().call('runs.get', { id: runId })
+      if (runId !== id.value || pending) return
+      detail.value = d
+      log.value = d.log.slice(-LOG_LINES)
+      const lastNew = d.metrics.length ? d.metrics[d.metrics.length - 1].round : 0
+      if (lastNew > lastRound()) metrics.value = [...d.metrics]
+    } catch {
+      /* the view keeps what it has */
     }
   }
 

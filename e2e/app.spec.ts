@@ -1,0 +1,187 @@
+/**
+ * The app in server mode, in Chromium: no console errors; the runs list with 1,000 runs; inline
+ * validation errors; a tiny run created from the form, watched live to completion; a second run
+ * queued behind it and both compared. Screenshots go to test-results/e2e/screens/.
+ */
+import { expect, test, type Page } from '@playwright/test'
+
+const URL = () => {
+  const u = process.env.E2E_URL
+  if (!u) throw new Error('E2E_URL is not set: run through playwright.config.ts (its global setup starts the server)')
+  return u
+}
+const SHOTS = 'test-results/e2e/screens'
+
+/** Console errors and uncaught exceptions of the page, checked at the end of each test. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+  return errors
+}
+
+async function open(page: Page, hash = ''): Promise<void> {
+  await page.goto(URL() + hash)
+}
+
+const field = (page: Page, path: string) => page.locator(`[id="cfg-${path}"]`)
+
+/** Fills the New run form with a tiny config (seconds to train) and presses Start/Queue. */
+async function createTinyRun(page: Page, name: string): Promise<void> {
+  await open(page, '#/new')
+  await expect(page.getByTestId('config-form')).toBeVisible()
+  await expect(page.getByTestId('preset-select')).toHaveValue('quick')
+  const values: Record<string, string> = {
+    name,
+    'data.trainSamples': '200',
+    'data.testSamples': '100',
+    'federation.rounds': '3',
+    'federation.numClients': '4',
+    'federation.clientsPerRound': '2',
+    'train.localSteps': '2'
+  }
+  for (const [path, v] of Object.entries(values)) await field(page, path).fill(v)
+  await expect(page.getByTestId('validity')).toHaveText('config is valid')
+  await expect(page.getByTestId('config-json')).toHaveValue(/"localSteps": 2/)
+  await page.getByTestId('create-start').click()
+  await expect(page.getByTestId('run-view')).toBeVisible()
+  await expect(page.getByTestId('run-name')).toHaveText(name)
+}
+
+test.describe.serial('server mode', () => {
+  test('opens without console errors; every view renders', async ({ page }) => {
+    const errors = watchErrors(page)
+    await open(page)
+    await expect(page.getByTestId('transport')).toHaveText('local server')
+    await expect(page.getByTestId('run-row').first()).toBeVisible()
+    for (const [nav, view] of [['new', 'new-run-view'], ['compare', 'compare-view'], ['help', 'help-view'], ['runs', 'runs-view']]) {
+      await page.getByTestId(`nav-${nav}`).click()
+      await expect(page.getByTestId(view)).toBeVisible()
+    }
+    await expect(page).not.toHaveURL(/token=/)
+    await page.reload()
+    await expect(page.getByTestId('run-row').first()).toBeVisible()
+    expect(errors).toEqual([])
+  })
+
+  test('runs list: 1,000 runs render, sort and filter within seconds', async ({ page }) => {
+    const errors = watchErrors(page)
+    const t0 = Date.now()
+    await open(page)
+    await expect(page.getByTestId('runs-count')).toContainText('of 1000 runs')
+    await expect(page.getByTestId('run-row').first()).toBeVisible()
+    const loadMs = Date.now() - t0
+    // virtualised: far fewer rows in the DOM than runs
+    expect(await page.getByTestId('run-row').count()).toBeLessThan(100)
+
+    const t1 = Date.now()
+    await page.getByTestId('runs-search').fill('synthetic-0042')
+    await expect(page.getByTestId('runs-count')).toHaveAttribute('data-shown', '1')
+    await expect(page.getByTestId('run-row')).toHaveCount(1)
+    await page.getByTestId('runs-search').fill('')
+    await page.getByTestId('runs-filter-method').selectOption('soft')
+    await expect(page.getByTestId('runs-count')).toHaveAttribute('data-shown', '200')
+    await page.getByTestId('runs-filter-status').selectOption('failed')
+    // i % 5 == 1 (soft) and i % 4 == 1 (failed): i % 20 == 1
+    await expect(page.getByTestId('runs-count')).toHaveAttribute('data-shown', '50')
+    const filterMs = Date.now() - t1
+
+    await page.getByTestId('runs-filter-status').selectOption('')
+    await page.getByTestId('runs-filter-method').selectOption('')
+    await page.getByTestId('sort-name').click()
+    await expect(page.getByTestId('run-row').first()).toContainText('synthetic-0000')
+    await page.getByTestId('sort-name').click()
+    await expect(page.getByTestId('run-row').first()).toContainText('synthetic-0999')
+    // scrolling to the end renders the last rows
+    await page.locator('[data-testid="runs-table"] .body').evaluate((el) => (el.scrollTop = el.scrollHeight))
+    await expect(page.getByTestId('run-row').filter({ hasText: 'synthetic-0000' })).toBeVisible()
+
+    console.log(`1,000 runs: list shown in ${loadMs} ms, three filters applied in ${filterMs} ms`)
+    expect(loadMs).toBeLessThan(5_000)
+    expect(filterMs).toBeLessThan(3_000)
+    await page.screenshot({ path: `${SHOTS}/runs-list.png` })
+    expect(errors).toEqual([])
+  })
+
+  test('an invalid field shows the inline error naming its path', async ({ page }) => {
+    const errors = watchErrors(page)
+    await open(page, '#/new')
+    await field(page, 'lora.rank').fill('0')
+    const issue = page.getByTestId('field-lora.rank').getByTestId('issue-lora.rank')
+    await expect(issue).toBeVisible()
+    await expect(issue).toContainText('lora.rank')
+    await expect(issue).toContainText('got 0')
+    await expect(page.getByTestId('validity')).toHaveText('1 problem')
+    await field(page, 'federation.clientsPerRound').fill('50')
+    await expect(page.getByTestId('field-federation.clientsPerRound').getByTestId('issue-federation.clientsPerRound')).toContainText('<= federation.numClients')
+    await page.screenshot({ path: `${SHOTS}/validation.png` })
+    await field(page, 'lora.rank').fill('8')
+    await field(page, 'federation.clientsPerRound').fill('')
+    await expect(page.getByTestId('validity')).toHaveText('config is valid')
+    await expect(page.getByTestId('issue-lora.rank')).toHaveCount(0)
+    expect(errors).toEqual([])
+  })
+
+  test('a tiny run created from the form trains live to completion', async ({ page }) => {
+    const errors = watchErrors(page)
+    await createTinyRun(page, 'e2e-first')
+    const chart = page.getByTestId('chart-accuracy')
+    const status = page.getByTestId('run-status')
+    // Record every change of the chart's point count while it trains (pushed rounds, no reload).
+    await page.evaluate(() => {
+      const w = window as unknown as { pointLog: string[] }
+      const el = document.querySelector('[data-testid="chart-accuracy"]')
+      w.pointLog = [el?.getAttribute('data-points') ?? '']
+      if (el) new MutationObserver(() => w.pointLog.push(el.getAttribute('data-points') ?? '')).observe(el, { attributeFilter: ['data-points'] })
+    })
+    await expect(status).toHaveAttribute('data-status', 'completed', { timeout: 60_000 })
+    await expect(chart).toHaveAttribute('data-points', '3')
+    const pointLog = await page.evaluate(() => (window as unknown as { pointLog: string[] }).pointLog)
+    console.log(`accuracy chart point counts while training: ${pointLog.join(' -> ')}`)
+    // points arrived one round at a time (0, 1, 2, 3, or from a later start if rounds were already done)
+    expect(new Set(pointLog).size, `accuracy chart point counts seen: ${pointLog.join(', ')}`).toBeGreaterThan(1)
+    await expect(page.getByTestId('run-rounds')).toContainText('round 3 / 3')
+    await expect(page.getByTestId('client-row')).toHaveCount(2)
+    await expect(page.getByTestId('chart-latency')).toBeVisible()
+    await expect(page.getByTestId('chart-shares')).toBeVisible()
+    await expect(page.getByTestId('run-meta')).toContainText('wasm')
+    await page.getByTestId('x-axis-bits').check()
+    await expect(chart).toHaveAttribute('data-points', '3')
+    await page.screenshot({ path: `${SHOTS}/run-view.png`, fullPage: true })
+    await page.getByTestId('nav-runs').click()
+    const row = page.getByTestId('run-row').filter({ hasText: 'e2e-first' })
+    await expect(row).toBeVisible()
+    await expect(row.locator('[data-status]')).toHaveAttribute('data-status', 'completed')
+    expect(errors).toEqual([])
+  })
+
+  test('a second run, reloaded mid-run, then both compared with a legend naming each', async ({ page }) => {
+    const errors = watchErrors(page)
+    await createTinyRun(page, 'e2e-second')
+    const status = page.getByTestId('run-status')
+    await expect(status).toHaveAttribute('data-status', /running|queued/)
+    // A reload keeps the hash: the same live view comes back and keeps updating.
+    await page.reload()
+    await expect(page.getByTestId('run-name')).toHaveText('e2e-second')
+    await expect(status).toHaveAttribute('data-status', 'completed', { timeout: 60_000 })
+    await expect(page.getByTestId('chart-accuracy')).toHaveAttribute('data-points', '3')
+
+    await page.getByTestId('nav-runs').click()
+    await page.getByTestId('runs-search').fill('e2e-')
+    await expect(page.getByTestId('run-row')).toHaveCount(2)
+    for (const name of ['e2e-first', 'e2e-second']) await page.getByLabel(`select ${name} for compare`).check()
+    await page.getByTestId('compare-selected').click()
+    await expect(page.getByTestId('compare-view')).toBeVisible()
+    const acc = page.getByTestId('compare-accuracy')
+    await expect(acc).toHaveAttribute('data-series', /e2e-first/)
+    await expect(acc).toHaveAttribute('data-series', /e2e-second/)
+    await expect(acc).toHaveAttribute('data-points', '6')
+    await expect(page.getByTestId('compare-row')).toHaveCount(2)
+    await page.getByTestId('x-axis-time').check()
+    await expect(acc).toHaveAttribute('data-points', '6')
+    await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true })
+    expect(errors).toEqual([])
+  })
+})

@@ -1,0 +1,36 @@
+/** Writes synthetic run directories (config.json, meta.json, summary.json) in the run-directory format. */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
+const METHODS = ['none', 'soft', 'topk', 'randk', 'svd'] as const
+const STATUSES = ['completed', 'failed', 'stopped', 'interrupted'] as const
+
+export function writeSyntheticRuns(runsDir: string, count: number): string[] {
+  const ids: string[] = []
+  const t0 = Date.UTC(2025, 0, 1)
+  for (let i = 0; i < count; i++) {
+    const n = String(i).padStart(4, '0')
+    const method = METHODS[i % METHODS.length]
+    const id = `20250101-000000-synthetic-${n}`
+    const dir = path.join(runsDir, id)
+    fs.mkdirSync(dir, { recursive: true })
+    const tsfa = i % 7 === 0
+    const config = {
+      name: `synthetic-${n}`,
+      seed: i,
+      lora: { rank: 4 + (i % 3) * 4 },
+      federation: { rounds: 20 },
+      compression: { method, rho: 0.25 },
+      control: tsfa ? { method: 'tsfa', latencyBudget: 2 } : { method: 'fixed', latencyBudget: null }
+    }
+    const meta = { formatVersion: 1, runId: id, name: config.name, seed: i, createdAt: new Date(t0 + i * 60_000).toISOString(), tags: [i % 2 ? 'odd' : 'even', `batch-${i % 10}`] }
+    const status = STATUSES[i % STATUSES.length]
+    const acc = 0.5 + ((i * 37) % 40) / 100
+    const summary = { status, rounds: 20, finalAcc: acc, bestAcc: acc + 0.01, totalUplinkBits: 1e6 * (1 + (i % 50)), meanRoundTime: 1 + (i % 5) * 0.5, backend: 'wasm' }
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config))
+    fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta))
+    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summary))
+    ids.push(id)
+  }
+  return ids
+}
