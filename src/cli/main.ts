@@ -18,6 +18,7 @@ import { Progress } from './progress';
 import { runSimulation } from '../service/simulate';
 import { sweepCommand, SweepUsageError } from './sweep';
 import { serveCommand, ServeUsageError } from './serve';
+import { reportCommand } from './report';
 
 export class UsageError extends Error {}
 
@@ -48,6 +49,9 @@ commands:
 
   sweep --config <grid.json> [--out <dir>] [--parallel N]
       expand a grid of overrides into runs, run N at a time (default: cores); rerun to resume
+
+  report <runDir>... [--format html,pdf,svg,png,csv,json,tex,md] [--out <dir>] [--target-acc X] [--dpi N]
+      figures, tables and a self-contained report of one run or a comparison (docs/reports.md)
 
   serve [--runs <dir>] [--port N] [--max-concurrent N]
       the app's UI and API on 127.0.0.1 (default: runs/, a free port, 1 run at a time); prints
@@ -184,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'sweep': return await sweepCommand(rest);
       case 'simulate': return await cmdSimulate(rest);
       case 'serve': return await serveCommand(rest);
+      case 'report': return await reportCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;

@@ -1,0 +1,91 @@
+/**
+ * Plain-language method summary of a run and the modelling assumptions it used, condensed from
+ * docs/method.md (the choices the code makes where shared/METHOD.md is silent). A note appears
+ * only when some run of the report used that part of the method.
+ */
+import { at, num, type ReportRun } from './load';
+
+const str = (v: unknown, d = '?') => (v === undefined || v === null ? d : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const si = (v: number, unit: string) => {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)} G${unit}`;
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)} M${unit}`;
+  if (a >= 1e3) return `${+(v / 1e3).toPrecision(3)} k${unit}`;
+  return `${+v.toPrecision(3)} ${unit}`;
+};
+
+/** One sentence: what the run trained, how it compressed and controlled the uplink. */
+export function methodSummary(r: ReportRun): string {
+  const c = r.config;
+  const method = str(at(c, 'compression.method'), 'none');
+  const ctrl = str(at(c, 'control.method'), 'fixed');
+  const part = at(c, 'federation.partition') as Record<string, unknown> | undefined;
+  const partition = part?.method === 'dirichlet' ? `Dirichlet(${str(part.alpha)}) non-IID` : part?.method === 'shards' ? `${str(part.classesPerClient)} labels per client` : str(part?.method, 'iid');
+  const rankCfg = at(c, 'lora.rank');
+  const rank = rankCfg === 'auto' ? `rank chosen offline by TSFA${r.rank !== null ? ` (${r.rank})` : ''}` : `rank ${str(rankCfg)}`;
+  const targets = Array.isArray(at(c, 'lora.targets')) ? (at(c, 'lora.targets') as string[]).join(', ') : '?';
+  const comp = method === 'none' ? 'dense uplink (no compression)'
+    : `${method.toUpperCase()} compression (rho ${str(at(c, 'compression.rho'))}${at(c, 'compression.k') ? `, k ${str(at(c, 'compression.k'))}` : ''}, ${str(at(c, 'compression.valueBits'))}-bit values, error feedback ${at(c, 'compression.errorFeedback') === false ? 'off' : 'on'})`;
+  const budget = num(at(c, 'control.latencyBudget'));
+  const control = ctrl === 'tsfa' ? `TSFA control (latency budget ${budget} s, V ${str(at(c, 'control.V'))})`
+    : `${ctrl} control${budget !== null ? ` (budget ${budget} s logged against)` : ''}`;
+  return `${str(at(c, 'model.name'))} fine-tuned with LoRA (${rank} on ${targets}, train mode ${str(at(c, 'train.mode'))}) by ${str(at(c, 'federation.numClients'))} clients`
+    + ` (${str(at(c, 'federation.clientsPerRound'))} per round, ${partition} shards of ${str(at(c, 'data.dataset'))}) for ${str(at(c, 'federation.rounds'))} rounds; ${comp}; ${control};`
+    + ` uplink ${si(num(at(c, 'channel.bandwidthHz')) ?? 0, 'Hz')}; seed ${str(c.seed)}.`;
+}
+
+export interface Note { title: string; text: string }
+
+const uniq = <T>(xs: T[]) => [...new Set(xs)];
+function values(runs: ReportRun[], path: string): string {
+  return uniq(runs.map((r) => str(at(r.config, path)))).join(' / ');
+}
+
+/** The channel model and every METHOD.md assumption the runs used (docs/method.md sections 1-4). */
+export function methodNotes(runs: ReportRun[]): Note[] {
+  const notes: Note[] = [];
+  const any = (f: (r: ReportRun) => boolean) => runs.some(f);
+  const method = (r: ReportRun) => str(at(r.config, 'compression.method'), 'none');
+  const ctrl = (r: ReportRun) => str(at(r.config, 'control.method'), 'fixed');
+
+  notes.push({ title: 'Federated LoRA (FedIT)', text: 'The server averages the LoRA factors A and B separately, weighted by shard size; B starts at 0, A uniform (PEFT\'s Kaiming bound); a fresh classification head is trained by every client and sent dense. Clients are sampled without replacement each round from a seeded stream; every random draw comes from a named stream under the seed, so a run is reproducible and a resumed run draws what an uninterrupted one draws.' });
+  notes.push({ title: 'Evaluation', text: `The global model on the first ${values(runs, 'data.testSamples')} test images every ${values(runs, 'eval.every')} round(s) and always on the last round; rounds without evaluation have testAcc null.` });
+  notes.push({
+    title: 'Wireless uplink (simulated)',
+    text: `Devices are placed once, uniformly over the annulus ${values(runs, 'channel.minDistanceM')} m <= d <= ${values(runs, 'channel.radiusM')} m around the base station (METHOD.md says a disc; the inner radius avoids the path-loss singularity at d -> 0). `
+      + `Path loss 128.1 + 37.6 log10(d_km) dB with Rayleigh block fading |h|^2 ~ Exp(1) drawn per round and device; the channel depends on the seed and round only, so runs with the same seed see the same channel. `
+      + `FDMA over W = ${values(runs, 'channel.bandwidthHz')} Hz, transmit power ${values(runs, 'channel.txPowerDbm')} dBm, noise PSD ${values(runs, 'channel.noisePsdDbmHz')} dBm/Hz; client k's rate with share x_k is x_k W log2(1 + p g_k / (x_k W N0)) (noise over its own band). `
+      + `Device speeds are uniform in [${values(runs, 'channel.computeGflopsMin')}, ${values(runs, 'channel.computeGflopsMax')}] GFLOP/s (our choice: METHOD.md leaves the distribution open). `
+      + 'Compute time = samples x 3 x forward FLOPs / speed (backward counted as twice the forward) + the compressor\'s counted operations / speed; measured wall time never feeds the simulated clock. '
+      + 'Round time = max over the sampled clients of compute + bits / rate. The server knows the round\'s gains when it allocates bandwidth (perfect CSI). '
+      + (any((r) => num(at(r.config, 'channel.downlinkMbps')) !== null) ? `Downlink broadcast of the global weights at ${values(runs, 'channel.downlinkMbps')} Mbit/s is added to compute time.` : 'The downlink is not modelled.'),
+  });
+  if (any((r) => (num(at(r.config, 'channel.bandwidthHz')) ?? 20e6) < 20e6)) {
+    notes.push({ title: 'Narrow band', text: 'The shipped adapter is small (about 283 kbit dense), so at METHOD.md\'s 20 MHz uploading takes milliseconds and no budget binds; runs with a narrower band (e.g. 100 kHz) put uploading at 20-30% of a round, where a much larger adapter would sit at 20 MHz.' });
+  }
+  if (any((r) => ['soft', 'topk', 'randk', 'svd'].includes(method(r)))) {
+    const agg = values(runs.filter((r) => method(r) !== 'none'), 'compression.aggregate');
+    notes.push({ title: 'Sparse aggregation', text: `compression.aggregate = ${agg}: "all" divides by the weight of all sampled clients (an unsent component counts as a zero update), "senders" by the weight of the clients that sent it; METHOD.md admits both readings. Messages carry a 64-bit header; bit counts are exact.` });
+  }
+  if (any((r) => method(r) === 'soft')) notes.push({ title: 'SOFT', text: `Components ranked by importance (${values(runs.filter((r) => method(r) === 'soft'), 'compression.importance')}: exact = ||b'_i a'_i^T - b_i a_i^T||_F, factor-norm = ||b'_i|| ||a'_i||); m = ceil(rho r) per layer are sent, ties to the lower index; indices cost min(r-bit mask, m ceil(log2 r)) bits per layer. Orthogonality weight soft.lambda = ${values(runs.filter((r) => method(r) === 'soft'), 'soft.lambda')}.` });
+  if (any((r) => method(r) === 'svd')) notes.push({ title: 'SVD baseline', text: 'Per layer the product update dW is truncated to m components by a randomized SVD (2r oversampling, 2 power iterations, exact Jacobi SVD) and U S, V are sent; the server re-factorises the averaged product to rank r. Its error feedback does not apply and covNorm is null.' });
+  if (any((r) => method(r) === 'topk' || method(r) === 'randk')) notes.push({ title: 'Top-k / random-k', text: 'Over all LoRA factor entries of a client together; unsent entries count as zero at the server (no renormalisation); random-k sends one 32-bit seed instead of positions.' });
+  if (any((r) => method(r) !== 'none' && method(r) !== 'svd' && at(r.config, 'compression.errorFeedback') !== false)) {
+    notes.push({ title: 'Error feedback', text: 'What a client did not send is kept (in factor space) and added to its next update; sparsError measures the error of the update plus that residual.' });
+  }
+  const ctrls = uniq(runs.map(ctrl));
+  const ctrlText: Record<string, string> = {
+    fixed: 'fixed: compression.rho every round, equal bandwidth shares.',
+    'fixed-opt': 'fixed-opt: compression.rho, min-max bandwidth shares (the shares that minimise the slowest client\'s finish time).',
+    ideal: 'ideal: rho = 1 and equal shares, the budget ignored (its queue is still logged).',
+    tsfa: 'tsfa: each round, for every rho = j/r, the min-max shares and their round time T(rho); the smallest V E(rho) + Q T(rho) wins (ties to the larger rho); with Q = 0 equal shares are used when they meet the budget. E(rho) is the predicted sparsification error from each client\'s latest importance profile (sent with its update, in clientBits). The queue Q <- max(Q + T_t - budget, 0) turns the long-term latency budget into a per-round price.',
+  };
+  notes.push({ title: 'Controllers', text: ctrls.map((c) => ctrlText[c] ?? `${c}.`).join(' ') + ' Min-max shares come from a bracketing search on the deadline; shares are scaled to sum to exactly 1.' });
+  if (any((r) => at(r.config, 'lora.rank') === 'auto' || r.meta.offline !== undefined)) {
+    notes.push({ title: 'Offline rank choice', text: 'With lora.rank "auto" a pilot fine-tune at the largest candidate rank on proxy data (here: the first training samples, which slightly overlap the clients\' data; a deployment would use public data) gives an energy curve; each candidate rank is scored by the energy it cannot express plus the energy left out per round at the largest ratio meeting the budget (expected latency from channel statistics). The choice and every candidate\'s score are in meta.json (offline).' });
+  }
+  if (any((r) => r.metrics.length > 0 && r.metrics.every((m) => m.testAcc === null) && !r.metrics.some((m) => typeof m.trainLoss === 'number'))) {
+    notes.push({ title: 'Simulate-only runs', text: 'Runs written by `fedlora simulate` run the channel and the controller alone: no training, so no accuracy or loss; importance profiles are synthetic (a seeded power law) or taken from a training run\'s checkpoint.' });
+  }
+  return notes;
+}
