@@ -1,7 +1,7 @@
 /**
  * The app in server mode, in Chromium: no console errors; the runs list with 1,000 runs; inline
  * validation errors; a tiny run created from the form, watched live to completion; a second run
- * queued behind it and both compared. Screenshots go to test-results/e2e/screens/.
+ * stopped, resumed and reloaded mid-run; both compared. Screenshots go to test-results/e2e/screens/.
  */
 import { expect, test, type Page } from '@playwright/test'
 
@@ -29,7 +29,7 @@ async function open(page: Page, hash = ''): Promise<void> {
 const field = (page: Page, path: string) => page.locator(`[id="cfg-${path}"]`)
 
 /** Fills the New run form with a tiny config (seconds to train) and presses Start/Queue. */
-async function createTinyRun(page: Page, name: string): Promise<void> {
+async function createTinyRun(page: Page, name: string, rounds = 3): Promise<void> {
   await open(page, '#/new')
   await expect(page.getByTestId('config-form')).toBeVisible()
   await expect(page.getByTestId('preset-select')).toHaveValue('quick')
@@ -37,7 +37,7 @@ async function createTinyRun(page: Page, name: string): Promise<void> {
     name,
     'data.trainSamples': '200',
     'data.testSamples': '100',
-    'federation.rounds': '3',
+    'federation.rounds': String(rounds),
     'federation.numClients': '4',
     'federation.clientsPerRound': '2',
     'train.localSteps': '2'
@@ -157,16 +157,25 @@ test.describe.serial('server mode', () => {
     expect(errors).toEqual([])
   })
 
-  test('a second run, reloaded mid-run, then both compared with a legend naming each', async ({ page }) => {
+  test('a second run: stop, resume, reload mid-run, then both compared with a legend naming each', async ({ page }) => {
     const errors = watchErrors(page)
-    await createTinyRun(page, 'e2e-second')
+    await createTinyRun(page, 'e2e-second', 8)
     const status = page.getByTestId('run-status')
+    const chart = page.getByTestId('chart-accuracy')
+    // Stop after the first round: the run ends after its current round as stopped.
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 60_000 }).toBeGreaterThan(0)
+    await page.getByTestId('run-stop').click()
+    await expect(status).toHaveAttribute('data-status', 'stopped', { timeout: 30_000 })
+    const atStop = Number(await chart.getAttribute('data-points'))
+    expect(atStop).toBeLessThan(8)
+    // Resume continues from the checkpoint; a reload mid-run finds the same live view.
+    await page.getByTestId('run-resume').click()
     await expect(status).toHaveAttribute('data-status', /running|queued/)
-    // A reload keeps the hash: the same live view comes back and keeps updating.
     await page.reload()
     await expect(page.getByTestId('run-name')).toHaveText('e2e-second')
     await expect(status).toHaveAttribute('data-status', 'completed', { timeout: 60_000 })
-    await expect(page.getByTestId('chart-accuracy')).toHaveAttribute('data-points', '3')
+    await expect(chart).toHaveAttribute('data-points', '8')
+    await expect(page.getByTestId('run-rounds')).toContainText('round 8 / 8')
 
     await page.getByTestId('nav-runs').click()
     await page.getByTestId('runs-search').fill('e2e-')
@@ -177,10 +186,10 @@ test.describe.serial('server mode', () => {
     const acc = page.getByTestId('compare-accuracy')
     await expect(acc).toHaveAttribute('data-series', /e2e-first/)
     await expect(acc).toHaveAttribute('data-series', /e2e-second/)
-    await expect(acc).toHaveAttribute('data-points', '6')
+    await expect(acc).toHaveAttribute('data-points', '11')
     await expect(page.getByTestId('compare-row')).toHaveCount(2)
     await page.getByTestId('x-axis-time').check()
-    await expect(acc).toHaveAttribute('data-points', '6')
+    await expect(acc).toHaveAttribute('data-points', '11')
     await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true })
     expect(errors).toEqual([])
   })
