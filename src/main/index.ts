@@ -4,6 +4,7 @@ import { app, BrowserWindow } from 'electron'
 import { createApi } from '../service/api'
 import { RunManager } from '../service/manager'
 import { forwardEvents, registerApi } from './ipc'
+import { electronReportBrowser } from './reportBrowser'
 
 const devUrl = process.env['ELECTRON_RENDERER_URL']
 const appUrl = devUrl ?? pathToFileURL(join(__dirname, '../renderer/index.html')).href
@@ -56,7 +57,7 @@ void app.whenReady().then(() => {
     workerEntry: join(__dirname, 'runWorker.js'),
     maxConcurrent: Number(process.env['FEDLORA_MAX_CONCURRENT']) || 1
   })
-  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion() })
+  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion(), reportBrowser: electronReportBrowser })
   registerApi(api, isAppUrl)
   forwardEvents(api, () =>
     BrowserWindow.getAllWindows()

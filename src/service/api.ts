@@ -8,12 +8,16 @@ import pkg from '../../package.json';
 import { configHelp } from '../engine/config';
 import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse } from '../shared/api';
 import { RunLockedError } from './lock';
+import { exportRunsReport } from './report/exportRuns';
+import type { ReportBrowser } from './report/browser';
 import type { RunManager } from './manager';
 import { versions } from './versions';
 
 export interface ApiInfo {
   transport: 'ipc' | 'http';
   appVersion?: string;
+  /** How `reports.export` renders pdf/png (the app may pass Electron's); default a found Chromium. */
+  reportBrowser?: () => Promise<ReportBrowser>;
 }
 
 type Handlers = { [C in ApiCommand]: (request: unknown) => ApiResponse<C> | Promise<ApiResponse<C>> };
@@ -90,6 +94,7 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
       }
       return manager.metrics(idField(r, 'runs.metrics'), (r.since as number | undefined) ?? 0);
     },
+    'reports.export': (req) => exportRunsReport(manager, fields(req, 'reports.export'), info.reportBrowser),
   };
 
   return {

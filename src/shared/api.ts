@@ -24,6 +24,7 @@ export const API_COMMANDS = [
   'runs.duplicate',
   'runs.delete',
   'runs.metrics',
+  'reports.export',
 ] as const
 export type ApiCommand = (typeof API_COMMANDS)[number]
 
@@ -133,6 +134,19 @@ export interface ApiCommandTypes {
   'runs.delete': { request: { id: string }; response: { id: string } }
   /** Rounds after `since` (exclusive), for catching up after a reconnect. */
   'runs.metrics': { request: { id: string; since?: number }; response: RoundMetrics[] }
+  /**
+   * Writes a report of the runs (docs/reports.md) into a new folder `<runsDir>/_reports/<time>-<name>/`
+   * (never listed as a run). `formats`: html (default), pdf, svg, png, csv, json, tex, md. `targetAcc`:
+   * the accuracy (0..1] for "bits to reach" (default: the lowest final accuracy). `files` are absolute
+   * paths; `errors` names formats that could not be written (pdf/png without Chromium) while the others were.
+   */
+  'reports.export': { request: { ids: string[]; formats?: string[]; targetAcc?: number }; response: ReportExport }
+}
+
+export interface ReportExport {
+  files: string[];
+  dir: string;
+  errors?: string[];
 }
 
 export type ApiRequest<C extends ApiCommand> = ApiCommandTypes[C]['request']
