@@ -29,12 +29,13 @@ async function open(page: Page, hash = ''): Promise<void> {
 const field = (page: Page, path: string) => page.locator(`[id="cfg-${path}"]`)
 
 /** Fills the New run form with a tiny config (seconds to train) and presses Start/Queue. */
-async function createTinyRun(page: Page, name: string, rounds = 3): Promise<void> {
+async function createTinyRun(page: Page, name: string, rounds = 3, seed = 0): Promise<void> {
   await open(page, '#/new')
   await expect(page.getByTestId('config-form')).toBeVisible()
   await expect(page.getByTestId('preset-select')).toHaveValue('quick')
   const values: Record<string, string> = {
     name,
+    seed: String(seed),
     'data.trainSamples': '200',
     'data.testSamples': '100',
     'federation.rounds': String(rounds),
@@ -159,7 +160,7 @@ test.describe.serial('server mode', () => {
 
   test('a second run: stop, resume, reload mid-run, then both compared with a legend naming each', async ({ page }) => {
     const errors = watchErrors(page)
-    await createTinyRun(page, 'e2e-second', 8)
+    await createTinyRun(page, 'e2e-second', 8, 1)
     const status = page.getByTestId('run-status')
     const chart = page.getByTestId('chart-accuracy')
     // Stop after the first round: the run ends after its current round as stopped.

@@ -40,3 +40,14 @@ export function fmtDate(iso: string | undefined): string {
   const p = (n: number) => String(n).padStart(2, '0')
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
 }
+
+/** Compact axis tick: 1.5k, 2M, 3G; small values to 3 significant digits. */
+export function fmtAxis(v: number): string {
+  const a = Math.abs(v)
+  const trim = (x: number) => String(Number(x.toPrecision(3)))
+  if (a >= 1e12) return `${trim(v / 1e12)}T`
+  if (a >= 1e9) return `${trim(v / 1e9)}G`
+  if (a >= 1e6) return `${trim(v / 1e6)}M`
+  if (a >= 1e4) return `${trim(v / 1e3)}k`
+  return trim(v)
+}
