@@ -173,7 +173,7 @@ const shares: FigureSpec = {
   id: 'bandwidth-shares', title: 'Bandwidth shares',
   missing: (runs) => (runs.some((r) => shareRange(r, (xs) => Math.max(...xs)).length) ? null : 'no run logged bandwidth shares (an older run format)'),
   caption: (runs) => 'FDMA bandwidth shares of the sampled clients per round (fractions of W; shares align with clientIds): the largest share (solid) and the smallest (dotted); grey dashed: the equal split 1/S.'
-    + ` Equal shares give one line at 1/S.${partial(runs, 'shares')}`,
+    + ' Equal shares give one line at 1/S.' + (runs.some((r) => !shareRange(r, (xs) => Math.max(...xs)).length) ? ` Not logged by ${runs.filter((r) => !shareRange(r, (xs) => Math.max(...xs)).length).map((r) => r.label).join(', ')}.` : ''),
   option: (runs, _ctx, size) => {
     const fontPx = SIZES[size].fontPx;
     const out: Record<string, unknown>[] = [];
@@ -235,7 +235,7 @@ const methodOf = (r: ReportRun) => String(at(r.config, 'compression.method') ?? 
 const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 /** Mean compress time per round (ms) and mean operations per client per round over runs of one method. */
 export function compressCost(runs: ReportRun[], method: string): { ms: number | null; flops: number | null; runs: ReportRun[] } {
-  const rs = runs.filter((r) => methodOf(r) === method);
+  const rs = runs.filter((r) => methodOf(r) === method && (hasField([r], 'compressMs') || r.metrics.some((m) => Array.isArray(m.clientFlops))));
   const ms = rs.flatMap((r) => series(r, 'compressMs').map(([, v]) => v));
   const flops = rs.flatMap((r) => r.metrics.flatMap((m) => (Array.isArray(m.clientFlops) ? (m.clientFlops as unknown[]).map(num).filter((v): v is number => v !== null) : [])));
   return { ms: meanOf(ms), flops: meanOf(flops), runs: rs };
@@ -245,7 +245,7 @@ const softVsSvd: FigureSpec = {
   id: 'soft-vs-svd', title: 'SOFT vs SVD compression cost',
   missing: (runs) => {
     const soft = compressCost(runs, 'soft'), svd = compressCost(runs, 'svd');
-    if (!soft.runs.length || !svd.runs.length) return 'needs at least one run with compression.method soft and one with svd';
+    if (!soft.runs.length || !svd.runs.length) return 'needs a run with compression.method soft and one with svd, both logging compressMs or clientFlops';
     return soft.ms === null || svd.ms === null ? 'the soft or svd runs have no compressMs (an older run format)' : null;
   },
   caption: (runs) => {

@@ -3,7 +3,7 @@
  * docs/method.md (the choices the code makes where shared/METHOD.md is silent). A note appears
  * only when some run of the report used that part of the method.
  */
-import { at, num, type ReportRun } from './load';
+import { at, num, obj, type ReportRun } from './load';
 
 const str = (v: unknown, d = '?') => (v === undefined || v === null ? d : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const si = (v: number, unit: string) => {
@@ -13,6 +13,11 @@ const si = (v: number, unit: string) => {
   if (a >= 1e3) return `${+(v / 1e3).toPrecision(3)} k${unit}`;
   return `${+v.toPrecision(3)} ${unit}`;
 };
+
+/** A run written by `fedlora simulate`: the channel and controller alone, nothing trained. */
+export function isSimulateOnly(r: ReportRun): boolean {
+  return r.meta.simulate !== undefined || (r.metrics.length > 0 && !r.metrics.some((m) => typeof m.trainLoss === 'number'));
+}
 
 /** One sentence: what the run trained, how it compressed and controlled the uplink. */
 export function methodSummary(r: ReportRun): string {
@@ -29,8 +34,12 @@ export function methodSummary(r: ReportRun): string {
   const budget = num(at(c, 'control.latencyBudget'));
   const control = ctrl === 'tsfa' ? `TSFA control (latency budget ${budget} s, V ${str(at(c, 'control.V'))})`
     : `${ctrl} control${budget !== null ? ` (budget ${budget} s logged against)` : ''}`;
-  return `${str(at(c, 'model.name'))} fine-tuned with LoRA (${rank} on ${targets}, train mode ${str(at(c, 'train.mode'))}) by ${str(at(c, 'federation.numClients'))} clients`
-    + ` (${str(at(c, 'federation.clientsPerRound'))} per round, ${partition} shards of ${str(at(c, 'data.dataset'))}) for ${str(at(c, 'federation.rounds'))} rounds; ${comp}; ${control};`
+  const source = obj(obj(r.meta.simulate).source);
+  const who = isSimulateOnly(r)
+    ? `Channel and controller simulation (fedlora simulate, no training; ${source.kind === 'synthetic' ? `synthetic importance profiles, decay ${str(source.decay)}` : source.kind ? `importance profiles of ${str(source.run ?? source.kind)}` : 'importance profiles'}) for LoRA ${rank} on ${targets} with ${str(at(c, 'federation.numClients'))} clients (${str(at(c, 'federation.clientsPerRound'))} per round) over ${r.metrics.length} rounds`
+    : `${str(at(c, 'model.name'))} fine-tuned with LoRA (${rank} on ${targets}, train mode ${str(at(c, 'train.mode'))}) by ${str(at(c, 'federation.numClients'))} clients`
+      + ` (${str(at(c, 'federation.clientsPerRound'))} per round, ${partition} shards of ${str(at(c, 'data.dataset'))}) for ${str(at(c, 'federation.rounds'))} rounds`;
+  return `${who}; ${comp}; ${control};`
     + ` uplink ${si(num(at(c, 'channel.bandwidthHz')) ?? 0, 'Hz')}; seed ${str(c.seed)}.`;
 }
 
@@ -84,7 +93,7 @@ export function methodNotes(runs: ReportRun[]): Note[] {
   if (any((r) => at(r.config, 'lora.rank') === 'auto' || r.meta.offline !== undefined)) {
     notes.push({ title: 'Offline rank choice', text: 'With lora.rank "auto" a pilot fine-tune at the largest candidate rank on proxy data (here: the first training samples, which slightly overlap the clients\' data; a deployment would use public data) gives an energy curve; each candidate rank is scored by the energy it cannot express plus the energy left out per round at the largest ratio meeting the budget (expected latency from channel statistics). The choice and every candidate\'s score are in meta.json (offline).' });
   }
-  if (any((r) => r.metrics.length > 0 && r.metrics.every((m) => m.testAcc === null) && !r.metrics.some((m) => typeof m.trainLoss === 'number'))) {
+  if (any(isSimulateOnly)) {
     notes.push({ title: 'Simulate-only runs', text: 'Runs written by `fedlora simulate` run the channel and the controller alone: no training, so no accuracy or loss; importance profiles are synthetic (a seeded power law) or taken from a training run\'s checkpoint.' });
   }
   return notes;
