@@ -5,6 +5,7 @@
  *   memory      [--backend B] [--json]                             RSS with 100 trained clients
  *   ranking     [--rounds N] [--json]                              SOFT ranking vs optimal SVD
  *   soft-table  [--rounds N] [--out DIR]                           the SOFT communication table
+ *   clients     [--workers N] [--rounds N] [--json]                 clients/s on 1 vs N worker threads, round overhead
  * Unknown name: usage on stderr, exit code 2.
  */
 type Opts = Record<string, string | boolean>;
@@ -17,6 +18,7 @@ export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
   memory: async (o) => (await import('./memory')).benchMemory({ backend: str(o, 'backend'), json: !!o.json }),
   ranking: async (o) => (await import('./ranking')).benchRanking({ rounds: num(o, 'rounds'), json: !!o.json }),
   'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
+  clients: async (o) => (await import('./clients')).benchClients({ workers: num(o, 'workers'), rounds: num(o, 'rounds'), json: !!o.json }),
 };
 
 export function usage(): string {

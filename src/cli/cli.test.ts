@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { deterministicPart } from '../service/runStore';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
@@ -92,7 +93,7 @@ describe('fedlora CLI: kill -9 and resume', () => {
     expect(res.code).toBe(0);
     expect(res.stdout.trim().split('\n').pop()).toBe(dir);
     const rows = (d: string) => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean)
-      .map((l) => { const o = JSON.parse(l); delete o.wallMs; delete o.compressMs; return o; });
+      .map((l) => deterministicPart(JSON.parse(l)));
     expect(rows(dir)).toEqual(rows(refDir));
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).status).toBe('completed');
   });
@@ -119,7 +120,7 @@ describe('fedlora CLI: concurrent runs', () => {
     const [dirA, dirB] = await Promise.all([runBg(a.file), runBg(b.file)]);
     expect(dirA).not.toBe(dirB);
     const rows = (d: string) => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean)
-      .map((l) => { const o = JSON.parse(l); delete o.wallMs; delete o.compressMs; return o; });
+      .map((l) => deterministicPart(JSON.parse(l)));
     expect(rows(dirA)).toHaveLength(3);
     expect(rows(dirB)).toHaveLength(3);
     expect(rows(dirA)).not.toEqual(rows(dirB));

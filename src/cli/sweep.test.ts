@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { deterministicPart } from '../service/runStore';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
@@ -18,7 +19,7 @@ function grid(dir: string, extra: Record<string, unknown> = {}): string {
   return file;
 }
 
-const rowsOf = (d: string) => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => { const o = JSON.parse(l); delete o.wallMs; delete o.compressMs; return o; });
+const rowsOf = (d: string) => fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => deterministicPart(JSON.parse(l)));
 
 describe('fedlora sweep', () => {
   it('expands the grid, runs it in parallel, and a killed sweep resumes with no run lost or duplicated', async () => {

@@ -6,12 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, type RunEvent, type RunStatus } from '../shared/api';
 import { RunManager } from './manager';
 import { executeRun } from './runner';
-import { createRunDir, files, readJson, readMetrics, type RunSummary } from './runStore';
+import { createRunDir, deterministicPart, files, readJson, readMetrics, type RunSummary } from './runStore';
 import { validateRunConfig } from './validate';
 import { tinyConfig } from './testFixtures';
 
-const WALL = new Set(['wallMs', 'compressMs']);
-const strip = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !WALL.has(k))));
+const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 
 const managers: RunManager[] = [];
 function newManager(opts: { maxConcurrent?: number; runsDir?: string } = {}): { m: RunManager; events: RunEvent[] } {

@@ -13,6 +13,7 @@ import { validateConfig } from '../engine/config';
 import { isLocked, lockOwner } from './lock';
 import { appendLog, readSummary, readTags, runItem, tailLog } from './runView';
 import type { RunWorkerData, RunWorkerMessage } from './runWorker';
+import { spawnWorker, workerEntry } from './workers';
 import { createRunDir, files, isValidRunId, readJson, readMetrics, summarize, updateMeta, writeSummary } from './runStore';
 import { validateRunConfig } from './validate';
 import { versions } from './versions';
@@ -60,17 +61,11 @@ function findUp(name: string): string | null {
 }
 
 function defaultWorkerEntry(): string {
-  const ts = path.join(__dirname, 'runWorker.ts');
-  return fs.existsSync(ts) ? ts : path.join(__dirname, 'runWorker.js');
+  return workerEntry(__dirname, 'runWorker');
 }
 
-/** A `.ts` entry runs through tsx's CommonJS hook (registered inside the worker), a `.js` one as is. */
 export function spawnRunWorker(entry: string, data: RunWorkerData): Worker {
-  if (/\.[cm]?ts$/.test(entry)) {
-    const tsx = require.resolve('tsx/cjs');
-    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
-  }
-  return new Worker(entry, { workerData: data });
+  return spawnWorker(entry, data);
 }
 
 export function validateTags(tags: unknown): string[] {

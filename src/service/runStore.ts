@@ -11,6 +11,14 @@ import { appendJsonLine, readJsonLines, writeJsonAtomic } from './fsutil';
 
 export const RUN_FORMAT_VERSION = 1;
 
+/** metrics.jsonl fields measured on the wall clock: everything else is deterministic for a seed. */
+export const WALL_CLOCK_FIELDS = ['wallMs', 'compressMs', 'phaseMs'] as const;
+
+/** A metrics row without its wall-clock fields (what two runs of one config must agree on). */
+export function deterministicPart<T extends object>(row: T): Partial<T> {
+  return Object.fromEntries(Object.entries(row).filter(([k]) => !(WALL_CLOCK_FIELDS as readonly string[]).includes(k))) as Partial<T>;
+}
+
 export type RunStatus = 'created' | 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
 
 export interface RunSummary {

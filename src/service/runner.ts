@@ -16,12 +16,15 @@ import { appendMetrics, files, readJson, readMetrics, summarize, updateMeta, wri
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { writeFileAtomic } from './fsutil';
 import { acquireRunLock } from './lock';
+import { ClientWorkerPool } from './clientPool';
 
 export interface RunHooks {
   onRound?(m: RoundMetrics, totalRounds: number): void;
   onLog?(line: string): void;
   /** Polled between rounds; true stops the run gracefully after the current round. */
   shouldStop?(): boolean;
+  /** Train each round's clients on this many worker threads (1 = this thread). Results are identical. */
+  clientWorkers?: number;
 }
 
 export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<RunSummary> {
@@ -48,11 +51,18 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
       log(`offline stage: rank ${o.chosenRank} chosen from ${o.candidates.map((c) => c.rank).join(', ')}${o.feasible ? '' : ' (no candidate meets the budget: using the smallest)'}`);
     }, readJson<{ offline?: OfflineResult }>(files(dir).meta).offline);
     log(`${trainer.numTrainableParams} trainable parameters; ${config.federation.numClients} clients, ${config.federation.clientsPerRound} per round`);
+    const workers = Math.max(1, Math.min(hooks.clientWorkers ?? 1, config.federation.clientsPerRound));
+    let pool: ClientWorkerPool | undefined;
     try {
+      if (workers > 1) {
+        pool = await ClientWorkerPool.create(workers, trainer.workerInit(), backend.name);
+        log(`training clients on ${workers} worker threads`);
+      }
+      updateMeta(dir, { execution: { clientWorkers: workers } });
       rows.push(...resumeFromCheckpoint(dir, trainer, log));
       writeSummary(dir, summarize(rows, 'running', backendName));
       while (trainer.state.round < config.federation.rounds) {
-        const m = trainer.runRound();
+        const m = await trainer.runRoundWith(pool);
         appendMetrics(dir, m);
         rows.push(m);
         if (m.round % config.checkpoint.every === 0 || m.round === config.federation.rounds) {
@@ -69,6 +79,7 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
       }
     } finally {
       trainer.dispose();
+      await pool?.close();
     }
     const s = summarize(rows, 'completed', backendName);
     writeSummary(dir, s);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { deterministicPart } from './runStore';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
 import { createRunDir, files, readJson, readMetrics } from './runStore';
@@ -8,8 +9,7 @@ import { validateRunConfig } from './validate';
 import { rate } from '../engine/channel/channel';
 import { parseConfig } from '../engine/config';
 
-const WALL = new Set(['wallMs', 'compressMs']);
-const strip = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !WALL.has(k))));
+const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 
 function tiny(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {

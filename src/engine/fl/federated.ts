@@ -12,8 +12,9 @@ import { LatencyModel } from '../control/latency';
 import { componentImportance } from '../compress/soft';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
-import { evaluate, localTrain, type PatchedDataset } from './client';
+import { evaluate, localTrain, type LocalResult, type PatchedDataset } from './client';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
+import type { RoundPlan } from '../control/controller';
 import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from './weights';
 
 export class DivergenceError extends Error {}
@@ -62,6 +63,33 @@ export interface TrainerInput {
   partition: Int32Array[];
 }
 
+/** One client's local training in a round: what a worker needs besides the model and the data. */
+export interface LocalJob { round: number; client: number; global: WeightMap; optState: OptimizerState }
+
+/** Trains jobs elsewhere (worker threads); results in job order, identical to `trainLocalJob`'s. */
+export interface LocalTrainerPool { train(jobs: LocalJob[]): Promise<LocalResult[]> }
+
+/** Model and data a worker builds its own copy from. */
+export interface LocalWorkerInit { spec: ModelSpec; base: WeightMap; config: ResolvedConfig; train: PatchedDataset; partition: Int32Array[] }
+
+interface RoundStart { t: number; t0: number; planMs: number; clients: number[]; plan: RoundPlan; jobs: LocalJob[] }
+
+/**
+ * The local-training recipe of a run, shared by the trainer's own thread and worker pools: load the
+ * global weights, train on the client's shard with its optimizer state, batches from the stream
+ * (seed, batch, round, client), plus the orthogonality penalty when soft.lambda > 0.
+ */
+export function trainLocalJob(model: LoraModel, cfg: ResolvedConfig, train: PatchedDataset, partition: Int32Array[], rng: Rng, job: LocalJob): LocalResult {
+  const layerNames = loraLayers(job.global).map((l) => l.name);
+  const extraLoss = cfg.soft.lambda > 0 && layerNames.length ? () => orthogonalityPenalty(model.vars, layerNames, cfg.soft.lambda) : undefined;
+  model.setTrainable(job.global);
+  return localTrain(
+    model, job.global, train, partition[job.client],
+    { optimizer: { name: cfg.train.optimizer, lr: cfg.train.lr, momentum: cfg.train.momentum }, batchSize: cfg.train.batchSize, localEpochs: cfg.train.localEpochs, localSteps: cfg.train.localSteps },
+    job.optState, rng.child('batch').child(job.round).child(job.client), extraLoss,
+  );
+}
+
 /** The pretrained model with a fresh classification head for the task, drawn from (seed, init, head). */
 export function taskModelInputs(spec: ModelSpec, pretrained: WeightMap, numClasses: number, rng: Rng): { spec: ModelSpec; base: WeightMap } {
   const s = { ...spec, numClasses };
@@ -80,6 +108,8 @@ export class FederatedTrainer {
   readonly layers: LoraLayer[];
   private readonly compressor: Compressor;
   readonly latency: LatencyModel;
+  private readonly taskSpec: ModelSpec;
+  private readonly taskBase: WeightMap;
   /** Analysis hook: sees every client's raw update (before compression) and the global factors. */
   onClientUpdate?: (client: number, global: WeightMap, update: WeightMap) => void;
 
@@ -87,6 +117,8 @@ export class FederatedTrainer {
     this.cfg = input.config;
     this.rng = Rng.fromSeed(this.cfg.seed);
     const { spec, base } = taskModelInputs(input.spec, input.base, input.train.numClasses, this.rng);
+    this.taskSpec = spec;
+    this.taskBase = base;
     this.model = createModel(spec, base, this.cfg.lora, this.cfg.train.mode, this.rng.child('init'));
     this.state = { round: 0, global: this.model.getTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0, control: { queue: 0, tails: {} } };
     this.layers = loraLayers(this.state.global);
@@ -136,33 +168,52 @@ export class FederatedTrainer {
   /** Clients of round t (1-based), sorted, drawn from the stream (seed, sample, t). */
   sampleClients(t: number): number[] { return this.latency.sampleClients(t); }
 
-  /** Run round `state.round + 1`. */
-  runRound(): RoundMetrics {
+  /** Round `state.round + 1`: its clients, the controller's plan and each client's training job. */
+  private beginRound(): RoundStart {
     const t0 = performance.now();
     const t = this.state.round + 1;
-    const cfg = this.cfg;
     const clients = this.sampleClients(t);
-    const controller = this.latency.controller;
-    controller.setState(this.state.control);
+    this.latency.controller.setState(this.state.control);
     const plan = this.latency.plan(t, clients);
+    const jobs = clients.map((k): LocalJob => ({ round: t, client: k, global: this.state.global, optState: this.state.clientOpt[k] ?? emptyOptimizerState() }));
+    return { t, t0, planMs: performance.now() - t0, clients, plan, jobs };
+  }
+
+  /** What a worker needs to train this run's clients exactly as this thread would. */
+  workerInit(): LocalWorkerInit {
+    return { spec: this.taskSpec, base: this.taskBase, config: this.cfg, train: this.input.train, partition: this.input.partition };
+  }
+
+  /** Run round `state.round + 1`, training its clients one after the other on this thread. */
+  runRound(): RoundMetrics {
+    const start = this.beginRound();
+    const c0 = performance.now();
+    const results = start.jobs.map((j) => trainLocalJob(this.model, this.cfg, this.input.train, this.input.partition, this.rng, j));
+    return this.completeRound(start, results, performance.now() - c0);
+  }
+
+  /** The same round with the clients trained by `pool` (e.g. worker threads): identical metrics. */
+  async runRoundWith(pool?: LocalTrainerPool): Promise<RoundMetrics> {
+    if (!pool) return this.runRound();
+    const start = this.beginRound();
+    const c0 = performance.now();
+    const results = await pool.train(start.jobs);
+    return this.completeRound(start, results, performance.now() - c0);
+  }
+
+  private completeRound({ t, t0, planMs, clients, plan }: RoundStart, results: LocalResult[], trainMs: number): RoundMetrics {
+    const cfg = this.cfg;
+    const controller = this.latency.controller;
     const profileBits = this.latency.profileBits();
     const rho = plan.rho;
     const received: { weight: number; out: CompressOutput }[] = [];
     const clientSamples: number[] = [], clientFlops: number[] = [], relErrors: number[] = [];
     const localFactors: { weight: number; factors: WeightMap }[] = [];
-    const layerNames = this.layers.map((l) => l.name);
-    const extraLoss = cfg.soft.lambda > 0 && layerNames.length
-      ? () => orthogonalityPenalty(this.model.vars, layerNames, cfg.soft.lambda) : undefined;
-    let lossSum = 0, weightSum = 0, compressMs = 0;
+    let lossSum = 0, weightSum = 0, compressMs = 0, measureMs = 0;
     const droppedClients: number[] = [];
-    for (const k of clients) {
+    for (const [i, k] of clients.entries()) {
       const shard = this.input.partition[k];
-      this.model.setTrainable(this.state.global);
-      const res = localTrain(
-        this.model, this.state.global, this.input.train, shard,
-        { optimizer: { name: cfg.train.optimizer, lr: cfg.train.lr, momentum: cfg.train.momentum }, batchSize: cfg.train.batchSize, localEpochs: cfg.train.localEpochs, localSteps: cfg.train.localSteps },
-        this.state.clientOpt[k] ?? emptyOptimizerState(), this.rng.child('batch').child(t).child(k), extraLoss,
-      );
+      const res = results[i];
       clientSamples.push(res.samplesProcessed);
       if (!Number.isFinite(res.meanLoss) && res.steps > 0 || hasNonFinite(res.update)) {
         if (cfg.train.onDivergence === 'fail') throw new DivergenceError(`round ${t}: client ${k} diverged (NaN/Inf in its update or loss); lower train.lr or set train.onDivergence to "drop-client"`);
@@ -181,7 +232,9 @@ export class FederatedTrainer {
       if (cfg.control.method === 'tsfa') {
         controller.recordProfile(k, out.importance ?? Object.fromEntries(this.layers.map((l) => [l.name, componentImportance(l, this.state.global, compressed, 'exact')])));
       }
+      const m0 = performance.now();
       if (this.layers.length) relErrors.push(relativeError(this.layers, this.state.global, compressed, out));
+      measureMs += performance.now() - m0;
       if (this.layers.length && !out.productUpdate) {
         const f = cloneWeights(this.state.global);
         addScaledInPlace(f, out.update);
@@ -191,14 +244,20 @@ export class FederatedTrainer {
       clientFlops.push(out.flops);
       if (res.steps > 0) { lossSum += res.meanLoss * shard.length; weightSum += shard.length; }
     }
+    const m1 = performance.now();
     const covNorm = localFactors.length ? relativeCovarianceNorm(this.layers, this.state.global, localFactors) : null;
+    measureMs += performance.now() - m1;
+    const a0 = performance.now();
     if (received.length === 0) { /* every client diverged: the global model stays */ }
     else if (received.some((r) => r.out.productUpdate)) this.applyProductUpdates(received, t);
     else addScaledInPlace(this.state.global, weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: cfg.compression.aggregate === 'senders' ? r.out.sent : undefined }))));
     this.model.setTrainable(this.state.global);
+    const aggregateMs = performance.now() - a0;
+    const e0 = performance.now();
     const isLast = t === cfg.federation.rounds;
     const ev = isLast || t % cfg.eval.every === 0
       ? evaluate(this.model, this.input.test, cfg.eval.batchSize) : null;
+    const evalMs = performance.now() - e0;
     const timing = this.latency.finishRound(t, clients, plan);
     this.state.round = t;
     this.state.cumUplinkBits += timing.uplinkBits;
@@ -213,6 +272,7 @@ export class FederatedTrainer {
       cumUplinkBits: this.state.cumUplinkBits,
       cumTime: this.state.cumTime,
       wallMs: performance.now() - t0,
+      phaseMs: { plan: planMs, train: trainMs, compress: compressMs, measure: measureMs, aggregate: aggregateMs, eval: evalMs },
       clientSamples,
       orthResidual: this.layers.length ? orthResidual(this.state.global, this.layers) : null,
       sparsError: relErrors.length ? relErrors.reduce((x, y) => x + y, 0) / relErrors.length : null,

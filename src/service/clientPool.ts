@@ -1,0 +1,76 @@
+/**
+ * Trains a round's clients on N worker threads (`clientWorker.ts`), each with its own model copy.
+ * Jobs go to workers longest-first (by shard size) for balance; results come back in job order.
+ * Which worker trains a client does not change its result, so metrics equal a one-thread run's.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { LocalResult } from '../engine/fl/client';
+import type { LocalJob, LocalTrainerPool, LocalWorkerInit } from '../engine/fl/federated';
+import type { ClientWorkerReply } from './clientWorker';
+import { spawnWorker, workerEntry } from './workers';
+
+export class ClientWorkerPool implements LocalTrainerPool {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(r: LocalResult[]): void; reject(e: Error): void }>();
+
+  private constructor(private readonly workers: Worker[], private readonly shardSizes: number[]) {
+    for (const w of workers) {
+      w.on('message', (m: ClientWorkerReply) => {
+        if (!('id' in m)) return;
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if ('error' in m) p.reject(new Error(`client worker: ${m.error}`)); else p.resolve(m.results);
+      });
+      w.on('error', (e) => { for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
+    }
+  }
+
+  /** Start `n` workers holding the run's model and data; resolves when all are ready. */
+  static async create(n: number, init: LocalWorkerInit, backend: string, entry = workerEntry(__dirname, 'clientWorker')): Promise<ClientWorkerPool> {
+    const workers = Array.from({ length: n }, () => spawnWorker(entry, { init, backend }));
+    try {
+      await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+        const onMsg = (m: ClientWorkerReply) => {
+          if ('type' in m && m.type === 'ready') { w.off('message', onMsg); resolve(); }
+          else if ('type' in m && m.type === 'error') reject(new Error(`client worker failed to start: ${m.error}`));
+        };
+        w.on('message', onMsg);
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`client worker exited (${code}) before it was ready`)));
+      })));
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    return new ClientWorkerPool(workers, init.partition.map((p) => p.length));
+  }
+
+  get size(): number { return this.workers.length; }
+
+  async train(jobs: LocalJob[]): Promise<LocalResult[]> {
+    // longest processing time first onto the least-loaded worker
+    const load = this.workers.map(() => 0);
+    const assigned: number[][] = this.workers.map(() => []);
+    const order = jobs.map((_, i) => i).sort((a, b) => this.shardSizes[jobs[b].client] - this.shardSizes[jobs[a].client] || a - b);
+    for (const i of order) {
+      const w = load.indexOf(Math.min(...load));
+      assigned[w].push(i);
+      load[w] += this.shardSizes[jobs[i].client];
+    }
+    const results: LocalResult[] = new Array(jobs.length);
+    await Promise.all(assigned.map(async (idx, w) => {
+      if (!idx.length) return;
+      const id = this.nextId++;
+      const done = new Promise<LocalResult[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      this.workers[w].postMessage({ id, jobs: idx.map((i) => jobs[i]) });
+      const rs = await done;
+      idx.forEach((i, j) => { results[i] = rs[j]; });
+    }));
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

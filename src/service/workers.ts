@@ -1,0 +1,19 @@
+/** Starting worker threads from source (tsx) or from the built bundle. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/** `<name>.ts` next to this file when running from source, else the built `<name>.js`. */
+export function workerEntry(dir: string, name: string): string {
+  const ts = path.join(dir, `${name}.ts`);
+  return fs.existsSync(ts) ? ts : path.join(dir, `${name}.js`);
+}
+
+/** A `.ts` entry runs through tsx's CommonJS hook (registered inside the worker), a `.js` one as is. */
+export function spawnWorker(entry: string, data: unknown): Worker {
+  if (/\.[cm]?ts$/.test(entry)) {
+    const tsx = require.resolve('tsx/cjs');
+    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+  }
+  return new Worker(entry, { workerData: data });
+}
