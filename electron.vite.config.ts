@@ -17,8 +17,13 @@ export default defineConfig({
       externalizeDeps: { include: optionalDeps },
       // CommonJS whatever package.json's "type" says: main relies on __dirname.
       rolldownOptions: {
-        // runWorker: the training worker thread the RunManager starts (src/service/runWorker.ts)
-        input: { index: resolve(__dirname, 'src/main/index.ts'), runWorker: resolve(__dirname, 'src/service/runWorker.ts') },
+        // runWorker: the training worker thread the RunManager starts (src/service/runWorker.ts);
+        // clientWorker: the threads a run trains its clients on with --workers (src/service/clientWorker.ts)
+        input: {
+          index: resolve(__dirname, 'src/main/index.ts'),
+          runWorker: resolve(__dirname, 'src/service/runWorker.ts'),
+          clientWorker: resolve(__dirname, 'src/service/clientWorker.ts'),
+        },
         output: { format: 'cjs', entryFileNames: '[name].js' }
       }
     }
