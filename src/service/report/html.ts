@@ -38,6 +38,7 @@ export function statusWarnings(runs: ReportRun[]): string[] {
     if (r.status === 'failed') out.push(`Run ${r.label} FAILED after ${progress}${r.error ? `: ${r.error}` : ''}.`);
     else if (r.status === 'stopped') out.push(`Run ${r.label} was STOPPED after ${progress}.`);
     else if (r.status === 'interrupted') out.push(`Run ${r.label} was INTERRUPTED after ${progress} (its process ended without a summary; resume it to finish).`);
+    else if (r.status === 'created' && !r.metrics.length) out.push(`Run ${r.label} has not started: there is nothing to report yet.`);
     else if (r.status !== 'completed') out.push(`Run ${r.label} is ${r.status.toUpperCase()} (${progress} so far): this report is a snapshot.`);
     if (r.tornLastLine) out.push(`Run ${r.label}: the last line of metrics.jsonl was incomplete and is left out.`);
   }
