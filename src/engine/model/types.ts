@@ -9,6 +9,38 @@ export interface VitSpec {
   heads: number;
   mlpDim: number;
   numClasses: number;
+  /** Layer-norm epsilon (default 1e-5; timm checkpoints use 1e-6). */
+  layerNormEps?: number;
+  /** Per-channel input normalisation after scaling pixels to [0, 1]: (p - mean) / std (default none). */
+  pixelMean?: number[];
+  pixelStd?: number[];
+}
+
+/**
+ * A transformer encoder for text classification: token + position embeddings, encoder blocks
+ * (pre-norm with a final norm, or post-norm as in BERT with a norm after the embeddings), pooled
+ * over tokens (the first token, [CLS], or the mean of non-padding tokens), an optional BERT pooler
+ * (dense + tanh) and a linear head.
+ */
+export interface TextSpec {
+  arch: 'text';
+  vocabSize: number;
+  /** Positions the position embedding holds. */
+  maxLen: number;
+  /** Tokens per sample the model is run with (texts are truncated / padded to it); <= maxLen. */
+  seqLen: number;
+  /** Token id of padding (masked out of attention and mean pooling). */
+  padId: number;
+  dim: number;
+  depth: number;
+  heads: number;
+  mlpDim: number;
+  numClasses: number;
+  norm: 'pre' | 'post';
+  pooling: 'cls' | 'mean';
+  /** BERT's pooler (dense + tanh on the pooled vector) before the head. */
+  pooler: boolean;
+  layerNormEps?: number;
 }
 
 export interface LoraSpec {
@@ -19,7 +51,7 @@ export interface LoraSpec {
 }
 
 /** Any model architecture the engine can fine-tune (one `arch` tag per family). */
-export type ModelSpec = VitSpec;
+export type ModelSpec = VitSpec | TextSpec;
 
 /**
  * What the federated loop needs from a model: a forward pass on a batch of input rows, the
@@ -28,7 +60,7 @@ export type ModelSpec = VitSpec;
 export interface LoraModel {
   readonly spec: ModelSpec;
   readonly vars: Map<string, import('@tensorflow/tfjs-core').Variable>;
-  /** Logits [batch, classes] for a batch tensor made by `makeBatch` ([batch * tokens, features]). */
+  /** Logits [batch, classes] for a batch tensor made by `makeBatch` ([batch * tokens, features]; text: [batch * seqLen, 1] token ids). */
   forward(x: import('@tensorflow/tfjs-core').Tensor2D, batch: number): import('@tensorflow/tfjs-core').Tensor2D;
   trainableNames(): string[];
   getTrainable(): WeightMap;

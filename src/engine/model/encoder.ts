@@ -1,0 +1,267 @@
+/**
+ * What the transformer encoders (ViT, text) share: the LoRA-adapted linear layer (Hu et al.,
+ * "LoRA", 2021), the encoder block (multi-head self-attention + GELU MLP, pre-norm as in ViT or
+ * post-norm as in BERT), trainable/frozen bookkeeping, merging and the block's FLOP count.
+ * Activations stay 2-D ([batch * tokens, dim]) so every dense product is a plain 2-D matMul (fast
+ * on wasm, see ops.ts).
+ *
+ * Weight convention: y = x W + b with W stored [d_in, d_out]. A LoRA adapter on W stores
+ * `lora_a` = A^T [d_in, r] and `lora_b` = B^T [r, d_out], so the effective weight is
+ * W0 + (alpha / r) * lora_a @ lora_b, i.e. (W0' + (alpha/r) B A)^T in METHOD.md's notation.
+ * Component i of the adapter is (column i of lora_a, row i of lora_b) = (a_i, b_i).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '../rng';
+import { batchMatMul, frozenMatMul, gelu, layerNorm, matMulPlain } from './ops';
+import type { LoraModel, LoraSpec, ModelSpec, WeightMap } from './types';
+
+export const LINEAR_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2'] as const;
+export type LinearTarget = (typeof LINEAR_TARGETS)[number];
+
+/** Which weights train: LoRA adapters + head, the head alone, or everything. */
+export type TrainMode = 'lora' | 'head-only' | 'full';
+
+/** The block dimensions every encoder spec has. */
+export interface EncoderDims { dim: number; depth: number; heads: number; mlpDim: number; layerNormEps?: number }
+
+/** Path of the weight of target `t` in block `l`. */
+export function linearName(l: number, t: LinearTarget): string {
+  return t === 'fc1' || t === 'fc2' ? `blocks.${l}.mlp.${t}` : `blocks.${l}.attn.${t}`;
+}
+
+/** [d_in, d_out] of a target's weight. */
+export function targetDims(spec: EncoderDims, t: string): [number, number] {
+  const d = spec.dim;
+  return t === 'fc1' ? [d, spec.mlpDim] : t === 'fc2' ? [spec.mlpDim, d] : [d, d];
+}
+
+/** Add the shapes of every block weight (layer norms, then the six linears) to `s`, in a fixed order. */
+export function addBlockShapes(spec: EncoderDims, s: Record<string, number[]>): Record<string, number[]> {
+  const d = spec.dim;
+  for (let l = 0; l < spec.depth; l++) {
+    for (const n of ['ln1', 'ln2']) { s[`blocks.${l}.${n}.g`] = [d]; s[`blocks.${l}.${n}.b`] = [d]; }
+    for (const t of LINEAR_TARGETS) {
+      const [din, dout] = targetDims(spec, t);
+      s[`${linearName(l, t)}.w`] = [din, dout];
+      s[`${linearName(l, t)}.b`] = [dout];
+    }
+  }
+  return s;
+}
+
+/** A base weight that trains in `mode` (the head in every mode, everything in full). */
+export const isTrainableBase = (name: string, mode: TrainMode) => mode === 'full' || name.startsWith('head.');
+
+/** Shapes of the trainable tensors of a mode (what a client sends), from the base shapes. */
+export function trainableShapesOf(all: Record<string, number[]>, spec: EncoderDims, lora: LoraSpec, mode: TrainMode): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [name, shape] of Object.entries(all)) if (isTrainableBase(name, mode)) out[name] = shape;
+  if (mode === 'lora') {
+    for (let l = 0; l < spec.depth; l++) {
+      for (const t of lora.targets) {
+        const n = linearName(l, t as LinearTarget);
+        const [din, dout] = all[`${n}.w`];
+        out[`${n}.lora_a`] = [din, lora.rank];
+        out[`${n}.lora_b`] = [lora.rank, dout];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Random initial weights for `shapes`: gains 1, biases 0, 2-D matrices N(0, 1/d_in), and the
+ * names in `smallInit` (embeddings) N(0, 0.02^2).
+ */
+export function initWeights(shapes: Record<string, number[]>, rng: Rng, smallInit: Set<string>): WeightMap {
+  const out: WeightMap = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (name.endsWith('.g')) data = new Float32Array(size).fill(1);
+    else if (name.endsWith('.b')) data = new Float32Array(size);
+    else if (shape.length === 2 && !smallInit.has(name)) data = rng.child(name).normalArray(size, Math.sqrt(1 / shape[0]));
+    else data = rng.child(name).normalArray(size, 0.02);
+    out[name] = { shape, data };
+  }
+  return out;
+}
+
+/** Multiply-adds of the encoder blocks on T tokens, including the LoRA branches. */
+export function blockMacs(spec: EncoderDims, T: number, lora?: LoraSpec): number {
+  const d = spec.dim;
+  const perToken = 4 * d * d + 2 * d * spec.mlpDim;
+  let macs = spec.depth * (T * perToken + 2 * T * T * d); // projections + attention products
+  if (lora) {
+    for (const t of lora.targets) {
+      const [din, dout] = targetDims(spec, t);
+      macs += spec.depth * T * lora.rank * (din + dout);
+    }
+  }
+  return macs;
+}
+
+let nextId = 0;
+
+/** The LoraModel machinery of an encoder; subclasses add embeddings, pooling and `forward`. */
+export abstract class EncoderLora implements LoraModel {
+  /** Frozen tensors (kept until dispose). */
+  protected readonly frozen = new Map<string, tf.Tensor>();
+  /** Trainable variables, in a fixed order. */
+  readonly vars = new Map<string, tf.Variable>();
+  private readonly frozenLinears = new Map<string, (x: tf.Tensor2D) => tf.Tensor2D>();
+  readonly scale: number;
+  protected readonly eps: number;
+
+  /** `shapes`: every base weight of the architecture, in a fixed order. */
+  constructor(readonly spec: ModelSpec & EncoderDims, shapes: Record<string, number[]>, base: WeightMap, readonly lora: LoraSpec, readonly mode: TrainMode, rng: Rng) {
+    this.scale = lora.alpha / lora.rank;
+    this.eps = spec.layerNormEps ?? 1e-5;
+    for (const [name, shape] of Object.entries(shapes)) {
+      const w = base[name];
+      if (!w) throw new Error(`model weights: missing tensor "${name}" (expected shape [${shape}])`);
+      if (w.shape.join(',') !== shape.join(',')) {
+        throw new Error(`model weights: "${name}" has shape [${w.shape}], the model config needs [${shape}]`);
+      }
+      const trainable = isTrainableBase(name, mode);
+      const t = tf.tensor(w.data, shape);
+      if (trainable) this.vars.set(name, tf.variable(t, true, `${name}#${nextId++}`));
+      else this.frozen.set(name, tf.keep(t));
+      if (trainable) t.dispose();
+    }
+    if (mode === 'lora') {
+      for (let l = 0; l < spec.depth; l++) {
+        for (const t of lora.targets) {
+          const n = linearName(l, t as LinearTarget);
+          const [din, dout] = shapes[`${n}.w`];
+          const bound = 1 / Math.sqrt(din);
+          const a = new Float32Array(din * lora.rank);
+          const ar = rng.child(`${n}.lora_a`);
+          for (let i = 0; i < a.length; i++) a[i] = (2 * ar.uniform() - 1) * bound;
+          this.vars.set(`${n}.lora_a`, tf.variable(tf.tensor2d(a, [din, lora.rank]), true, `${n}.lora_a#${nextId++}`));
+          this.vars.set(`${n}.lora_b`, tf.variable(tf.zeros([lora.rank, dout]), true, `${n}.lora_b#${nextId++}`));
+        }
+      }
+    }
+  }
+
+  abstract forward(x: tf.Tensor2D, batch: number): tf.Tensor2D;
+
+  protected param(name: string): tf.Tensor {
+    const t = this.vars.get(name) ?? this.frozen.get(name);
+    if (!t) throw new Error(`no parameter ${name}`);
+    return t;
+  }
+
+  protected has(name: string): boolean { return this.vars.has(name) || this.frozen.has(name); }
+
+  /** x W + b (+ LoRA) on 2-D activations. */
+  protected linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    const wName = `${name}.w`;
+    let y: tf.Tensor2D;
+    if (this.vars.has(wName)) y = matMulPlain(x, this.param(wName)) as tf.Tensor2D;
+    else {
+      let f = this.frozenLinears.get(wName);
+      if (!f) {
+        const W = this.param(wName) as tf.Tensor2D;
+        const WT = tf.keep(tf.transpose(W));
+        this.frozen.set(`${wName}^T`, WT);
+        f = frozenMatMul(W, WT);
+        this.frozenLinears.set(wName, f);
+      }
+      y = f(x);
+    }
+    y = tf.add(y, this.param(`${name}.b`));
+    const a = this.vars.get(`${name}.lora_a`);
+    if (a) {
+      const b = this.vars.get(`${name}.lora_b`)!;
+      y = tf.add(y, tf.mul(matMulPlain(matMulPlain(x, a), b), this.scale));
+    }
+    return y;
+  }
+
+  /** Layer norm with the weights `${name}.g`, `${name}.b`. */
+  protected norm(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    return layerNorm(x, this.param(`${name}.g`), this.param(`${name}.b`), this.eps);
+  }
+
+  /** Multi-head self-attention of block `l` on x [batch * T, dim]; `maskBias` [batch, 1, 1, T] is added to the scores. */
+  private attention(x: tf.Tensor2D, l: number, batch: number, T: number, maskBias?: tf.Tensor): tf.Tensor2D {
+    const { dim: d, heads: H } = this.spec;
+    const hd = d / H, p = `blocks.${l}`;
+    const q = this.linear(x, `${p}.attn.q`), k = this.linear(x, `${p}.attn.k`), v = this.linear(x, `${p}.attn.v`);
+    const split = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [batch, T, H, hd]), perm), shape) as tf.Tensor3D;
+    const qh = split(q, [0, 2, 1, 3], [batch * H, T, hd]);
+    const kT = split(k, [0, 2, 3, 1], [batch * H, hd, T]);
+    const vh = split(v, [0, 2, 1, 3], [batch * H, T, hd]);
+    let scores = tf.mul(batchMatMul(qh, kT), 1 / Math.sqrt(hd)) as tf.Tensor3D;
+    if (maskBias) scores = tf.reshape(tf.add(tf.reshape(scores, [batch, H, T, T]), maskBias), [batch * H, T, T]);
+    const att = tf.softmax(scores) as tf.Tensor3D;
+    const o = tf.reshape(tf.transpose(tf.reshape(batchMatMul(att, vh), [batch, H, T, hd]), [0, 2, 1, 3]), [batch * T, d]) as tf.Tensor2D;
+    return this.linear(o, `${p}.attn.o`);
+  }
+
+  private mlp(x: tf.Tensor2D, l: number): tf.Tensor2D {
+    const p = `blocks.${l}`;
+    return this.linear(gelu(this.linear(x, `${p}.mlp.fc1`)) as tf.Tensor2D, `${p}.mlp.fc2`);
+  }
+
+  /**
+   * Encoder block `l` on x [batch * T, dim]. Pre-norm (ViT): x + Attn(LN1 x), then + MLP(LN2 x).
+   * Post-norm (BERT): LN1(x + Attn x), then LN2(x + MLP x).
+   */
+  protected block(x: tf.Tensor2D, l: number, batch: number, T: number, postNorm = false, maskBias?: tf.Tensor): tf.Tensor2D {
+    const p = `blocks.${l}`;
+    if (postNorm) {
+      const h = this.norm(tf.add(x, this.attention(x, l, batch, T, maskBias)), `${p}.ln1`);
+      return this.norm(tf.add(h, this.mlp(h, l)), `${p}.ln2`);
+    }
+    const h = tf.add(x, this.attention(this.norm(x, `${p}.ln1`), l, batch, T, maskBias)) as tf.Tensor2D;
+    return tf.add(h, this.mlp(this.norm(h, `${p}.ln2`), l));
+  }
+
+  /** Names of the trainable tensors, in a fixed order. */
+  trainableNames(): string[] { return [...this.vars.keys()]; }
+
+  /** Trainable values as plain arrays (copies). */
+  getTrainable(): WeightMap {
+    const out: WeightMap = {};
+    for (const [name, v] of this.vars) out[name] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
+    return out;
+  }
+
+  /** Overwrite trainable values. */
+  setTrainable(values: WeightMap): void {
+    for (const [name, v] of this.vars) {
+      const w = values[name];
+      if (!w) throw new Error(`setTrainable: missing "${name}"`);
+      tf.tidy(() => v.assign(tf.tensor(w.data, v.shape)));
+    }
+  }
+
+  /** Base weights merged with the adapters: W0 + (alpha/r) lora_a @ lora_b, and trained heads. */
+  mergedWeights(): WeightMap {
+    const out: WeightMap = {};
+    for (const [name, t] of [...this.frozen, ...this.vars]) {
+      if (name.includes('.lora_') || name.endsWith('^T')) continue;
+      out[name] = { shape: t.shape.slice(), data: t.dataSync() as Float32Array };
+    }
+    for (const name of this.vars.keys()) {
+      if (!name.endsWith('.lora_a')) continue;
+      const base = name.slice(0, -'.lora_a'.length);
+      const merged = tf.tidy(() => tf.add(this.param(`${base}.w`), tf.mul(tf.matMul(this.param(name) as tf.Tensor2D, this.param(`${base}.lora_b`) as tf.Tensor2D), this.scale)));
+      out[`${base}.w`] = { shape: merged.shape.slice(), data: merged.dataSync() as Float32Array };
+      merged.dispose();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const t of this.frozen.values()) t.dispose();
+    for (const v of this.vars.values()) v.dispose();
+    this.frozen.clear();
+    this.vars.clear();
+    this.frozenLinears.clear();
+  }
+}
