@@ -1,19 +1,11 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { deterministicPart } from './runStore';
+import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { createRunDir, readMetrics, readJson, files } from './runStore';
-import { validateRunConfig } from './validate';
+import { deterministicPart, readMetrics, readJson, files } from './runStore';
 
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 
-function newRun(input: Record<string, unknown>): string {
-  const v = validateRunConfig(input, process.cwd());
-  if (!v.ok) throw new Error(JSON.stringify(v.issues));
-  return createRunDir(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-pool-')), v.config, {}, 2);
-}
+const newRun = (input: Record<string, unknown>) => newRunDir(input, 'fedlora-pool-');
 
 describe('client worker pool', () => {
   it('training clients on 2 worker threads gives metrics identical to one thread (SOFT + penalty + tsfa)', async () => {

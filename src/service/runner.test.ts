@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deterministicPart } from './runStore';
+import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
 import { createRunDir, files, readJson, readMetrics, type RunSummary } from './runStore';
-import { validateRunConfig } from './validate';
 import { listCheckpoints } from './checkpoint';
 
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
@@ -19,11 +19,7 @@ function tiny(over: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-function newRun(input: Record<string, unknown>): string {
-  const v = validateRunConfig(input, process.cwd());
-  if (!v.ok) throw new Error(JSON.stringify(v.issues));
-  return createRunDir(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-run-')), v.config, {}, 2);
-}
+const newRun = (input: Record<string, unknown>) => newRunDir(input, 'fedlora-run-');
 
 async function runRows(input: Record<string, unknown>) {
   const dir = newRun(input);

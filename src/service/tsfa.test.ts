@@ -1,10 +1,7 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { deterministicPart } from './runStore';
+import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { createRunDir, files, readJson, readMetrics } from './runStore';
+import { deterministicPart, files, readJson, readMetrics } from './runStore';
 import { validateRunConfig } from './validate';
 import { rate } from '../engine/channel/channel';
 import { parseConfig } from '../engine/config';
@@ -24,11 +21,7 @@ function tiny(over: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-function newRun(input: Record<string, unknown>): string {
-  const v = validateRunConfig(input, process.cwd());
-  if (!v.ok) throw new Error(JSON.stringify(v.issues));
-  return createRunDir(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-tsfa-')), v.config, {}, 2);
-}
+const newRun = (input: Record<string, unknown>) => newRunDir(input, 'fedlora-tsfa-');
 
 describe('TSFA in training runs', () => {
   it('logs the control fields; rates and finish times recompute from the row and config.json', async () => {
