@@ -192,6 +192,12 @@ test.describe.serial('server mode', () => {
     await page.getByTestId('x-axis-time').check()
     await expect(acc).toHaveAttribute('data-points', '11')
     await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true })
+    // export a comparison report (html + csv) through the API; the service lists what it wrote
+    await page.getByTestId('report-export').locator('summary').click()
+    await page.getByTestId('report-export-go').click()
+    const result = page.getByTestId('report-result')
+    await expect(result).toContainText('report.html', { timeout: 60_000 })
+    await expect(result).toContainText('.csv')
     expect(errors).toEqual([])
   })
 })
