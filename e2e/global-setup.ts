@@ -13,6 +13,10 @@ export const SYNTHETIC_RUNS = 1000
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = path.resolve(__dirname, '..')
+  const browser = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+  if (!fs.existsSync(browser)) {
+    throw new Error(`e2e: no Chromium at ${browser}. Install Debian's (sudo apt-get install chromium; .ci/run does) or set CHROMIUM_PATH to a Chromium/Chrome binary.`)
+  }
   if (!process.env.E2E_SKIP_BUILD) execFileSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-e2e-'))
   writeSyntheticRuns(runsDir, SYNTHETIC_RUNS)
