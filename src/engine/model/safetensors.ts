@@ -1,8 +1,10 @@
 /**
  * The safetensors format (Hugging Face): an 8-byte little-endian header length N, N bytes of JSON
  * `{ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": { string: string } }`,
- * then the raw little-endian tensor bytes. We read F32, F16 and BF16 (converted to float32) and
- * write F32. The format is small enough that a parser is shorter than a dependency.
+ * then the raw little-endian tensor bytes. We read F32, F64, F16 and BF16 (converted to float32)
+ * and write F32; other dtypes (integer buffers such as BERT's position_ids) are an error, or with
+ * `{ nonFloat: 'skip' }` are listed in `skipped` (a name map then reports a needed one by name).
+ * The format is small enough that a parser is shorter than a dependency.
  */
 import type { WeightMap } from './types';
 
@@ -14,7 +16,8 @@ export class ModelFileError extends Error {
 }
 
 const u32 = new Uint32Array(1), f32 = new Float32Array(u32.buffer);
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+const OTHER_BYTES: Record<string, number> = { I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 
 function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
@@ -23,9 +26,14 @@ function f16ToF32(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-export interface SafetensorsFile { tensors: WeightMap; metadata: Record<string, string> }
+export interface SafetensorsFile {
+  tensors: WeightMap;
+  metadata: Record<string, string>;
+  /** Tensors not read because their dtype is not a float: name -> dtype (only with nonFloat 'skip'). */
+  skipped: Record<string, string>;
+}
 
-export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+export function parseSafetensors(bytes: Uint8Array, file: string, opts: { nonFloat?: 'error' | 'skip' } = {}): SafetensorsFile {
   if (bytes.length < 8) throw new ModelFileError(file, `too short for a safetensors file (${bytes.length} bytes)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
@@ -41,6 +49,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new ModelFileError(file, 'header must be a JSON object');
   const dataStart = 8 + n, dataLen = bytes.length - dataStart;
   const tensors: WeightMap = {};
+  const skipped: Record<string, string> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
@@ -49,7 +58,8 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
       throw new ModelFileError(file, `tensor "${name}": entry needs dtype, shape and data_offsets`);
     }
     const width = BYTES[e.dtype];
-    if (!width) throw new ModelFileError(file, `tensor "${name}": dtype ${e.dtype} not supported (use F32, F16 or BF16)`);
+    if (!width && opts.nonFloat === 'skip' && OTHER_BYTES[e.dtype]) { skipped[name] = e.dtype; continue; }
+    if (!width) throw new ModelFileError(file, `tensor "${name}": dtype ${e.dtype} not supported (use F32, F64, F16 or BF16)`);
     if (!e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ModelFileError(file, `tensor "${name}": bad shape ${JSON.stringify(e.shape)}`);
     const count = e.shape.reduce((a, b) => a * b, 1);
     const [begin, end] = e.data_offsets;
@@ -63,12 +73,13 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     const tdv = new DataView(bytes.buffer, bytes.byteOffset + off, end - begin);
     for (let i = 0; i < count; i++) {
       if (e.dtype === 'F32') data[i] = tdv.getFloat32(4 * i, true);
+      else if (e.dtype === 'F64') data[i] = tdv.getFloat64(8 * i, true);
       else if (e.dtype === 'F16') data[i] = f16ToF32(tdv.getUint16(2 * i, true));
       else { u32[0] = tdv.getUint16(2 * i, true) << 16; data[i] = f32[0]; }
     }
     tensors[name] = { shape: e.shape.slice(), data };
   }
-  return { tensors, metadata };
+  return { tensors, metadata, skipped };
 }
 
 /** Serialise float32 tensors (sorted by name, 8-byte aligned header) with string metadata. */
