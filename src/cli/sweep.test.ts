@@ -39,7 +39,7 @@ describe('fedlora sweep', () => {
     const r = spawnSync(process.execPath, [...nodeArgs, 'sweep', '--config', file, '--out', out, '--parallel', '2'], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n').pop()).toBe(out);
-    const runs = fs.readdirSync(out).filter((d) => d.startsWith('r'));
+    const runs = fs.readdirSync(out).filter((d) => /^r\d{3}-/.test(d));
     expect(runs.sort()).toEqual(['r000-method-none-seed-0', 'r001-method-none-seed-1', 'r002-method-soft-seed-0', 'r003-method-soft-seed-1']);
     for (const d of runs) {
       expect(JSON.parse(fs.readFileSync(path.join(out, d, 'summary.json'), 'utf8')).status).toBe('completed');
@@ -47,6 +47,12 @@ describe('fedlora sweep', () => {
     }
     // runs of one seed share the partition and sampling: same clients each round
     expect(rowsOf(path.join(out, runs[0])).map((x) => x.clientIds)).toEqual(rowsOf(path.join(out, runs[2])).map((x) => x.clientIds));
+    // ... and the same channel draws, whatever the method
+    expect(rowsOf(path.join(out, runs[0])).map((x) => x.gains)).toEqual(rowsOf(path.join(out, runs[2])).map((x) => x.gains));
+    // the sweep ends with a comparison report of its runs
+    const html = fs.readFileSync(path.join(out, 'report', 'report.html'), 'utf8');
+    for (const d of runs) expect(html).toContain(JSON.parse(fs.readFileSync(path.join(out, d, 'config.json'), 'utf8')).name);
+    expect(r.stderr).toMatch(/comparison report of 4 runs: .*report\.html/);
     // a resumed run equals the same config run solo
     const solo = spawnSync(process.execPath, [...nodeArgs, 'resume', path.join(out, runs[3])], { cwd: root, encoding: 'utf8' });
     expect(solo.status).toBe(0);

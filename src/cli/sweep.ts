@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { files, readJson, type RunSummary } from '../service/runStore';
 import { materializeSweep, planSweep, SweepError, type SweepSpec } from '../service/sweep';
 import { versions } from '../service/versions';
+import { exportReport } from '../service/report';
 
 export class SweepUsageError extends Error {}
 
@@ -86,6 +87,15 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     return `${r.run.id.padEnd(40)} ${(s?.status ?? 'missing').padEnd(10)} acc ${s?.finalAcc == null ? 'n/a' : (100 * s.finalAcc).toFixed(2) + '%'}  bits ${s?.totalUplinkBits ?? 'n/a'}`;
   });
   process.stderr.write(`\n${table.join('\n')}\n`);
+  const completed = runs.filter((r) => fs.existsSync(files(r.dir).summary) && readJson<RunSummary>(files(r.dir).summary).status === 'completed').map((r) => r.dir);
+  if (completed.length) {
+    try {
+      const rep = await exportReport(completed, { outDir: path.join(outDir, 'report'), formats: ['html', 'csv', 'json', 'tex', 'md'] });
+      process.stderr.write(`comparison report of ${completed.length} runs: ${path.join(rep.dir, 'report.html')}\n`);
+    } catch (e) {
+      process.stderr.write(`comparison report not written: ${(e as Error).message}\n`);
+    }
+  }
   process.stdout.write(outDir + '\n');
   return failures ? 1 : 0;
 }
