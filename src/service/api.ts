@@ -73,6 +73,11 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
     'config.presets': (req) => { noRequest(req, 'config.presets'); return manager.presets(); },
     'config.schema': (req) => { noRequest(req, 'config.schema'); return (schema ??= configHelp()); },
     'runs.list': (req) => { noRequest(req, 'runs.list'); return manager.list(); },
+    'sweeps.create': (req) => {
+      const r = fields(req, 'sweeps.create');
+      return manager.createSweep(r.spec, { start: startOption(r.start, 'sweeps.create') });
+    },
+    'sweeps.list': (req) => { noRequest(req, 'sweeps.list'); return manager.sweeps(); },
     'runs.get': (req) => manager.get(idField(fields(req, 'runs.get'), 'runs.get')),
     'runs.create': (req) => {
       const r = fields(req, 'runs.create');

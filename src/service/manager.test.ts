@@ -149,4 +149,25 @@ describe('RunManager', () => {
     expect(presets.map((p) => p.id)).toContain('quick');
     expect(presets.find((p) => p.id === 'quick')!.description).toMatch(/20 clients/);
   });
+
+  it('sweeps: a grid becomes tagged runs (validated before any is created), listed with their statuses', () => {
+    const { m } = newManager();
+    const spec = {
+      name: 'grid1', base: tinyConfig(), grid: { seed: [1, 2] },
+      variants: [{ label: 'dense', set: { 'compression.method': 'none' } }, { label: 'soft', set: { 'compression.method': 'soft' } }],
+    };
+    const info = m.createSweep(spec, { start: 'no' });
+    expect(info).toMatchObject({ name: 'grid1', tag: 'sweep:grid1', total: 4, counts: { created: 4 } });
+    expect(info.runIds).toHaveLength(4);
+    for (const id of info.runIds) expect(m.list().find((r) => r.id === id)!.tags).toContain('sweep:grid1');
+    expect(m.sweeps().map((x) => x.name)).toEqual(['grid1']);
+    expect(apiError(() => m.createSweep(spec)).code).toBe('conflict');
+    const bad = apiError(() => m.createSweep({ ...spec, name: 'grid2', grid: { 'lora.rank': [4, 0] } }));
+    expect(bad.code).toBe('invalid-config');
+    expect(bad.issues?.[0].path).toMatch(/^run r\d{3}-.*: lora\.rank$/);
+    expect(m.list()).toHaveLength(4); // nothing of the invalid sweep was created
+    expect(apiError(() => m.createSweep({ ...spec, name: '../x' })).code).toBe('invalid-request');
+    expect(apiError(() => m.createSweep({ ...spec, name: 'grid3', base: 'no-such-preset' })).message).toMatch(/not a preset/);
+    expect(m.createSweep({ name: 'fromPreset', base: 'quick', grid: { seed: [5] } }, { start: 'no' }).total).toBe(1);
+  });
 });

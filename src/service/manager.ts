@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type ValidateResult } from '../shared/api';
+import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type SweepInfo, type ValidateResult } from '../shared/api';
+import { planSweep, SweepError, type PlannedRun, type SweepSpec } from './sweep';
 import { validateConfig } from '../engine/config';
 import { isLocked, lockOwner } from './lock';
 import { appendLog, readSummary, readTags, runItem, tailLog } from './runView';
@@ -220,6 +221,43 @@ export class RunManager {
     this.emitStatus(id);
     if (opts.start === 'now') this.enqueue(id);
     return this.item(id);
+  }
+
+  /** Expand a sweep grid into tagged runs (all validated before any is created); optionally queue them. */
+  createSweep(spec: unknown, opts: { start?: 'now' | 'no' } = {}): SweepInfo {
+    if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw new ApiError('invalid-request', 'sweeps.create: spec must be an object with "name", "base", "grid" and/or "variants"');
+    const s = { ...(spec as SweepSpec) };
+    const name = typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(s.name) ? s.name : null;
+    if (!name) throw new ApiError('invalid-request', 'sweeps.create: spec.name must be 1-41 letters, digits, dot, dash or underscore (it tags the runs)');
+    if (typeof s.base === 'string') {
+      const preset = this.presets().find((p) => p.id === s.base);
+      if (!preset) throw new ApiError('invalid-request', `sweeps.create: base "${s.base}" is not a preset (${this.presets().map((p) => p.id).join(', ')}); give a preset id or a config object`);
+      s.base = preset.config;
+    }
+    const tag = `sweep:${name}`;
+    if (this.list().some((r) => r.tags.includes(tag))) throw new ApiError('conflict', `a sweep named "${name}" exists; choose another name`);
+    let planned: PlannedRun[];
+    try {
+      planned = planSweep(s, this.configBaseDir);
+    } catch (e) {
+      if (e instanceof SweepError) throw new ApiError('invalid-config', e.message, e.issues);
+      throw e;
+    }
+    if (planned.length > 1000) throw new ApiError('invalid-request', `sweeps.create: ${planned.length} runs; at most 1000 per sweep`);
+    for (const run of planned) this.create(run.config, { start: opts.start, tags: [tag, run.label.slice(0, 60)] });
+    return this.sweeps().find((x) => x.tag === tag)!;
+  }
+
+  /** Sweeps by tag, with their runs' statuses. */
+  sweeps(): SweepInfo[] {
+    const by = new Map<string, RunListItem[]>();
+    for (const r of this.list()) for (const t of r.tags) if (t.startsWith('sweep:')) by.set(t, [...(by.get(t) ?? []), r]);
+    return [...by.entries()].map(([tag, rs]) => {
+      const ordered = [...rs].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+      const counts: SweepInfo['counts'] = {};
+      for (const r of rs) counts[r.status] = (counts[r.status] ?? 0) + 1;
+      return { name: tag.slice('sweep:'.length), tag, total: rs.length, counts, runIds: ordered.map((r) => r.id) };
+    }).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   duplicate(id: string, opts: { start?: 'now' | 'no' } = {}): RunListItem {

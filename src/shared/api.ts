@@ -25,6 +25,8 @@ export const API_COMMANDS = [
   'runs.delete',
   'runs.metrics',
   'reports.export',
+  'sweeps.create',
+  'sweeps.list',
 ] as const
 export type ApiCommand = (typeof API_COMMANDS)[number]
 
@@ -141,6 +143,24 @@ export interface ApiCommandTypes {
    * paths; `errors` names formats that could not be written (pdf/png without Chromium) while the others were.
    */
   'reports.export': { request: { ids: string[]; formats?: string[]; targetAcc?: number }; response: ReportExport }
+  /**
+   * Expand a grid (the `fedlora sweep` format: base = a preset id or a config object, grid,
+   * variants) into runs tagged `sweep:<name>`; `start: "now"` queues them all. Invalid: error
+   * "invalid-config" with issues naming the run and field.
+   */
+  'sweeps.create': { request: { spec: unknown; start?: 'now' | 'no' }; response: SweepInfo }
+  'sweeps.list': { request: void; response: SweepInfo[] }
+}
+
+/** A sweep started from the app: its runs carry the tag `sweep:<name>`. */
+export interface SweepInfo {
+  name: string
+  tag: string
+  total: number
+  /** Runs per status. */
+  counts: Partial<Record<RunStatus, number>>
+  /** Its runs in plan order. */
+  runIds: string[]
 }
 
 export interface ReportExport {

@@ -1,10 +1,10 @@
 /**
- * A tiny hash router: `#/runs`, `#/new`, `#/run/<id>`, `#/compare?ids=a,b`, `#/help`.
+ * A tiny hash router: `#/runs?q=text`, `#/new`, `#/run/<id>`, `#/compare?ids=a,b`, `#/sweeps`, `#/help`.
  * Hash URLs work both from file:// in Electron and from the local server, and survive reloads.
  */
 import { shallowRef, type Ref } from 'vue'
 
-export type ViewName = 'runs' | 'new' | 'run' | 'compare' | 'help'
+export type ViewName = 'runs' | 'new' | 'run' | 'compare' | 'sweeps' | 'help'
 
 export interface Route {
   view: ViewName
@@ -25,6 +25,8 @@ export function parseHash(hash: string): Route {
       return parts[1] ? { view: 'run', id: parts[1], query } : { view: 'runs', query }
     case 'compare':
       return { view: 'compare', query }
+    case 'sweeps':
+      return { view: 'sweeps', query }
     case 'help':
       return { view: 'help', query }
     default:
