@@ -4,6 +4,7 @@ import { Rng } from '../rng';
 import { ErrorFeedback, loraLayers, makeCompressor, relativeError, type CompressionSpec } from './index';
 import { frobenius, fromF32, mat, matmul, orthonormalizeColumns, svdJacobi } from './linalg';
 import { componentImportance, indexBits } from './soft';
+import { f16Round } from './quantize';
 import { factorProduct, subMat } from './svd';
 
 const spec = (method: CompressionSpec['method'], over: Partial<CompressionSpec> = {}): CompressionSpec =>
@@ -121,6 +122,45 @@ describe('error feedback', () => {
       // something was actually held back
       expect(frobenius(first.residual['L.lora_a'].data) + frobenius(first.residual['L.lora_b'].data)).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('16-bit values', () => {
+  const decode = (h: number) => {
+    const sgn = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    return e === 0 ? sgn * 2 ** -14 * (m / 1024) : sgn * 2 ** (e - 15) * (1 + m / 1024);
+  };
+
+  it('f16Round keeps every finite half value and rounds midpoints to even', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      if (((h >> 10) & 0x1f) === 31) continue;
+      const v = decode(h);
+      expect(f16Round(v)).toBe(v);
+    }
+    expect(f16Round(1 + 2 ** -11)).toBe(1); // tie -> even mantissa 0
+    expect(f16Round(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9); // tie -> even mantissa 2
+    expect(f16Round(1 / 3)).toBe(0.333251953125);
+    expect(f16Round(2 ** -26)).toBe(0); // below half the smallest subnormal
+    expect(f16Round(-70000)).toBe(-Infinity);
+    expect(f16Round(65504)).toBe(65504);
+  });
+
+  it('what a 16-bit message carries is float16, and error feedback keeps the rounding error', () => {
+    for (const method of ['none', 'soft', 'topk', 'randk', 'svd'] as const) {
+      const f = fixture(`f16-${method}`);
+      const c = makeCompressor(spec(method, { valueBits: 16 }));
+      const out = c.compress(input(f, 0.5));
+      for (const t of Object.values(out.update)) for (const v of t.data) expect(f16Round(v)).toBe(v);
+      for (const m of Object.values(out.productUpdate ?? {})) for (const v of m.data) expect(f16Round(v)).toBe(v);
+      expect(out.bits).toBe(c.cost({ layers: loraLayers(f.global), denseParams: 3 }, 0.5).bits);
+    }
+    const f = fixture('f16-ef');
+    const ef = new ErrorFeedback(makeCompressor(spec('none', { valueBits: 16 })));
+    const { out, residual } = ef.compressWithResidual(input(f, 1), undefined);
+    for (let i = 0; i < f.update['L.lora_a'].data.length; i++) {
+      expect(out.update['L.lora_a'].data[i] + residual['L.lora_a'].data[i]).toBeCloseTo(f.update['L.lora_a'].data[i], 6);
+    }
+    expect(frobenius(residual['L.lora_a'].data)).toBeGreaterThan(0); // rounding error held back
   });
 });
 

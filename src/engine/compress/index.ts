@@ -6,6 +6,7 @@ import { RandKCompressor } from './randk';
 import { SoftCompressor } from './soft';
 import { factorProduct, subMat, SvdCompressor } from './svd';
 import { TopKCompressor } from './topk';
+import { Float16Values } from './quantize';
 import type { CompressionSpec, CompressOutput, Compressor, LoraLayer } from './types';
 
 export * from './types';
@@ -13,7 +14,7 @@ export { ErrorFeedback } from './errorFeedback';
 
 export const COMPRESSORS = ['none', 'soft', 'topk', 'randk', 'svd'] as const;
 
-export function makeCompressor(spec: CompressionSpec): Compressor {
+function baseCompressor(spec: CompressionSpec): Compressor {
   switch (spec.method) {
     case 'none': return new NoCompressor(spec.valueBits);
     case 'soft': return new SoftCompressor(spec.valueBits, spec.importance);
@@ -21,6 +22,12 @@ export function makeCompressor(spec: CompressionSpec): Compressor {
     case 'randk': return new RandKCompressor(spec.valueBits);
     case 'svd': return new SvdCompressor(spec.valueBits);
   }
+}
+
+/** The configured compressor; with 16-bit values, what it sends is rounded to float16. */
+export function makeCompressor(spec: CompressionSpec): Compressor {
+  const c = baseCompressor(spec);
+  return spec.valueBits === 16 ? new Float16Values(c) : c;
 }
 
 /** Whether the method sends factor deltas (error feedback applies) or product updates (svd). */
