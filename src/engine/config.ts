@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { BACKENDS } from './backend';
-import { LINEAR_TARGETS } from './model/vit';
+import { LINEAR_TARGETS } from './model/encoder';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.number({ error: 'must be a number' })
@@ -34,12 +34,27 @@ export const configSchema = z.object({
   backend: z.enum(['auto', ...BACKENDS], { error: `must be one of auto, ${BACKENDS.join(', ')}` }).default('auto')
     .meta({ description: 'tfjs backend; auto tries tensorflow-gpu, tensorflow, wasm, cpu in order' }),
   data: z.object({
-    dataset: str().default('fashion-mnist').meta({ description: 'a shipped dataset name (fashion-mnist) or a folder with IDX files, relative to the config file' }),
+    dataset: str().default('fashion-mnist').meta({ description: 'a shipped dataset (fashion-mnist: images; wordnet-nouns: text) or a path relative to the config file: a folder of IDX files, a folder of class folders of PNG/JPEG images (optionally split into train/ and test/), a .csv or .jsonl file, or a folder holding train and test .csv/.jsonl files (see docs/data.md)' }),
+    format: z.enum(['auto', 'idx', 'image-folder', 'csv', 'jsonl'], { error: 'must be one of auto, idx, image-folder, csv, jsonl' }).default('auto')
+      .meta({ description: 'how to read data.dataset; auto: from the file extension or the folder contents' }),
+    textColumn: str().default('text').meta({ description: 'csv/jsonl: the column (key) holding the text' }),
+    labelColumn: str().default('label').meta({ description: 'csv/jsonl: the column (key) holding the label: class names, or integer class ids 0..C-1' }),
+    testFraction: z.number({ error: 'must be a number' }).gt(0, { error: 'must be in (0, 1)' }).lt(1, { error: 'must be in (0, 1)' }).default(0.2)
+      .meta({ description: 'share of samples held out for testing when the dataset has no test split (a fixed split, the same for every seed)' }),
+    seqLen: int(1, 4096).nullable().default(null).meta({ description: 'text: tokens per sample incl. [CLS]/[SEP] (longer texts are cut, shorter padded); null = the model\'s own (shipped text models: 32; BERT checkpoints: 128)', unit: 'tokens' }),
     trainSamples: int(1).nullable().default(null).meta({ description: 'use only the first N training samples (null = all)' }),
     testSamples: int(1).nullable().default(null).meta({ description: 'evaluate on the first N test samples (null = all)' }),
   }).strict().prefault({}),
   model: z.object({
-    name: str().default('vit-fmnist-base').meta({ description: 'a shipped model name (vit-fmnist-base) or a .safetensors file, relative to the config file' }),
+    name: str().default('vit-fmnist-base').meta({ description: 'a shipped model (vit-fmnist-base, text-wordnet-base) or a .safetensors file, relative to the config file: one of ours, a timm ViT/DeiT or a Hugging Face BERT checkpoint (see docs/models.md)' }),
+    format: z.enum(['auto', 'fedlora', 'timm-vit', 'hf-bert'], { error: 'must be one of auto, fedlora, timm-vit, hf-bert' }).default('auto')
+      .meta({ description: 'name map of the weights file; auto: fedlora when it carries our metadata, else recognised from the tensor names' }),
+    heads: int(1, 1024).nullable().default(null).meta({ description: 'attention heads of a timm/HF checkpoint (not stored in the weights); null = config.json beside the file, else dim / 64' }),
+    tokenizer: str().nullable().default(null).meta({ description: 'text models: a Hugging Face tokenizer.json, relative to the config file; null = the one inside the model file, else tokenizer.json beside it' }),
+    pixelMean: z.array(finite(), { error: 'must be an array of numbers' }).min(1, { error: 'must have one value per channel' }).nullable().default(null)
+      .meta({ description: 'image models: per-channel mean subtracted after scaling pixels to [0, 1] (timm: usually [0.5, 0.5, 0.5] or ImageNet [0.485, 0.456, 0.406]); null = none' }),
+    pixelStd: z.array(positive(), { error: 'must be an array of numbers > 0' }).min(1, { error: 'must have one value per channel' }).nullable().default(null)
+      .meta({ description: 'image models: per-channel divisor after subtracting pixelMean; null = 1' }),
   }).strict().prefault({}),
   lora: z.object({
     rank: z.union([int(1, 256), z.literal('auto')], { error: 'must be an integer in 1..256 or "auto"' }).default(8)
@@ -130,6 +145,9 @@ export const configSchema = z.object({
     if (c.control.latencyBudget === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudget'], message: 'control.method "tsfa" needs a latency budget in seconds, e.g. 2' });
     if (c.compression.method === 'none') ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: 'control.method "tsfa" chooses rho, so it needs a sparsifying compressor: soft, topk, randk or svd' });
     if (c.compression.k !== null) ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: 'must be null with control.method "tsfa" (the controller chooses rho)' });
+  }
+  if ((c.model.pixelMean === null) !== (c.model.pixelStd === null) || (c.model.pixelMean && c.model.pixelStd && c.model.pixelMean.length !== c.model.pixelStd.length)) {
+    ctx.addIssue({ code: 'custom', path: ['model', 'pixelStd'], message: 'model.pixelMean and model.pixelStd go together, one value per channel each' });
   }
   if (c.lora.rank === 'auto') {
     if (c.control.method !== 'tsfa') ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: '"auto" needs control.method "tsfa" with a latency budget (the offline stage uses it); give a number otherwise' });

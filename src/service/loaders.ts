@@ -1,10 +1,22 @@
-/** Load datasets and models named in a config from disk (names resolved by resources.ts). */
+/**
+ * Load the models named in a config from disk (names resolved by resources.ts): our own
+ * safetensors files (metadata `fedlora.spec`), timm ViT/DeiT and Hugging Face BERT checkpoints
+ * through the engine's name maps, and text models' tokenizers. Datasets: datasets.ts (IDX folders
+ * stay here for the scripts and benchmarks that read them directly).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import type { ExperimentConfig } from '../engine/config';
 import { loadIdxImageDataset } from '../engine/data/idx';
+import { loadTokenizer, padIdOf } from '../engine/data/text';
 import type { ImageDataset } from '../engine/data/types';
-import { parseSafetensors } from '../engine/model/safetensors';
-import type { VitSpec, WeightMap } from '../engine/model/types';
+import { ARCHITECTURES } from '../engine/model';
+import { detectFormat, fromHfBert, fromTimmVit, type CheckpointFormat } from '../engine/model/checkpoints';
+import { ModelFileError, parseSafetensors } from '../engine/model/safetensors';
+import { checkTextSpec } from '../engine/model/text';
+import type { ModelSpec, WeightMap } from '../engine/model/types';
+import { resolveModel, resolveUserPath } from './resources';
 
 const IDX_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -36,16 +48,117 @@ export function loadIdxFolder(dir: string, numClasses = 10): { train: ImageDatas
   return { train: load(IDX_FILES.trainImages, IDX_FILES.trainLabels), test: load(IDX_FILES.testImages, IDX_FILES.testLabels) };
 }
 
-export interface LoadedModel { spec: VitSpec; weights: WeightMap; metadata: Record<string, string>; file: string }
+export interface LoadedModel {
+  spec: ModelSpec;
+  weights: WeightMap;
+  metadata: Record<string, string>;
+  file: string;
+  format: CheckpointFormat;
+  /** Text models: the tokenizer and where it came from. */
+  tokenizer?: { tok: Tokenizer; source: string };
+  /** What the loader decided or skipped (logged by the runner). */
+  notes: string[];
+}
 
-/** Read a safetensors model whose metadata carries `fedlora.spec` (the architecture as JSON). */
-export function loadModelFile(file: string): LoadedModel {
+export interface ModelOptions {
+  format?: 'auto' | CheckpointFormat;
+  heads?: number | null;
+  /** Absolute path of a tokenizer.json. */
+  tokenizer?: string | null;
+  seqLen?: number | null;
+  pixelMean?: number[] | null;
+  pixelStd?: number[] | null;
+}
+
+/** An error about a config field other than model.name (validation files it under that path). */
+export class FieldError extends Error {
+  constructor(readonly path: string, message: string) { super(`${path}: ${message}`); this.name = 'FieldError'; }
+}
+
+/** Attention heads from a config.json beside a checkpoint (HF: num_attention_heads; timm: num_heads). */
+function headsBeside(file: string): number | null {
+  const cfg = path.join(path.dirname(file), 'config.json');
+  if (!fs.existsSync(cfg)) return null;
+  try {
+    const j = JSON.parse(fs.readFileSync(cfg, 'utf8')) as Record<string, unknown>;
+    const h = j.num_attention_heads ?? j.num_heads ?? (j.model_args as Record<string, unknown> | undefined)?.num_heads;
+    return typeof h === 'number' && Number.isInteger(h) && h > 0 ? h : null;
+  } catch { return null; }
+}
+
+function readTokenizer(file: string, opts: ModelOptions, metadata: Record<string, string>): { tok: Tokenizer; json: Record<string, unknown>; source: string } {
+  let json: unknown, source: string;
+  if (opts.tokenizer) {
+    source = opts.tokenizer;
+    if (!fs.existsSync(source)) throw new FieldError('model.tokenizer', `no such file ${source}`);
+    try { json = JSON.parse(fs.readFileSync(source, 'utf8')); } catch (e) { throw new FieldError('model.tokenizer', `${source} is not valid JSON (${(e as Error).message}); truncated file?`); }
+  } else if (metadata['fedlora.tokenizer']) {
+    source = `${file} (embedded tokenizer)`;
+    try { json = JSON.parse(metadata['fedlora.tokenizer']); } catch { throw new ModelFileError(file, '"fedlora.tokenizer" metadata is not valid JSON'); }
+  } else {
+    source = path.join(path.dirname(file), 'tokenizer.json');
+    if (!fs.existsSync(source)) throw new FieldError('model.tokenizer', `the text model ${file} has no tokenizer inside and no tokenizer.json beside it; set model.tokenizer to its tokenizer.json`);
+    try { json = JSON.parse(fs.readFileSync(source, 'utf8')); } catch (e) { throw new FieldError('model.tokenizer', `${source} is not valid JSON (${(e as Error).message})`); }
+  }
+  return { tok: loadTokenizer(json, source), json: json as Record<string, unknown>, source };
+}
+
+/** Read a model file: our format (metadata `fedlora.spec`), or a timm ViT / HF BERT checkpoint through its name map. */
+export function loadModelFile(file: string, opts: ModelOptions = {}): LoadedModel {
   if (!fs.existsSync(file)) throw new Error(`model.name: no such file ${file}`);
-  const { tensors, metadata } = parseSafetensors(new Uint8Array(fs.readFileSync(file)), file);
-  const specText = metadata['fedlora.spec'];
-  if (!specText) throw new Error(`${file}: metadata has no "fedlora.spec" (the architecture); see docs/models.md`);
-  let spec: VitSpec;
-  try { spec = JSON.parse(specText) as VitSpec; } catch { throw new Error(`${file}: "fedlora.spec" metadata is not valid JSON`); }
-  if (spec.arch !== 'vit') throw new Error(`${file}: unsupported architecture "${spec.arch}" (supported: vit)`);
-  return { spec, weights: tensors, metadata, file };
+  const parsed = parseSafetensors(new Uint8Array(fs.readFileSync(file)), file, { nonFloat: 'skip' });
+  const { metadata, skipped } = parsed;
+  const detected = detectFormat(Object.keys(parsed.tensors), metadata);
+  const format = opts.format && opts.format !== 'auto' ? opts.format : detected;
+  if (!format) throw new ModelFileError(file, 'neither our metadata ("fedlora.spec") nor timm ViT nor Hugging Face BERT tensor names: see docs/models.md for the supported checkpoints');
+  const notes: string[] = [];
+  let spec: ModelSpec, weights: WeightMap;
+  const heads = opts.heads ?? headsBeside(file);
+  if (format === 'fedlora') {
+    const specText = metadata['fedlora.spec'];
+    if (!specText) throw new ModelFileError(file, 'metadata has no "fedlora.spec" (the architecture); set model.format to timm-vit or hf-bert for foreign checkpoints (docs/models.md)');
+    try { spec = JSON.parse(specText) as ModelSpec; } catch { throw new ModelFileError(file, '"fedlora.spec" metadata is not valid JSON'); }
+    if (!(ARCHITECTURES as readonly string[]).includes(spec.arch)) throw new ModelFileError(file, `unsupported architecture "${spec.arch}" (supported: ${ARCHITECTURES.join(', ')})`);
+    const bad = Object.entries(skipped)[0];
+    if (bad) throw new ModelFileError(file, `tensor "${bad[0]}" has dtype ${bad[1]}; our model files hold float tensors only`);
+    weights = parsed.tensors;
+  } else {
+    const conv = format === 'timm-vit'
+      ? fromTimmVit(parsed.tensors, file, { heads, skipped })
+      : fromHfBert(parsed.tensors, file, { heads, skipped, seqLen: opts.seqLen });
+    spec = conv.spec; weights = conv.weights;
+    notes.push(`${file}: ${format} checkpoint, ${spec.depth} blocks, dim ${spec.dim}, ${spec.heads} heads${opts.heads ? '' : heads ? ' (config.json)' : ' (dim / 64)'}`);
+    const ignored = [...conv.ignored, ...Object.keys(skipped).filter((n) => !n.endsWith('position_ids'))];
+    if (ignored.length) notes.push(`${file}: ${ignored.length} tensor(s) not used by the name map: ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', ...' : ''}`);
+  }
+  let tokenizer: LoadedModel['tokenizer'];
+  if (spec.arch === 'text') {
+    const t = readTokenizer(file, opts, metadata);
+    tokenizer = { tok: t.tok, source: t.source };
+    if (format === 'hf-bert') spec = { ...spec, padId: padIdOf(t.tok, t.json, t.source) };
+    if (opts.seqLen) {
+      if (opts.seqLen > spec.maxLen) throw new FieldError('data.seqLen', `${opts.seqLen} tokens but the model has ${spec.maxLen} positions; use at most ${spec.maxLen}`);
+      spec = { ...spec, seqLen: opts.seqLen };
+    }
+    const problems = checkTextSpec(spec);
+    if (problems.length) throw new ModelFileError(file, problems.join('; '));
+  } else {
+    if (opts.pixelMean && opts.pixelStd) {
+      if (opts.pixelMean.length !== spec.channels) throw new FieldError('model.pixelMean', `${opts.pixelMean.length} values for a ${spec.channels}-channel model; give one per channel`);
+      spec = { ...spec, pixelMean: opts.pixelMean, pixelStd: opts.pixelStd };
+    }
+    if (spec.dim % spec.heads !== 0) throw new ModelFileError(file, `dim ${spec.dim} is not divisible by heads ${spec.heads}`);
+  }
+  return { spec, weights, metadata, file, format, tokenizer, notes };
+}
+
+/** Model options of a config (user paths resolved against the config file's folder). */
+export function modelOptions(config: ExperimentConfig, baseDir: string): ModelOptions {
+  const m = config.model;
+  return { format: m.format, heads: m.heads, tokenizer: m.tokenizer ? resolveUserPath(m.tokenizer, baseDir) : null, seqLen: config.data.seqLen, pixelMean: m.pixelMean, pixelStd: m.pixelStd };
+}
+
+/** The model of a config. */
+export function loadModel(config: ExperimentConfig, baseDir: string): LoadedModel {
+  return loadModelFile(resolveModel(config.model.name, baseDir), modelOptions(config, baseDir));
 }

@@ -20,8 +20,17 @@ export function resourcesDir(): string {
   return path.resolve('resources');
 }
 
-export const SHIPPED_DATASETS: Record<string, string> = { 'fashion-mnist': 'data/fashion-mnist' };
-export const SHIPPED_MODELS: Record<string, string> = { 'vit-fmnist-base': 'models/vit-fmnist-base.safetensors' };
+export const SHIPPED_DATASETS: Record<string, string> = { 'fashion-mnist': 'data/fashion-mnist', 'wordnet-nouns': 'data/wordnet-nouns' };
+export const SHIPPED_MODELS: Record<string, string> = {
+  'vit-fmnist-base': 'models/vit-fmnist-base.safetensors',
+  'text-wordnet-base': 'models/text-wordnet-base.safetensors',
+};
+
+/** The command that rebuilds a missing shipped item. */
+export const REBUILD: Record<string, string> = {
+  'fashion-mnist': 'npm run build-data', 'wordnet-nouns': 'npm run build-text-data',
+  'vit-fmnist-base': 'npm run pretrain', 'text-wordnet-base': 'npm run pretrain-text',
+};
 
 /** Resolve a dataset name or path; `baseDir` is the config file's folder. */
 export function resolveDataset(name: string, baseDir: string): string {
@@ -32,4 +41,9 @@ export function resolveDataset(name: string, baseDir: string): string {
 export function resolveModel(name: string, baseDir: string): string {
   if (SHIPPED_MODELS[name]) return path.join(resourcesDir(), SHIPPED_MODELS[name]);
   return path.resolve(baseDir, name);
+}
+
+/** Resolve a user path (e.g. model.tokenizer) against the config file's folder. */
+export function resolveUserPath(p: string, baseDir: string): string {
+  return path.resolve(baseDir, p);
 }

@@ -8,10 +8,9 @@ import { resolved, withRank, type ExperimentConfig, type ResolvedConfig } from '
 import { runOfflineStage, type OfflineResult } from '../engine/control/offline';
 import { partition } from '../engine/data/partition';
 import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
-import { patchDataset } from '../engine/model/input';
 import { Rng } from '../engine/rng';
-import { loadIdxFolder, loadModelFile } from './loaders';
-import { resolveDataset, resolveModel } from './resources';
+import { loadTaskData } from './datasets';
+import { loadModel } from './loaders';
 import { appendMetrics, files, readJson, readMetrics, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { writeFileAtomic } from './fsutil';
@@ -120,10 +119,8 @@ function resumeFromCheckpoint(dir: string, trainer: FederatedTrainer, log: (s: s
 
 /** Model, patched data and partition of a config (paths already absolute). */
 export function loadRunInputs(config: ExperimentConfig, baseDir: string) {
-  const model = loadModelFile(resolveModel(config.model.name, baseDir));
-  const { train, test } = loadIdxFolder(resolveDataset(config.data.dataset, baseDir));
-  const trainP = patchDataset(train, model.spec, config.data.trainSamples ?? train.n);
-  const testP = patchDataset(test, model.spec, config.data.testSamples ?? test.n);
+  const model = loadModel(config, baseDir);
+  const { train: trainP, test: testP } = loadTaskData(config, model, baseDir);
   const parts = partition(config.federation.partition, trainP.y, config.federation.numClients, trainP.numClasses, Rng.fromSeed(config.seed).child('partition'));
   return { model, train: trainP, test: testP, partition: parts };
 }

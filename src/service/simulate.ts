@@ -9,20 +9,18 @@ import { LatencyModel } from '../engine/control/latency';
 import { latencyFloor, newSimState, simulateRound, type ProfileSource, type SimRow } from '../engine/control/simulate';
 import { partition } from '../engine/data/partition';
 import { Rng } from '../engine/rng';
-import { loadIdxFolder, loadModelFile } from './loaders';
-import { resolveDataset, resolveModel } from './resources';
+import { loadTrainLabels } from './datasets';
+import { loadModel } from './loaders';
 import { appendJsonLines } from './fsutil';
 import { files, readJson, writeSummary, summarize, updateMeta } from './runStore';
 import { loadLatestCheckpoint } from './checkpoint';
 
 /** Shard sizes and model spec of a config without building tfjs tensors. */
 export function clockInputs(config: ExperimentConfig, baseDir: string) {
-  const model = loadModelFile(resolveModel(config.model.name, baseDir));
-  const { train } = loadIdxFolder(resolveDataset(config.data.dataset, baseDir));
-  const n = Math.min(config.data.trainSamples ?? train.n, train.n);
-  const labels = train.labels.slice(0, n);
-  const parts = partition(config.federation.partition, labels, config.federation.numClients, train.numClasses, Rng.fromSeed(config.seed).child('partition'));
-  return { spec: { ...model.spec, numClasses: train.numClasses }, shardSizes: parts.map((p) => p.length) };
+  const model = loadModel(config, baseDir);
+  const { labels, numClasses } = loadTrainLabels(config, baseDir);
+  const parts = partition(config.federation.partition, labels, config.federation.numClients, numClasses, Rng.fromSeed(config.seed).child('partition'));
+  return { spec: { ...model.spec, numClasses }, shardSizes: parts.map((p) => p.length) };
 }
 
 /**

@@ -1,32 +1,84 @@
 /**
- * Config validation for the service: the engine's schema, plus checks that need the disk
- * (dataset folder and model file exist). User paths resolve against the config file's folder and
- * are written back absolute, so a run directory's config.json is self-contained.
+ * Config validation for the service: the engine's schema, plus checks that need the disk: the
+ * dataset (format, columns, labels, empty classes, image files; datasets.ts) and the model file
+ * (readable, a known name map, tensor shapes and dtypes, tokenizer), and that the two fit. User
+ * paths resolve against the config file's folder and are written back absolute, so a run
+ * directory's config.json is self-contained.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
-import { checkIdxFolder } from './loaders';
+import { checkDataset, isTextFormat, locateDataset } from './datasets';
+import { FieldError, loadModelFile, modelOptions } from './loaders';
 import { checkLatencyBudget } from './simulate';
-import { resolveDataset, resolveModel, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
+import { REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };
+
+/** Model checks are memoised by file identity and options (the form validates on every edit). */
+const modelMemo = new Map<string, { arch: string } | ConfigIssue>();
+
+function fileKey(f: string | null | undefined): string {
+  if (!f || !fs.existsSync(f)) return `${f}`;
+  const st = fs.statSync(f);
+  return `${f}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Load the model once (memoised): its architecture, or the issue that stops it. */
+function checkModel(config: ExperimentConfig, baseDir: string, file: string): { arch: string } | ConfigIssue {
+  const opts = modelOptions(config, baseDir);
+  const beside = (f: string) => fileKey(path.join(path.dirname(file), f));
+  const key = JSON.stringify([fileKey(file), fileKey(opts.tokenizer), beside('tokenizer.json'), beside('config.json'), opts]);
+  const hit = modelMemo.get(key);
+  if (hit) return hit;
+  let out: { arch: string } | ConfigIssue;
+  try {
+    out = { arch: loadModelFile(file, opts).spec.arch };
+  } catch (e) {
+    out = e instanceof FieldError ? { path: e.path, message: e.message.slice(e.path.length + 2) } : { path: 'model.name', message: (e as Error).message.replace(/^model\.name: /, '') };
+  }
+  if (modelMemo.size > 16) modelMemo.delete(modelMemo.keys().next().value!);
+  modelMemo.set(key, out);
+  return out;
+}
+
+const shippedHint = (names: Record<string, string>, what: string) => ` (a shipped name: ${Object.keys(names).join(', ')}, or ${what})`;
 
 export function validateRunConfig(input: unknown, baseDir: string): ValidationResult {
   const r = validateConfig(input);
   if (!r.ok) return r;
   const config = structuredClone(r.config);
   const issues: ConfigIssue[] = [];
-  const dataDir = resolveDataset(config.data.dataset, baseDir);
-  const dataProblems = checkIdxFolder(dataDir);
-  if (dataProblems.length) {
-    const hint = SHIPPED_DATASETS[config.data.dataset] ? ' (shipped dataset missing: run `npm run build-data`)' : ` (a shipped name: ${Object.keys(SHIPPED_DATASETS).join(', ')}, or a folder with IDX files)`;
-    issues.push({ path: 'data.dataset', message: `${dataProblems[0]}${hint}, got ${JSON.stringify(config.data.dataset)}` });
-  } else if (!SHIPPED_DATASETS[config.data.dataset]) config.data.dataset = dataDir;
-  const modelFile = resolveModel(config.model.name, baseDir);
+  const got = (v: unknown) => `, got ${JSON.stringify(v)}`;
+
+  const dataName = config.data.dataset, dataPath = resolveDataset(dataName, baseDir);
+  let dataText: boolean | null = null;
+  if (SHIPPED_DATASETS[dataName] && !fs.existsSync(dataPath)) {
+    issues.push({ path: 'data.dataset', message: `shipped dataset missing at ${dataPath}: run \`${REBUILD[dataName]}\`${got(dataName)}` });
+  } else {
+    const dataIssues = checkDataset(config, baseDir);
+    for (const i of dataIssues) {
+      const hint = i.path === 'data.dataset' && !SHIPPED_DATASETS[dataName] && !fs.existsSync(dataPath) ? shippedHint(SHIPPED_DATASETS, 'a dataset file or folder') : '';
+      issues.push({ path: i.path, message: `${i.message}${hint}${i.path === 'data.dataset' ? got(dataName) : ''}` });
+    }
+    if (!dataIssues.length) dataText = isTextFormat(locateDataset(dataPath, config.data.format).format);
+    if (!dataIssues.length && !SHIPPED_DATASETS[dataName]) config.data.dataset = dataPath;
+  }
+
+  const modelName = config.model.name, modelFile = resolveModel(modelName, baseDir);
   if (!fs.existsSync(modelFile)) {
-    const hint = SHIPPED_MODELS[config.model.name] ? ' (shipped model missing: run `npm run pretrain`)' : ` (a shipped name: ${Object.keys(SHIPPED_MODELS).join(', ')}, or a .safetensors file)`;
-    issues.push({ path: 'model.name', message: `no such file ${modelFile}${hint}, got ${JSON.stringify(config.model.name)}` });
-  } else if (!SHIPPED_MODELS[config.model.name]) config.model.name = modelFile;
+    const hint = SHIPPED_MODELS[modelName] ? ` (shipped model missing: run \`${REBUILD[modelName]}\`)` : shippedHint(SHIPPED_MODELS, 'a .safetensors file');
+    issues.push({ path: 'model.name', message: `no such file ${modelFile}${hint}${got(modelName)}` });
+  } else {
+    const m = checkModel(config, baseDir, modelFile);
+    if ('path' in m) issues.push({ ...m, message: m.path === 'model.name' ? `${m.message}${got(modelName)}` : m.message });
+    else if (dataText !== null && dataText !== (m.arch === 'text')) {
+      issues.push({ path: 'model.name', message: `a ${m.arch} model cannot read the ${dataText ? 'text' : 'image'} dataset ${JSON.stringify(dataName)}; pick a ${dataText ? 'text model (e.g. text-wordnet-base)' : 'ViT (e.g. vit-fmnist-base)'}${got(modelName)}` });
+    }
+    if (!SHIPPED_MODELS[modelName]) config.model.name = modelFile;
+  }
+  if (config.model.tokenizer) config.model.tokenizer = resolveUserPath(config.model.tokenizer, baseDir);
+
   if (!issues.length) {
     const budget = checkLatencyBudget(config, baseDir);
     if (budget) issues.push(budget);

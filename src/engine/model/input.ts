@@ -1,7 +1,7 @@
 /** Model input: images to ViT patch rows. */
 import type { ImageDataset } from '../data/types';
 import type { PatchedDataset } from '../fl/client';
-import type { VitSpec } from './types';
+import type { ModelSpec, VitSpec } from './types';
 import { numPatches } from './vit';
 
 /** NHWC images [n, size, size, c] -> patch rows [n * numPatches, patch * patch * c], row-major patches. */
@@ -24,14 +24,19 @@ export function patchify(x: Float32Array, n: number, spec: VitSpec): Float32Arra
   return out;
 }
 
-/** A whole dataset as patch rows in [0, 1] (done once; batches then copy rows). */
-export function patchDataset(ds: ImageDataset, spec: VitSpec, limit = ds.n): PatchedDataset {
+/** A whole dataset as patch rows in [0, 1], or (p/255 - mean[c]) / std[c] when the spec sets pixelMean/pixelStd (done once; batches then copy rows). */
+export function patchDataset(ds: ImageDataset, spec: ModelSpec, limit = ds.n): PatchedDataset {
+  if (spec.arch !== 'vit') throw new Error(`data: an image dataset needs an image model, the model is a ${spec.arch} model`);
   if (ds.height !== spec.imageSize || ds.width !== spec.imageSize || ds.channels !== spec.channels) {
     throw new Error(`data: images are ${ds.height}x${ds.width}x${ds.channels}, the model expects ${spec.imageSize}x${spec.imageSize}x${spec.channels}`);
   }
   const n = Math.min(limit, ds.n);
   const per = ds.height * ds.width * ds.channels;
   const x = new Float32Array(n * per);
-  for (let i = 0; i < n * per; i++) x[i] = ds.pixels[i] / 255;
+  const { pixelMean: mean, pixelStd: std } = spec;
+  if (mean && std) {
+    const C = ds.channels;
+    for (let i = 0; i < n * per; i++) x[i] = (ds.pixels[i] / 255 - mean[i % C]) / std[i % C];
+  } else for (let i = 0; i < n * per; i++) x[i] = ds.pixels[i] / 255;
   return { x: patchify(x, n, spec), y: ds.labels.slice(0, n), n, rowLen: per, numPatches: numPatches(spec), numClasses: ds.numClasses };
 }

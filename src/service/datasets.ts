@@ -1,0 +1,221 @@
+/**
+ * Datasets on disk (docs/data.md): IDX folders, class-per-folder PNG/JPEG images, CSV and JSONL
+ * text tables. Finds a dataset's format and its train/test sources, checks it at config time
+ * (columns, labels, empty classes, image files) and loads it as the model's input rows.
+ * Where a dataset has no test split, a fixed seeded permutation (the stream "data/test-split",
+ * the same for every run seed) holds out data.testFraction of it; image folders are put in a fixed
+ * seeded order ("data/order") so that data.trainSamples takes a mix of classes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ConfigIssue, ExperimentConfig } from '../engine/config';
+import { DataFileError } from '../engine/data/idx';
+import { imagesToDataset } from '../engine/data/images';
+import { mapLabels, readCsvTable, readJsonlTable, splitTable, type LabelMap, type TextTable } from '../engine/data/table';
+import { textDataset, tokenizeTexts } from '../engine/data/text';
+import type { ImageDataset } from '../engine/data/types';
+import type { PatchedDataset } from '../engine/fl/client';
+import { patchDataset } from '../engine/model/input';
+import { Rng } from '../engine/rng';
+import { checkIdxFolder, loadIdxFolder, type LoadedModel } from './loaders';
+import { resolveDataset } from './resources';
+
+export type DataFormat = 'idx' | 'image-folder' | 'csv' | 'jsonl';
+type DataOptions = ExperimentConfig['data'];
+
+/** Where a dataset's splits are: a file or folder each; test null = split off the training source. */
+export interface LocatedDataset { format: DataFormat; train: string; test: string | null }
+
+export const isTextFormat = (f: DataFormat) => f === 'csv' || f === 'jsonl';
+const IMAGE_EXT = /\.(png|jpe?g)$/i;
+const TABLE_EXT: Record<string, DataFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl' };
+
+const subdirs = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+
+/** The format and splits of a dataset path; throws a FieldError-like Error naming data.dataset or data.format. */
+export function locateDataset(p: string, requested: DataOptions['format']): LocatedDataset {
+  if (!fs.existsSync(p)) throw new Error(`data.dataset: no such file or folder ${p}`);
+  const want = (f: DataFormat) => requested === 'auto' || requested === f;
+  if (fs.statSync(p).isFile()) {
+    const byExt = TABLE_EXT[path.extname(p).toLowerCase()];
+    const format = requested === 'csv' || requested === 'jsonl' ? requested : byExt;
+    if (!format || !want(format)) throw new Error(`data.dataset: ${p} is a file, so it must be a .csv or .jsonl table (with data.format "csv" or "jsonl" for other extensions)`);
+    return { format, train: p, test: null };
+  }
+  for (const f of ['csv', 'jsonl'] as const) {
+    for (const ext of f === 'csv' ? ['.csv'] : ['.jsonl', '.ndjson']) {
+      const train = path.join(p, `train${ext}`);
+      if (fs.existsSync(train) && want(f)) {
+        const test = path.join(p, `test${ext}`);
+        return { format: f, train, test: fs.existsSync(test) ? test : null };
+      }
+    }
+  }
+  if (want('idx') && !checkIdxFolder(p).length) return { format: 'idx', train: p, test: p };
+  if (want('image-folder')) {
+    const trainDir = path.join(p, 'train');
+    if (fs.existsSync(trainDir) && fs.statSync(trainDir).isDirectory() && subdirs(trainDir).length) {
+      const testDir = path.join(p, 'test');
+      return { format: 'image-folder', train: trainDir, test: fs.existsSync(testDir) ? testDir : null };
+    }
+    if (subdirs(p).length) return { format: 'image-folder', train: p, test: null };
+  }
+  if (requested === 'idx') throw new Error(`data.dataset: ${checkIdxFolder(p).join('; ')}`);
+  throw new Error(`data.dataset: ${p} is not a dataset folder: expected IDX files, train.csv / train.jsonl (and test.*), or class folders of PNG/JPEG images (optionally under train/ and test/)${requested === 'auto' ? '' : ` in data.format "${requested}"`}`);
+}
+
+// ---- text ----------------------------------------------------------------------------------
+
+function readTable(file: string, format: DataFormat, data: DataOptions): TextTable {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new DataFileError(file, `unreadable (${(e as Error).message})`); }
+  const cols = { textColumn: data.textColumn, labelColumn: data.labelColumn };
+  return format === 'csv' ? readCsvTable(text, file, cols) : readJsonlTable(text, file, cols);
+}
+
+/** Train and test tables of a located text dataset, with their class ids. */
+export function loadTextSplits(loc: LocatedDataset, data: DataOptions): { train: TextTable; test: TextTable; labels: LabelMap } {
+  let train = readTable(loc.train, loc.format, data), test: TextTable;
+  if (loc.test) test = readTable(loc.test, loc.format, data);
+  else {
+    const order = new Rng('data/test-split').shuffle(Array.from({ length: train.texts.length }, (_, i) => i)) as number[];
+    ({ train, test } = splitTable(train, order, data.testFraction));
+  }
+  return { train, test, labels: mapLabels(train, [test]) };
+}
+
+// ---- image folders ---------------------------------------------------------------------------
+
+export interface ImageFolder { classes: string[]; files: { file: string; label: number }[] }
+
+/** Class folders (sorted names) of `dir` and their PNG/JPEG files; `classes` fixes the ids (a test folder uses the training classes). */
+export function listImageFolder(dir: string, classes?: string[]): ImageFolder {
+  const found = subdirs(dir);
+  const cls = classes ?? found;
+  const files: ImageFolder['files'] = [];
+  for (const name of found) {
+    const label = cls.indexOf(name);
+    const folder = path.join(dir, name);
+    if (label < 0) throw new DataFileError(folder, `class folder "${name}" is not among the training classes (${cls.join(', ')})`);
+    const imgs = fs.readdirSync(folder).filter((f) => IMAGE_EXT.test(f)).sort();
+    if (!imgs.length && !classes) throw new DataFileError(folder, `class "${name}" is empty: no .png/.jpg/.jpeg files; add images or remove the folder`);
+    for (const f of imgs) files.push({ file: path.join(folder, f), label });
+  }
+  if (!files.length) throw new DataFileError(dir, 'no .png/.jpg/.jpeg files in its class folders');
+  return { classes: cls, files };
+}
+
+/** Fixed seeded order of a file list (so the first N samples mix classes). */
+function shuffled<T>(items: T[], stream: string): T[] {
+  return (new Rng(stream).shuffle(Array.from({ length: items.length }, (_, i) => i)) as number[]).map((i) => items[i]);
+}
+
+function imageSplits(loc: LocatedDataset, testFraction: number): { classes: string[]; train: ImageFolder['files']; test: ImageFolder['files'] } {
+  const tr = listImageFolder(loc.train);
+  let train = shuffled(tr.files, 'data/order'), test: ImageFolder['files'];
+  if (loc.test) test = listImageFolder(loc.test, tr.classes).files;
+  else {
+    const nTest = Math.round(train.length * testFraction);
+    if (nTest < 1 || nTest >= train.length) throw new DataFileError(loc.train, `${train.length} images cannot be split with data.testFraction ${testFraction}`);
+    const perm = shuffled(train, 'data/test-split');
+    test = perm.slice(perm.length - nTest); train = perm.slice(0, perm.length - nTest);
+  }
+  return { classes: tr.classes, train, test };
+}
+
+function readImages(files: ImageFolder['files'], limit: number | null, size: number, channels: number, classes: string[]): ImageDataset {
+  const items = files.slice(0, limit ?? files.length).map(({ file, label }) => {
+    try { return { file, bytes: new Uint8Array(fs.readFileSync(file)), label }; } catch (e) { throw new DataFileError(file, `unreadable (${(e as Error).message})`); }
+  });
+  return imagesToDataset(items, size, channels, classes);
+}
+
+// ---- config-time checks and loading ------------------------------------------------------------
+
+/** The config field a dataset problem belongs to (the column fields when a column is wrong). */
+function issueFor(e: unknown): ConfigIssue {
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /^(data\.\w+): (.*)$/s.exec(msg);
+  if (m) return { path: m[1], message: m[2] };
+  const col = /set (data\.(?:textColumn|labelColumn))/.exec(msg);
+  return { path: col ? col[1] : 'data.dataset', message: msg };
+}
+
+/** Problems of a config's dataset found without decoding images or tokenising (empty when fine). */
+export function checkDataset(config: ExperimentConfig, baseDir: string): ConfigIssue[] {
+  try {
+    const loc = locateDataset(resolveDataset(config.data.dataset, baseDir), config.data.format);
+    if (isTextFormat(loc.format)) loadTextSplits(loc, config.data);
+    else if (loc.format === 'image-folder') {
+      const s = imageSplits(loc, config.data.testFraction);
+      for (const f of [...s.train, ...s.test]) {
+        const head = Buffer.alloc(8);
+        const fd = fs.openSync(f.file, 'r');
+        try { fs.readSync(fd, head, 0, 8, 0); } finally { fs.closeSync(fd); }
+        const png = head[0] === 0x89 && head[1] === 0x50, jpg = head[0] === 0xff && head[1] === 0xd8;
+        if (!png && !jpg) throw new DataFileError(f.file, 'not a PNG or JPEG image (by its first bytes); remove it or convert it');
+      }
+    }
+    return [];
+  } catch (e) {
+    return [issueFor(e)];
+  }
+}
+
+export interface TaskData { train: PatchedDataset; test: PatchedDataset; classNames: string[]; notes: string[] }
+
+/** A config's dataset as input rows for `model` (images resized to its input, texts tokenised to its seqLen). */
+export function loadTaskData(config: ExperimentConfig, model: LoadedModel, baseDir: string): TaskData {
+  const data = config.data;
+  const loc = locateDataset(resolveDataset(data.dataset, baseDir), data.format);
+  const spec = model.spec;
+  const text = isTextFormat(loc.format);
+  if (text !== (spec.arch === 'text')) {
+    throw new Error(`data.dataset: a ${text ? 'text' : 'image'} dataset (${loc.format}) needs a${text ? ' text' : 'n image'} model, but model.name is a ${spec.arch} model (${model.file})`);
+  }
+  const notes: string[] = [];
+  if (spec.arch === 'text') {
+    const { train, test, labels } = loadTextSplits(loc, data);
+    const tok = model.tokenizer!.tok;
+    const limit = (t: TextTable, n: number | null) => ({ texts: t.texts.slice(0, n ?? t.texts.length), lines: t.lines });
+    const rows = (t: TextTable, y: Int32Array, n: number | null) => {
+      const { texts, lines } = limit(t, n);
+      const enc = tokenizeTexts(tok, texts, spec.seqLen, spec.padId);
+      const bad = enc.ids.findIndex((v) => v >= spec.vocabSize);
+      if (bad >= 0) throw new Error(`model.tokenizer: ${model.tokenizer!.source} gives token id ${enc.ids[bad]} (${t.file} line ${lines[Math.floor(bad / spec.seqLen)]}) but the model has ${spec.vocabSize} embeddings: this tokenizer does not belong to the model`);
+      notes.push(`${t.file}: ${texts.length} texts, ${(enc.tokens / Math.max(texts.length, 1)).toFixed(1)} tokens each on average, ${enc.truncated} cut at ${spec.seqLen} tokens, ${(100 * enc.unknown / Math.max(enc.tokens, 1)).toFixed(1)}% unknown tokens`);
+      return textDataset(enc.ids, y.slice(0, texts.length), spec.seqLen, labels.classNames.length);
+    };
+    return { train: rows(train, labels.ids[0], data.trainSamples), test: rows(test, labels.ids[1], data.testSamples), classNames: labels.classNames, notes };
+  }
+  if (loc.format === 'idx') {
+    const { train, test } = loadIdxFolder(loc.train);
+    return {
+      train: patchDataset(train, spec, data.trainSamples ?? train.n), test: patchDataset(test, spec, data.testSamples ?? test.n),
+      classNames: Array.from({ length: train.numClasses }, (_, i) => String(i)), notes,
+    };
+  }
+  const s = imageSplits(loc, data.testFraction);
+  const train = readImages(s.train, data.trainSamples, spec.imageSize, spec.channels, s.classes);
+  const test = readImages(s.test, data.testSamples, spec.imageSize, spec.channels, s.classes);
+  notes.push(`${loc.train}: ${train.n} training and ${test.n} test images in ${s.classes.length} classes, resized to ${spec.imageSize}x${spec.imageSize}x${spec.channels}`);
+  return { train: patchDataset(train, spec), test: patchDataset(test, spec), classNames: s.classes, notes };
+}
+
+/** Training labels of a config's dataset (first data.trainSamples) without a model: what the simulated clock needs. */
+export function loadTrainLabels(config: ExperimentConfig, baseDir: string): { labels: Int32Array; numClasses: number } {
+  const data = config.data;
+  const loc = locateDataset(resolveDataset(data.dataset, baseDir), data.format);
+  let labels: Int32Array, numClasses: number;
+  if (isTextFormat(loc.format)) {
+    const t = loadTextSplits(loc, data);
+    labels = t.labels.ids[0]; numClasses = t.labels.classNames.length;
+  } else if (loc.format === 'idx') {
+    const { train } = loadIdxFolder(loc.train);
+    labels = train.labels; numClasses = train.numClasses;
+  } else {
+    const s = imageSplits(loc, data.testFraction);
+    labels = Int32Array.from(s.train, (f) => f.label); numClasses = s.classes.length;
+  }
+  return { labels: labels.slice(0, Math.min(data.trainSamples ?? labels.length, labels.length)), numClasses };
+}
