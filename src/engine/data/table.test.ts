@@ -58,15 +58,15 @@ describe('CSV and JSONL tables', () => {
 describe('tokenisation', () => {
   it('builds a word-level vocabulary from training texts and encodes with [CLS] ... [SEP], truncating and padding', () => {
     const texts = ['A dog is a mammal.', 'The dog barks; a cat meows!', 'a cat'];
-    const json = buildWordTokenizer(texts, 8);
+    const json = buildWordTokenizer(texts, 9);
     const vocab = (json.model as { vocab: Record<string, number> }).vocab;
-    expect(Object.keys(vocab).slice(0, 4)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]']);
-    expect(Object.keys(vocab).slice(4)).toEqual(['a', 'dog', 'cat', 'is']); // most frequent first, ties by first appearance
+    expect(Object.keys(vocab).slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+    expect(Object.keys(vocab).slice(5)).toEqual(['a', 'dog', 'cat', 'is']); // most frequent first, ties by first appearance
     const tok = loadTokenizer(json, 'tokenizer.json');
     expect(padIdOf(tok, json, 'tokenizer.json')).toBe(0);
     const { ids, truncated, unknown } = tokenizeTexts(tok, ['A DOG!', 'a cat a dog a cat a dog'], 6, 0);
-    expect([...ids.slice(0, 6)]).toEqual([2, 4, 5, 1, 3, 0]); // [CLS] a dog [UNK](!) [SEP] [PAD]
-    expect([...ids.slice(6)]).toEqual([2, 4, 6, 4, 5, 4]);
+    expect([...ids.slice(0, 6)]).toEqual([2, 5, 6, 1, 3, 0]); // [CLS] a dog [UNK](!) [SEP] [PAD]
+    expect([...ids.slice(6)]).toEqual([2, 5, 7, 5, 6, 5]);
     expect(truncated).toBe(1);
     expect(unknown).toBe(1);
     expect(() => loadTokenizer({ vocab: {} }, 'vocab.json')).toThrow(/vocab\.json: not a tokenizer\.json/);

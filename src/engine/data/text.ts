@@ -11,7 +11,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import type { PatchedDataset } from '../fl/client';
 import { DataFileError } from './idx';
 
-export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'] as const;
+export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 
 /** A tokenizer.json document (the parts we write; any valid document is accepted on load). */
 export type TokenizerJson = Record<string, unknown>;
@@ -62,12 +62,12 @@ export function textDataset(ids: Float32Array, labels: Int32Array, seqLen: numbe
 /**
  * A word-level tokenizer.json from training texts: lowercase (BERT normaliser: also strips
  * accents and control characters), split on whitespace and punctuation (BERT pre-tokenizer), the
- * `vocabSize - 4` most frequent words (ties by first appearance) after [PAD] [UNK] [CLS] [SEP];
+ * `vocabSize - 5` most frequent words (ties by first appearance) after [PAD] [UNK] [CLS] [SEP] [MASK];
  * encoding adds [CLS] in front (the pooled token of cls-pooling models) and [SEP] at the end.
  */
 export function buildWordTokenizer(texts: string[], vocabSize: number): TokenizerJson {
   if (vocabSize <= SPECIAL_TOKENS.length) throw new Error(`vocabSize must exceed ${SPECIAL_TOKENS.length} (the special tokens)`);
-  const skeleton = wordTokenizerJson({ '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3 });
+  const skeleton = wordTokenizerJson({ '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4 });
   const tok = new Tokenizer(skeleton, {});
   const counts = new Map<string, number>();
   for (const t of texts) for (const w of tok.pre_tokenizer!.pre_tokenize(tok.normalizer!.normalize(t))) counts.set(w, (counts.get(w) ?? 0) + 1);
