@@ -32,13 +32,14 @@ export async function benchClients(opts: { workers?: number; rounds?: number; js
   const backend = await initBackend('wasm');
   const cfg = resolved(parseConfig({
     backend: 'wasm', data: { trainSamples: 6000, testSamples: 500 }, lora: { rank: 8, targets: ['q', 'v'] },
-    federation: { numClients: 20, clientsPerRound: 4 * workers, rounds: 1 + 2 * rounds }, compression: { method: 'soft' }, soft: { lambda: 0.01 },
+    federation: { numClients: 20, clientsPerRound: 4 * workers, rounds: 2 + 2 * rounds }, compression: { method: 'soft' }, soft: { lambda: 0.01 },
     channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudget: 50 },
   }));
   const trainer = buildTrainer(cfg, root);
   const pool = await ClientWorkerPool.create(workers, trainer.workerInit(), backend.name);
   try {
-    await trainer.runRoundWith(); // warm-up (kernels, caches)
+    await trainer.runRoundWith(); // warm-up (kernels, caches) of this thread
+    await trainer.runRoundWith(pool); // ... and of every worker
     const phase = (ms: RoundMetrics[], k: string) => ms.reduce((a, m) => a + (m.phaseMs as Record<string, number>)[k], 0);
     const one: RoundMetrics[] = [], many: RoundMetrics[] = [];
     for (let r = 0; r < rounds; r++) one.push(await trainer.runRoundWith());
