@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { executeRun } from '../service/runner';
-import { createRunDir, files, readJson } from '../service/runStore';
+import { createRunDir, files, readJson, readRunConfig } from '../service/runStore';
 import type { ExperimentConfig } from '../engine/config';
 import { validateRunConfig } from '../service/validate';
 import { RunLockedError } from '../service/lock';
@@ -148,7 +148,7 @@ async function cmdResume(argv: string[]): Promise<number> {
     throw new UsageError(`resume: ${dir} is not a run directory (no config.json / meta.json)`);
   }
   exitWithParent();
-  const config = readJson<ExperimentConfig>(files(dir).config);
+  const config = readRunConfig(dir);
   const v = validateRunConfig(config, dir);
   if (!v.ok) {
     for (const i of v.issues) process.stderr.write(`${files(dir).config}: ${i.path}: ${i.message}\n`);

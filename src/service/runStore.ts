@@ -6,7 +6,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ExperimentConfig } from '../engine/config';
+import { parseConfig, type ExperimentConfig } from '../engine/config';
 import { appendJsonLine, readJsonLines, writeJsonAtomic } from './fsutil';
 
 export const RUN_FORMAT_VERSION = 1;
@@ -82,6 +82,14 @@ export function createRunDir(outDir: string, config: ExperimentConfig, versions:
   };
   writeJsonAtomic(files(dir).meta, meta);
   return dir;
+}
+
+/**
+ * A run's config.json with the defaults of this version filled in: a run created before a config
+ * field existed reads it as its default (what that version did), so old runs still resume.
+ */
+export function readRunConfig(dir: string): ExperimentConfig {
+  return parseConfig(readJson<unknown>(files(dir).config));
 }
 
 export function readJson<T>(file: string): T {

@@ -69,6 +69,18 @@ describe('runner', () => {
     expect(strip(readMetrics<Record<string, unknown>>(dir).rows)).toEqual(strip(full.rows));
   });
 
+  it('runs and resumes a run directory written before later config sections existed (defaults filled)', async () => {
+    const dir = newRun(tiny({ federation: { numClients: 4, clientsPerRound: 2, rounds: 2 } }));
+    const cfg = JSON.parse(fs.readFileSync(files(dir).config, 'utf8'));
+    for (const k of ['channel', 'control', 'offline']) delete cfg[k];
+    for (const k of Object.keys(cfg.data)) if (!['dataset', 'trainSamples', 'testSamples'].includes(k)) delete cfg.data[k];
+    for (const k of Object.keys(cfg.model)) if (k !== 'name') delete cfg.model[k];
+    fs.writeFileSync(files(dir).config, JSON.stringify(cfg));
+    const s = await executeRun(dir);
+    expect(s.status).toBe('completed');
+    expect(readMetrics<Record<string, unknown>>(dir).rows).toHaveLength(2);
+  });
+
   it('falls back to the previous checkpoint when the newest is corrupt', async () => {
     const cfg = tiny({ federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
     const full = await runRows(cfg);

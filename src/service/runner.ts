@@ -11,7 +11,7 @@ import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
 import { Rng } from '../engine/rng';
 import { loadTaskData } from './datasets';
 import { loadModel } from './loaders';
-import { appendMetrics, files, readJson, readMetrics, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
+import { appendMetrics, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { writeFileAtomic } from './fsutil';
 import { acquireRunLock } from './lock';
@@ -36,7 +36,7 @@ export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<Run
 }
 
 async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> {
-  const config = readJson<ExperimentConfig>(files(dir).config);
+  const config = readRunConfig(dir);
   const log = (s: string) => hooks.onLog?.(s);
   let backendName: string | null = null;
   const rows: RoundMetrics[] = [];

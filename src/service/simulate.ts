@@ -12,7 +12,7 @@ import { Rng } from '../engine/rng';
 import { loadTrainLabels } from './datasets';
 import { loadModel } from './loaders';
 import { appendJsonLines } from './fsutil';
-import { files, readJson, writeSummary, summarize, updateMeta } from './runStore';
+import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
 import { loadLatestCheckpoint } from './checkpoint';
 
 /** Shard sizes and model spec of a config without building tfjs tensors. */
@@ -52,7 +52,7 @@ export interface SimulateOptions {
 
 /** Run the clock for `rounds` rounds into a created run directory. */
 export function runSimulation(dir: string, opts: SimulateOptions): SimRow[] {
-  const config = readJson<ExperimentConfig>(files(dir).config);
+  const config = readRunConfig(dir);
   const { spec, shardSizes } = clockInputs(config, dir);
   if (config.lora.rank === 'auto') throw new Error('simulate: lora.rank "auto" needs the pilot fine-tune; give a number (or run the training to see the offline choice)');
   const rc = resolved(config);
