@@ -125,6 +125,22 @@ test.describe.serial('server mode', () => {
     expect(errors).toEqual([])
   })
 
+  test('the data preview shows each client\'s classes after partitioning and sample images', async ({ page }) => {
+    const errors = watchErrors(page)
+    await open(page, '#/new')
+    await expect(page.getByTestId('pick-dataset')).toHaveValue('fashion-mnist')
+    await page.getByTestId('preview-data').click()
+    const hist = page.getByTestId('client-histogram')
+    await expect(hist.locator('tbody tr')).toHaveCount(20) // quick preset: 20 clients
+    await expect(page.getByTestId('data-samples').locator('img')).toHaveCount(8)
+    await page.screenshot({ path: `${SHOTS}/data-preview.png`, fullPage: true })
+    await page.getByTestId('pick-dataset').fill('no/such/folder')
+    await page.getByTestId('pick-dataset').blur()
+    await page.getByTestId('preview-data').click()
+    await expect(page.getByTestId('preview-error')).toContainText('data.dataset')
+    expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([])
+  })
+
   test('a tiny run created from the form trains live to completion', async ({ page }) => {
     const errors = watchErrors(page)
     await createTinyRun(page, 'e2e-first')

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { app, BrowserWindow } from 'electron'
+import { app, BrowserWindow, dialog } from 'electron'
 import { createApi } from '../service/api'
 import { RunManager } from '../service/manager'
 import { forwardEvents, registerApi } from './ipc'
@@ -57,7 +57,13 @@ void app.whenReady().then(() => {
     workerEntry: join(__dirname, 'runWorker.js'),
     maxConcurrent: Number(process.env['FEDLORA_MAX_CONCURRENT']) || 1
   })
-  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion(), reportBrowser: electronReportBrowser })
+  const pickPath = async (kind: 'file' | 'folder', title?: string): Promise<string | null> => {
+    const win = BrowserWindow.getFocusedWindow()
+    const opts = { title, properties: [kind === 'file' ? 'openFile' : 'openDirectory'] as ('openFile' | 'openDirectory')[] }
+    const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts)
+    return r.canceled || !r.filePaths.length ? null : r.filePaths[0]
+  }
+  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion(), reportBrowser: electronReportBrowser, pickPath })
   registerApi(api, isAppUrl)
   forwardEvents(api, () =>
     BrowserWindow.getAllWindows()

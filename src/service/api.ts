@@ -18,6 +18,8 @@ export interface ApiInfo {
   appVersion?: string;
   /** How `reports.export` renders pdf/png (the app may pass Electron's); default a found Chromium. */
   reportBrowser?: () => Promise<ReportBrowser>;
+  /** A native file/folder dialog (the desktop app passes Electron's); absent over HTTP. */
+  pickPath?: (kind: 'file' | 'folder', title?: string) => Promise<string | null>;
 }
 
 type Handlers = { [C in ApiCommand]: (request: unknown) => ApiResponse<C> | Promise<ApiResponse<C>> };
@@ -78,6 +80,17 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
       return manager.createSweep(r.spec, { start: startOption(r.start, 'sweeps.create') });
     },
     'sweeps.list': (req) => { noRequest(req, 'sweeps.list'); return manager.sweeps(); },
+    'data.preview': (req) => {
+      const r = fields(req, 'data.preview');
+      if (r.config === undefined) throw new ApiError('invalid-request', 'data.preview: config is required');
+      return manager.preview(r.config);
+    },
+    'system.pickPath': async (req) => {
+      const r = fields(req, 'system.pickPath');
+      if (r.kind !== 'file' && r.kind !== 'folder') throw new ApiError('invalid-request', 'system.pickPath: kind must be "file" or "folder"');
+      if (!info.pickPath) throw new ApiError('invalid-request', 'system.pickPath: file dialogs exist in the desktop app only; type the path (relative to the server\'s working folder or absolute)');
+      return { path: await info.pickPath(r.kind, typeof r.title === 'string' ? r.title.slice(0, 200) : undefined) };
+    },
     'runs.get': (req) => manager.get(idField(fields(req, 'runs.get'), 'runs.get')),
     'runs.create': (req) => {
       const r = fields(req, 'runs.create');

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConfigIssue, ExperimentConfig } from '../engine/config';
 import { DataFileError } from '../engine/data/idx';
-import { imagesToDataset } from '../engine/data/images';
+import { decodeImage, imagesToDataset, toModelPixels } from '../engine/data/images';
 import { mapLabels, readCsvTable, readJsonlTable, splitTable, type LabelMap, type TextTable } from '../engine/data/table';
 import { textDataset, tokenizeTexts } from '../engine/data/text';
 import type { ImageDataset } from '../engine/data/types';
@@ -218,4 +218,38 @@ export function loadTrainLabels(config: ExperimentConfig, baseDir: string): { la
     labels = Int32Array.from(s.train, (f) => f.label); numClasses = s.classes.length;
   }
   return { labels: labels.slice(0, Math.min(data.trainSamples ?? labels.length, labels.length)), numClasses };
+}
+
+// ---- preview (the app's new-run form) --------------------------------------------------------
+
+export type PreviewSample =
+  | { label: number; text: string }
+  | { label: number; image: { width: number; height: number; channels: number; pixels: number[] } };
+
+/** The first `n` training samples as the user sees them (raw text, or images at their stored size, up to 64 px). */
+export function previewSamples(config: ExperimentConfig, baseDir: string, n: number): { format: DataFormat; classNames: string[]; samples: PreviewSample[] } {
+  const data = config.data;
+  const loc = locateDataset(resolveDataset(data.dataset, baseDir), data.format);
+  if (isTextFormat(loc.format)) {
+    const t = loadTextSplits(loc, data);
+    const samples = t.train.texts.slice(0, n).map((text, i) => ({ label: t.labels.ids[0][i], text: text.slice(0, 300) }));
+    return { format: loc.format, classNames: t.labels.classNames, samples };
+  }
+  if (loc.format === 'idx') {
+    const { train } = loadIdxFolder(loc.train);
+    const per = train.height * train.width * train.channels;
+    const samples = Array.from({ length: Math.min(n, train.n) }, (_, i) => ({
+      label: train.labels[i],
+      image: { width: train.width, height: train.height, channels: train.channels, pixels: Array.from(train.pixels.subarray(i * per, (i + 1) * per)) },
+    }));
+    return { format: 'idx', classNames: train.classNames ?? Array.from({ length: train.numClasses }, (_, c) => String(c)), samples };
+  }
+  const s = imageSplits(loc, data.testFraction);
+  const samples = s.train.slice(0, n).map(({ file, label }) => {
+    let img: ReturnType<typeof decodeImage>;
+    try { img = decodeImage(new Uint8Array(fs.readFileSync(file)), file); } catch (e) { throw new DataFileError(file, `unreadable (${(e as Error).message})`); }
+    const size = Math.min(64, Math.max(img.width, img.height));
+    return { label, image: { width: size, height: size, channels: 3, pixels: Array.from(toModelPixels(img, size, 3)) } };
+  });
+  return { format: 'image-folder', classNames: s.classes, samples };
 }

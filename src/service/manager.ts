@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type SweepInfo, type ValidateResult } from '../shared/api';
+import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type SweepInfo, type ValidateResult, type DataPreview } from '../shared/api';
+import { dataPreview } from './preview';
 import { planSweep, SweepError, type PlannedRun, type SweepSpec } from './sweep';
 import { validateConfig } from '../engine/config';
 import { isLocked, lockOwner } from './lock';
@@ -246,6 +247,17 @@ export class RunManager {
     if (planned.length > 1000) throw new ApiError('invalid-request', `sweeps.create: ${planned.length} runs; at most 1000 per sweep`);
     for (const run of planned) this.create(run.config, { start: opts.start, tags: [tag, run.label.slice(0, 60)] });
     return this.sweeps().find((x) => x.tag === tag)!;
+  }
+
+  /** Class histogram per client and samples of a config's dataset (validated like a run's config). */
+  preview(input: unknown): DataPreview {
+    const v = validateRunConfig(input, this.configBaseDir);
+    if (!v.ok) throw new ApiError('invalid-config', v.issues.map((i) => `${i.path || '(config root)'}: ${i.message}`).join('\n'), v.issues);
+    try {
+      return dataPreview(v.config, this.configBaseDir);
+    } catch (e) {
+      throw new ApiError('invalid-config', (e as Error).message, [{ path: 'data.dataset', message: (e as Error).message }]);
+    }
   }
 
   /** Sweeps by tag, with their runs' statuses. */

@@ -27,6 +27,8 @@ export const API_COMMANDS = [
   'reports.export',
   'sweeps.create',
   'sweeps.list',
+  'data.preview',
+  'system.pickPath',
 ] as const
 export type ApiCommand = (typeof API_COMMANDS)[number]
 
@@ -150,6 +152,25 @@ export interface ApiCommandTypes {
    */
   'sweeps.create': { request: { spec: unknown; start?: 'now' | 'no' }; response: SweepInfo }
   'sweeps.list': { request: void; response: SweepInfo[] }
+  /** Class histogram per client and a few samples; invalid config: error "invalid-config". */
+  'data.preview': { request: { config: unknown }; response: DataPreview }
+  /**
+   * A native file/folder dialog (desktop app only: over HTTP it answers "invalid-request" and the
+   * form keeps its path fields). `path: null` when cancelled.
+   */
+  'system.pickPath': { request: { kind: 'file' | 'folder'; title?: string }; response: { path: string | null } }
+}
+
+/** What a config's dataset looks like after partitioning (the new-run form's preview). */
+export interface DataPreview {
+  format: string
+  numClasses: number
+  classNames: string[]
+  trainSamples: number
+  /** Per client, samples per class (the run's own seeded partition). */
+  clientHistograms: number[][]
+  /** The first training samples: raw text, or pixels (row-major, channels last, 0-255). */
+  samples: ({ label: number; text: string } | { label: number; image: { width: number; height: number; channels: number; pixels: number[] } })[]
 }
 
 /** A sweep started from the app: its runs carry the tag `sweep:<name>`. */

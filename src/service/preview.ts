@@ -1,0 +1,22 @@
+/**
+ * Data preview for the new-run form (`data.preview`): how the config's partition spreads the
+ * classes over the clients (the same seeded partition a run uses) and a few training samples.
+ */
+import type { DataPreview } from '../shared/api';
+import type { ExperimentConfig } from '../engine/config';
+import { partition } from '../engine/data/partition';
+import { Rng } from '../engine/rng';
+import { loadTrainLabels, previewSamples } from './datasets';
+
+export function dataPreview(config: ExperimentConfig, baseDir: string, samples = 8): DataPreview {
+  const { labels, numClasses } = loadTrainLabels(config, baseDir);
+  const f = config.federation;
+  const parts = partition(f.partition, labels, f.numClients, numClasses, Rng.fromSeed(config.seed).child('partition'));
+  const clientHistograms = parts.map((idx) => {
+    const h = new Array<number>(numClasses).fill(0);
+    for (const i of idx) h[labels[i]]++;
+    return h;
+  });
+  const s = previewSamples(config, baseDir, samples);
+  return { format: s.format, numClasses, classNames: s.classNames, trainSamples: labels.length, clientHistograms, samples: s.samples };
+}
