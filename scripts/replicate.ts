@@ -67,7 +67,11 @@ async function main(): Promise<number> {
     };
   });
   const methods = summarizeMethods(runs);
-  md.push(`## (a) Methods on identical data and channel draws (3 seeds)`, '', `Grid: \`configs/replicate/methods-${variant}.json\` (sweep wall time ${((Date.now() - ta) / 60000).toFixed(1)} min).`, '', ...formatMethodsTable(methods), '');
+  // the sweep's span from its runs' own start/end times (a resumed sweep spans several invocations)
+  const metas = runs.map((r) => readJson<{ startedAt?: string; endedAt?: string }>(files(r.dir).meta));
+  const t = (s?: string) => (s ? Date.parse(s) : NaN);
+  const span = (Math.max(...metas.map((m) => t(m.endedAt))) - Math.min(...metas.map((m) => t(m.startedAt)))) / 60000;
+  md.push(`## (a) Methods on identical data and channel draws (3 seeds)`, '', `Grid: \`configs/replicate/methods-${variant}.json\`; the runs span ${span.toFixed(1)} min from the first start to the last end (this invocation: ${((Date.now() - ta) / 60000).toFixed(1)} min).`, '', ...formatMethodsTable(methods), '');
 
   // (b) latency vs budget, (d) V trade-off: the clock alone on the same setup
   const base = parseConfig({ ...readJson<Record<string, unknown>>(path.join(root, 'configs/replicate', `base-${variant}.json`)), compression: { method: 'soft', rho: 0.25 } });
