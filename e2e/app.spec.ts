@@ -106,6 +106,17 @@ test.describe.serial('server mode', () => {
     expect(errors).toEqual([])
   })
 
+  test('a TSFA run with an offline rank choice shows the candidates and the chosen rank', async ({ page }) => {
+    const errors = watchErrors(page)
+    await open(page, '#/run/20250101-000000-synthetic-0000')
+    const table = page.getByTestId('offline-choice')
+    await expect(table.locator('tbody tr')).toHaveCount(6)
+    await expect(table.locator('tbody tr', { hasText: '(chosen)' })).toContainText('8')
+    await expect(page.getByTestId('chart-rho')).toHaveAttribute('data-series', /rank \(offline choice\)/)
+    await expect(page.getByTestId('chart-latency')).toHaveAttribute('data-series', /virtual queue/)
+    expect(errors).toEqual([])
+  })
+
   test('an invalid field shows the inline error naming its path', async ({ page }) => {
     const errors = watchErrors(page)
     await open(page, '#/new')

@@ -27,10 +27,30 @@ export function writeSyntheticRuns(runsDir: string, count: number): string[] {
     const status = STATUSES[i % STATUSES.length]
     const acc = 0.5 + ((i * 37) % 40) / 100
     const summary = { status, rounds: 20, finalAcc: acc, bestAcc: acc + 0.01, totalUplinkBits: 1e6 * (1 + (i % 50)), meanRoundTime: 1 + (i % 5) * 0.5, backend: 'wasm' }
+    if (i === 0) {
+      // one TSFA run whose rank the offline stage chose, with control fields per round
+      Object.assign(config.lora, { rank: 'auto' })
+      Object.assign(meta, { offline: offlineChoice() })
+      fs.writeFileSync(path.join(dir, 'metrics.jsonl'), Array.from({ length: 20 }, (_, r) => JSON.stringify({
+        round: r + 1, trainLoss: 1 / (r + 1), testAcc: 0.5 + r / 50, testLoss: 1, uplinkBits: 1e5, cumUplinkBits: 1e5 * (r + 1),
+        roundTime: 1.5 + (r % 3) * 0.4, cumTime: 2 * (r + 1), wallMs: 100, clientIds: [1, 2], clientBits: [5e4, 5e4],
+        rho: [1, 0.25, 0.5][r % 3], queue: (r % 3) * 0.2
+      }) + '\n').join(''))
+    }
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config))
     fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta))
     fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summary))
     ids.push(id)
   }
   return ids
+}
+
+/** A meta.json `offline` record as the TSFA offline stage writes it (rank 8 chosen). */
+function offlineChoice() {
+  const ranks = [1, 2, 4, 8, 16, 32]
+  return {
+    chosenRank: 8, budget: 2, feasible: true,
+    pilot: { rank: 32, samples: 256, steps: 20, meanLoss: 1.2, energy: Array.from({ length: 33 }, (_, m) => 1 - 0.8 ** m) },
+    candidates: ranks.map((rank) => ({ rank, expectedLatencyFull: 0.5 + rank * 0.1, rhoBar: rank <= 8 ? 1 : 8 / rank, kept: Math.min(rank, 8), rankTerm: 0.8 ** rank, sparsTerm: rank <= 8 ? 0 : 0.1 * rank, score: rank === 8 ? 0.17 : 0.5 }))
+  }
 }
