@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { csvField, FINETUNE_CLASSES, finetuneSplit, PRETRAIN_CLASSES, readNounGlosses, TEST_PER_CLASS, TRAIN_PER_CLASS, WORDNET_SEED, WORDNET_SRC, type Gloss } from './wordnet';
+import { csvField, FINETUNE_CLASSES, finetuneSplit, readNounGlosses, TEST_PER_CLASS, TRAIN_PER_CLASS, WORDNET_SEED, WORDNET_SRC, type Gloss } from './wordnet';
 
 const LICENSE = `WordNet Release 3.0
 
@@ -65,9 +65,10 @@ human-written text classification task: "a small cake leavened with yeast" -> fo
 - made by \`npm run build-text-data\` (scripts/build-wordnet-nouns.ts, seed ${WORDNET_SEED}) from the Debian package \`wordnet-base\`
   (/usr/share/wordnet/data.noun)
 
-The shipped text model \`text-wordnet-base\` was pretrained on the *other* noun classes
-(${PRETRAIN_CLASSES.join(', ')}; scripts/pretrain-text.ts),
-never on these 8; its vocabulary comes from those definitions and this train.csv (never test.csv).
+The shipped text model \`text-wordnet-base\` was pretrained without labels, by masked-word
+prediction on a sample of WordNet definitions of every part of speech (scripts/pretrain-text.ts),
+which may include train.csv's texts (never their labels); no test.csv definition was in its
+pretraining text or counted for its vocabulary.
 `);
   process.stderr.write(`wrote ${train.length} + ${test.length} definitions to ${values.out} (${((fs.statSync(path.join(values.out!, 'train.csv')).size + fs.statSync(path.join(values.out!, 'test.csv')).size) / 1e3).toFixed(0)} kB)\n`);
 }

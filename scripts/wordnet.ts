@@ -1,8 +1,8 @@
 /**
  * WordNet 3.0 noun glosses (Debian package `wordnet-base`, /usr/share/wordnet/data.noun) as a text
  * classification task: a synset's definition -> its lexicographer file (noun.animal, noun.food, ...).
- * Shared by the shipped dataset builder (the 8 fine-tuning classes) and the text pretraining
- * script (the other noun classes), so pretraining never sees a fine-tuning class.
+ * Shared by the shipped dataset builder (8 noun classes) and the text pretraining script
+ * (masked-word prediction on definitions of every part of speech, without the shipped test split).
  */
 import * as fs from 'node:fs';
 import { Rng } from '../src/engine/rng';
@@ -23,9 +23,6 @@ export const FINETUNE_CLASSES = ['animal', 'artifact', 'body', 'food', 'location
 export const TRAIN_PER_CLASS = 500;
 export const TEST_PER_CLASS = 125;
 
-/** The pretraining task: every other noun class with enough glosses. */
-export const PRETRAIN_CLASSES = ['act', 'attribute', 'cognition', 'communication', 'event', 'feeling', 'group', 'object', 'phenomenon', 'possession', 'process', 'quantity', 'relation', 'state', 'time'];
-
 export interface Gloss { text: string; cls: string }
 
 /**
@@ -45,6 +42,25 @@ export function readNounGlosses(src = WORDNET_SRC): Gloss[] {
     if (!cls || def.split(' ').length < 3 || seen.has(def)) continue;
     seen.add(def);
     out.push({ text: def, cls });
+  }
+  return out;
+}
+
+/** Definitions of every part of speech (data.noun, data.verb, data.adj, data.adv), deduplicated; cls = the part of speech. */
+export function readGlosses(src = WORDNET_SRC): Gloss[] {
+  const seen = new Set<string>(), out: Gloss[] = [];
+  for (const pos of ['noun', 'verb', 'adj', 'adv']) {
+    const file = `${src}/data.${pos}`;
+    if (!fs.existsSync(file)) throw new Error(`${file} not found: install it with \`apt-get install wordnet-base\` or pass --src`);
+    for (const line of fs.readFileSync(file, 'latin1').split('\n')) {
+      if (!line || line.startsWith('  ')) continue;
+      const bar = line.indexOf(' | ');
+      if (bar < 0) continue;
+      const def = line.slice(bar + 3).split(/;\s*"/)[0].replace(/\s+/g, ' ').trim();
+      if (def.split(' ').length < 3 || seen.has(def)) continue;
+      seen.add(def);
+      out.push({ text: def, cls: pos });
+    }
   }
   return out;
 }
