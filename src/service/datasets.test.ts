@@ -90,6 +90,21 @@ describe('bring your own data and model (service)', () => {
     for (const v of d.train.x.subarray(i * 64, (i + 1) * 64)) expect(Math.abs(v - 20 / 255)).toBeLessThan(0.03);
   });
 
+  it('reads train/ and test/ class folders for an RGB model, normalised by model.pixelMean/pixelStd', () => {
+    const dir = tmp();
+    imageFolder(path.join(dir, 'imgs/train'), 2);
+    imageFolder(path.join(dir, 'imgs/test'), 1);
+    const rgb: VitSpec = { ...vitSpec, channels: 3 };
+    fs.writeFileSync(path.join(dir, 'vit.safetensors'), encodeSafetensors(initVitWeights(rgb, new Rng('w')), { 'fedlora.spec': JSON.stringify(rgb) }));
+    const cfg = parseConfig({ data: { dataset: 'imgs' }, model: { name: 'vit.safetensors', pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.25, 0.25, 0.25] } });
+    const d = loadTaskData(cfg, loadModel(cfg, dir), dir);
+    expect([d.train.n, d.test.n, d.train.rowLen]).toEqual([6, 3, 8 * 8 * 3]);
+    const light = Array.from(d.test.y).indexOf(2); // a PNG: exact (230/255 - 0.5) / 0.25
+    expect(d.test.x[light * 192]).toBeCloseTo((230 / 255 - 0.5) / 0.25, 5);
+    const bad = parseConfig({ data: { dataset: 'imgs' }, model: { name: 'vit.safetensors', pixelMean: [0.5], pixelStd: [0.25] } });
+    expect(() => loadModel(bad, dir)).toThrow(/model\.pixelMean: 1 values for a 3-channel model/);
+  });
+
   it('validation names the file, the field and the fix for bad data', () => {
     const dir = tmp();
     textModelFile(dir);

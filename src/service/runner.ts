@@ -48,7 +48,7 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
     const trainer = buildTrainer(config, dir, (o) => {
       updateMeta(dir, { offline: o });
       log(`offline stage: rank ${o.chosenRank} chosen from ${o.candidates.map((c) => c.rank).join(', ')}${o.feasible ? '' : ' (no candidate meets the budget: using the smallest)'}`);
-    }, readJson<{ offline?: OfflineResult }>(files(dir).meta).offline);
+    }, readJson<{ offline?: OfflineResult }>(files(dir).meta).offline, log);
     log(`${trainer.numTrainableParams} trainable parameters; ${config.federation.numClients} clients, ${config.federation.clientsPerRound} per round`);
     const workers = Math.max(1, Math.min(hooks.clientWorkers ?? 1, config.federation.clientsPerRound));
     let pool: ClientWorkerPool | undefined;
@@ -117,21 +117,22 @@ function resumeFromCheckpoint(dir: string, trainer: FederatedTrainer, log: (s: s
   return kept;
 }
 
-/** Model, patched data and partition of a config (paths already absolute). */
+/** Model, input rows and partition of a config (paths already absolute); `notes`: what the loaders decided (token statistics, unused tensors). */
 export function loadRunInputs(config: ExperimentConfig, baseDir: string) {
   const model = loadModel(config, baseDir);
-  const { train: trainP, test: testP } = loadTaskData(config, model, baseDir);
+  const { train: trainP, test: testP, notes } = loadTaskData(config, model, baseDir);
   const parts = partition(config.federation.partition, trainP.y, config.federation.numClients, trainP.numClasses, Rng.fromSeed(config.seed).child('partition'));
-  return { model, train: trainP, test: testP, partition: parts };
+  return { model, train: trainP, test: testP, partition: parts, notes: [...model.notes, ...notes] };
 }
 
 /**
  * Data, partition, model and trainer for a config. With lora.rank "auto" the offline stage runs
  * first (or its earlier result `offline` is reused, so a resumed run keeps its rank) and
- * `onOffline` receives a fresh result to record.
+ * `onOffline` receives a fresh result to record; `onNote` the loaders' notes.
  */
-export function buildTrainer(config: ExperimentConfig, baseDir: string, onOffline?: (o: OfflineResult) => void, offline?: OfflineResult): FederatedTrainer {
-  const { model, train, test, partition: parts } = loadRunInputs(config, baseDir);
+export function buildTrainer(config: ExperimentConfig, baseDir: string, onOffline?: (o: OfflineResult) => void, offline?: OfflineResult, onNote?: (s: string) => void): FederatedTrainer {
+  const { model, train, test, partition: parts, notes } = loadRunInputs(config, baseDir);
+  for (const n of notes) onNote?.(n);
   let rc: ResolvedConfig;
   if (config.lora.rank === 'auto') {
     if (!offline) {
