@@ -96,6 +96,7 @@ describe('checkpoint name maps', () => {
     const missing = { ...timm }; delete missing['blocks.0.norm2.bias'];
     expect(() => fromTimmVit(missing, 'v.safetensors', { heads: 2 })).toThrow(/missing tensor "blocks\.0\.norm2\.bias" \(expected shape \[16\]/);
     expect(() => fromTimmVit({ ...timm, dist_token: { shape: [1, 1, 16], data: new Float32Array(16) } }, 'deit.safetensors')).toThrow(/dist_token.*not supported/);
+    expect(() => fromTimmVit({ ...timm, 'blocks.0.ls1.gamma': { shape: [16], data: new Float32Array(16) } }, 'deit3.safetensors')).toThrow(/deit3\.safetensors: "blocks\.0\.ls1\.gamma" found: layer scale/);
     expect(() => fromTimmVit(timm, 'v.safetensors', { heads: 3 })).toThrow(/dim 16 is not divisible by model\.heads 3/);
     expect(() => fromTimmVit(timm, 'v.safetensors')).toThrow(/not a multiple of 64; set model\.heads/);
     // a needed tensor stored as integers

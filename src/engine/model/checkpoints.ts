@@ -85,6 +85,8 @@ export function fromTimmVit(t: WeightMap, file: string, opts: { heads?: number |
   for (const bad of ['dist_token', 'reg_token', 'fc_norm.weight', 'norm_pre.weight']) {
     if (bad in t) throw new ModelFileError(file, `"${bad}" found: this timm variant (distilled / register tokens / average pooling / pre-norm) is not supported; use a plain class-token ViT or DeiT (e.g. deit_tiny_patch16_224)`);
   }
+  const extra = Object.keys(t).find((n) => /\.ls[12]\.gamma$|\.attn\.[qk]_norm\.weight$/.test(n));
+  if (extra) throw new ModelFileError(file, `"${extra}" found: layer scale / q-k norm (DeiT III, EVA-style ViTs) is not supported; use a plain ViT or DeiT`);
   const pe = t['patch_embed.proj.weight'];
   if (!pe || pe.shape.length !== 4 || pe.shape[2] !== pe.shape[3]) throw new ModelFileError(file, `missing or malformed "patch_embed.proj.weight" (expected [dim, channels, patch, patch], got ${pe ? `[${pe.shape}]` : 'nothing'})`);
   const [d, C, P] = pe.shape;
