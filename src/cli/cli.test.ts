@@ -44,7 +44,7 @@ describe('fedlora CLI: bad input', () => {
     const { file, out } = tmpConfig({ data: { dataset: 'no-such-folder' } });
     const r = cli(['run', '--config', file, '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`data.dataset: no such folder ${path.join(path.dirname(file), 'no-such-folder')}`);
+    expect(r.stderr).toContain(`data.dataset: no such file or folder ${path.join(path.dirname(file), 'no-such-folder')}`);
     expect(fs.existsSync(out)).toBe(false);
   });
 

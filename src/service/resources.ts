@@ -20,17 +20,20 @@ export function resourcesDir(): string {
   return path.resolve('resources');
 }
 
-export const SHIPPED_DATASETS: Record<string, string> = { 'fashion-mnist': 'data/fashion-mnist', 'wordnet-nouns': 'data/wordnet-nouns' };
-export const SHIPPED_MODELS: Record<string, string> = {
+/** A name table without a prototype: a config value like "valueOf" or "__proto__" is not a shipped name. */
+const names = (o: Record<string, string>): Record<string, string> => Object.assign(Object.create(null) as Record<string, string>, o);
+
+export const SHIPPED_DATASETS = names({ 'fashion-mnist': 'data/fashion-mnist', 'wordnet-nouns': 'data/wordnet-nouns' });
+export const SHIPPED_MODELS = names({
   'vit-fmnist-base': 'models/vit-fmnist-base.safetensors',
   'text-wordnet-base': 'models/text-wordnet-base.safetensors',
-};
+});
 
 /** The command that rebuilds a missing shipped item. */
-export const REBUILD: Record<string, string> = {
+export const REBUILD = names({
   'fashion-mnist': 'npm run build-data', 'wordnet-nouns': 'npm run build-text-data',
   'vit-fmnist-base': 'npm run pretrain', 'text-wordnet-base': 'npm run pretrain-text',
-};
+});
 
 /** Resolve a dataset name or path; `baseDir` is the config file's folder. */
 export function resolveDataset(name: string, baseDir: string): string {

@@ -8,15 +8,16 @@ const root = path.resolve(__dirname, '../..');
 
 /** Arbitrary JSON-like values, including the hostile ones (NaN, Infinity, -0, huge, deep). */
 const hostile = fc.oneof(
-  fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e308, -1, 0, 0.5, 2 ** 53, '', 'x', null, true, [], {}),
+  fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e308, -1, 0, 0.5, 2 ** 53, '', 'x', null, true, [], {}, 'valueOf', '__proto__', 'constructor', 'toString', 'auto'),
   fc.jsonValue({ maxDepth: 6 }),
 );
 
-const sections = ['name', 'seed', 'backend', 'data', 'model', 'lora', 'train', 'federation', 'compression', 'soft', 'checkpoint', 'eval'];
+const sections = ['name', 'seed', 'backend', 'data', 'model', 'lora', 'train', 'federation', 'compression', 'soft', 'channel', 'control', 'offline', 'checkpoint', 'eval'];
 const fieldPaths = [
   ['lora', 'rank'], ['lora', 'alpha'], ['lora', 'targets'], ['train', 'lr'], ['train', 'batchSize'], ['train', 'mode'],
   ['federation', 'numClients'], ['federation', 'clientsPerRound'], ['federation', 'partition'], ['compression', 'rho'],
-  ['compression', 'method'], ['compression', 'k'], ['soft', 'lambda'], ['data', 'dataset'], ['model', 'name'], ['seed'],
+  ['compression', 'method'], ['compression', 'k'], ['soft', 'lambda'], ['data', 'dataset'], ['data', 'format'], ['model', 'name'], ['model', 'format'], ['seed'],
+  ['channel', 'bandwidthHz'], ['channel', 'computeGflopsMax'], ['control', 'method'], ['control', 'latencyBudget'], ['offline', 'candidates'],
 ];
 
 describe('config validation never crashes (property-based)', () => {
