@@ -29,10 +29,14 @@ async function open(page: Page, hash = ''): Promise<void> {
 const field = (page: Page, path: string) => page.locator(`[id="cfg-${path}"]`)
 
 /** Fills the New run form with a tiny config (seconds to train) and presses Start/Queue. */
-async function createTinyRun(page: Page, name: string, rounds = 3, seed = 0): Promise<void> {
+async function createTinyRun(page: Page, name: string, rounds = 3, seed = 0, preset = 'quick'): Promise<void> {
   await open(page, '#/new')
   await expect(page.getByTestId('config-form')).toBeVisible()
   await expect(page.getByTestId('preset-select')).toHaveValue('quick')
+  if (preset !== 'quick') {
+    await page.getByTestId('preset-select').selectOption(preset)
+    await expect(page.getByTestId('preset-select')).toHaveValue(preset)
+  }
   const values: Record<string, string> = {
     name,
     seed: String(seed),
@@ -246,5 +250,13 @@ test.describe.serial('server mode', () => {
     await expect(page.getByTestId('run-row')).toHaveCount(4)
     // the bad grid's answer is an HTTP 400 (invalid-config), which Chromium logs; nothing else may be
     expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([])
+  })
+
+  test('the text preset: federated LoRA on the shipped WordNet dataset trains from the form', async ({ page }) => {
+    const errors = watchErrors(page)
+    await createTinyRun(page, 'e2e-text', 2, 0, 'text-quick')
+    await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'completed', { timeout: 120_000 })
+    await expect(page.getByTestId('chart-accuracy')).toHaveAttribute('data-points', '2')
+    expect(errors).toEqual([])
   })
 })
