@@ -15,7 +15,7 @@
  *
  * Needs the Debian package `wordnet-base` and the shipped dataset (npm run build-text-data).
  * Writes resources/models/text-wordnet-base.safetensors (+ .json model card).
- *   npx tsx scripts/pretrain-text.ts [--src DIR] [--epochs N] [--texts N] [--out FILE] [--seed N]
+ *   npx tsx scripts/pretrain-text.ts [--src DIR] [--epochs N] [--texts N] [--vocab N] [--out FILE] [--seed N]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,7 +31,7 @@ import { Rng } from '../src/engine/rng';
 import { readGlosses, WORDNET_SEED, WORDNET_SRC } from './wordnet';
 
 export const TEXT_BASE_SPEC: TextSpec = {
-  arch: 'text', vocabSize: 4000, maxLen: 32, seqLen: 32, padId: 0, dim: 64, depth: 2, heads: 4, mlpDim: 128, numClasses: 1,
+  arch: 'text', vocabSize: 6000, maxLen: 32, seqLen: 32, padId: 0, dim: 64, depth: 2, heads: 4, mlpDim: 128, numClasses: 1,
   norm: 'pre', pooling: 'mean', pooler: false,
 };
 const MASK_ID = SPECIAL_TOKENS.indexOf('[MASK]'), FIRST_WORD = SPECIAL_TOKENS.length;
@@ -57,8 +57,9 @@ async function main() {
   const { values } = parseArgs({ options: {
     src: { type: 'string', default: WORDNET_SRC },
     data: { type: 'string', default: 'resources/data/wordnet-nouns' },
-    epochs: { type: 'string', default: '4' },
-    texts: { type: 'string', default: '24000' },
+    epochs: { type: 'string', default: '6' },
+    texts: { type: 'string', default: '30000' },
+    vocab: { type: 'string', default: String(TEXT_BASE_SPEC.vocabSize) },
     out: { type: 'string', default: 'resources/models/text-wordnet-base.safetensors' },
     seed: { type: 'string', default: '1' },
   } });
@@ -71,7 +72,7 @@ async function main() {
   const rng = Rng.fromSeed(seed);
   const corpus = rng.child('corpus').sample(pool.length, Math.min(Number(values.texts), pool.length)).map((i) => pool[i]);
   const nHeld = 1000, heldOut = corpus.slice(0, nHeld), train = corpus.slice(nHeld);
-  const spec = TEXT_BASE_SPEC, T = spec.seqLen;
+  const spec: TextSpec = { ...TEXT_BASE_SPEC, vocabSize: Number(values.vocab) }, T = spec.seqLen;
   const tokJson = buildWordTokenizer(train, spec.vocabSize);
   const tok = loadTokenizer(tokJson, 'built vocabulary');
   const trainIds = tokenizeTexts(tok, train, T, spec.padId).ids, heldIds = tokenizeTexts(tok, heldOut, T, spec.padId).ids;
@@ -134,7 +135,7 @@ async function main() {
       task: 'masked-word prediction (15% of words; 80% [MASK], 10% random, 10% kept; output embedding tied to the input embedding) on WordNet 3.0 definitions of nouns, verbs, adjectives and adverbs, no labels; the shipped test split excluded',
       texts: train.length, heldOutTexts: heldOut.length, epochs, optimizer: 'Adam, lr 2e-3 cosine-decayed per epoch, batch 64, every weight trained', seed, backend: backend.name,
       heldOutMaskedWordAccuracy: Number(acc.toFixed(4)), wallSeconds: Math.round((Date.now() - t0) / 1000),
-      command: `npx tsx scripts/pretrain-text.ts --epochs ${epochs} --texts ${values.texts} --seed ${seed}`, date: new Date().toISOString().slice(0, 10),
+      command: `npx tsx scripts/pretrain-text.ts --epochs ${epochs} --texts ${values.texts} --vocab ${spec.vocabSize} --seed ${seed}`, date: new Date().toISOString().slice(0, 10),
     },
     licence: 'weights: MIT (this project); trained on WordNet 3.0 (WordNet 3.0 licence, Princeton University)',
   };
