@@ -45,7 +45,9 @@ export function checkTextSpec(spec: TextSpec): string[] {
 
 /**
  * Embedding lookup whose gradient is a plain matMul (one-hot^T dy): tfjs-wasm has no kernel for
- * gather's gradient (UnsortedSegmentSum). Only used when the embedding trains (full mode).
+ * gather's gradient (UnsortedSegmentSum). Only used when the embedding trains (full mode) on wasm;
+ * its one-hot is [tokens, vocab] floats (4096 tokens x 30,522 BERT words = 0.5 GB), so full
+ * fine-tuning of a large-vocabulary model belongs on the tensorflow backends (native gather gradient).
  */
 function embedTrainable(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const vocab = table.shape[0];
@@ -83,7 +85,7 @@ export class TextLora extends EncoderLora {
     }
     const ids = tf.cast(tf.reshape(tokens, [batch * T]), 'int32') as tf.Tensor1D;
     const table = this.param('tok_emb') as tf.Tensor2D;
-    const emb = this.vars.has('tok_emb') ? embedTrainable(table, ids) : tf.gather(table, ids) as tf.Tensor2D;
+    const emb = this.vars.has('tok_emb') && tf.getBackend() === 'wasm' ? embedTrainable(table, ids) : tf.gather(table, ids) as tf.Tensor2D;
     const pos = tf.slice(this.param('pos'), [0, 0], [T, d]);
     let x = tf.reshape(tf.add(tf.reshape(emb, [batch, T, d]), pos), [batch * T, d]) as tf.Tensor2D;
     const post = this.spec.norm === 'post';
