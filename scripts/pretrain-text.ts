@@ -28,7 +28,7 @@ import { encodeSafetensors } from '../src/engine/model/safetensors';
 import { initTextWeights, TextLora } from '../src/engine/model/text';
 import type { TextSpec } from '../src/engine/model/types';
 import { Rng } from '../src/engine/rng';
-import { readGlosses, WORDNET_SEED, WORDNET_SRC } from './wordnet';
+import { readGlosses, WORDNET_SRC } from './wordnet';
 
 export const TEXT_BASE_SPEC: TextSpec = {
   arch: 'text', vocabSize: 6000, maxLen: 32, seqLen: 32, padId: 0, dim: 64, depth: 2, heads: 4, mlpDim: 128, numClasses: 1,

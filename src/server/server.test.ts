@@ -51,7 +51,6 @@ afterAll(async () => {
   await manager.shutdown(5_000);
 });
 
-const hostHeader = () => ({ host: `127.0.0.1:${server.port}` });
 const api = (command: string, body: unknown, headers: Record<string, string> = {}) => request(server.port, {
   method: 'POST', path: `/api/${command}`, body: body === undefined ? undefined : JSON.stringify(body),
   headers: { 'content-type': 'application/json', 'x-fedlora-token': server.token, ...headers },

@@ -17,6 +17,7 @@ import type { ImageDataset } from '../engine/data/types';
 import type { PatchedDataset } from '../engine/fl/client';
 import { patchDataset } from '../engine/model/input';
 import { Rng } from '../engine/rng';
+import { partition } from '../engine/data/partition';
 import { checkIdxFolder, loadIdxFolder, type LoadedModel } from './loaders';
 import { resolveDataset } from './resources';
 
@@ -200,6 +201,12 @@ export function loadTaskData(config: ExperimentConfig, model: LoadedModel, baseD
   const test = readImages(s.test, data.testSamples, spec.imageSize, spec.channels, s.classes);
   notes.push(`${loc.train}: ${train.n} training and ${test.n} test images in ${s.classes.length} classes, resized to ${spec.imageSize}x${spec.imageSize}x${spec.channels}`);
   return { train: patchDataset(train, spec), test: patchDataset(test, spec), classNames: s.classes, notes };
+}
+
+/** The run's partition of its training labels: the stream (seed, "partition"), the same in every tool. */
+export function configPartition(config: ExperimentConfig, labels: Int32Array, numClasses: number): Int32Array[] {
+  const f = config.federation;
+  return partition(f.partition, labels, f.numClients, numClasses, Rng.fromSeed(config.seed).child('partition'));
 }
 
 /** Training labels of a config's dataset (first data.trainSamples) without a model: what the simulated clock needs. */

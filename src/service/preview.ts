@@ -4,14 +4,11 @@
  */
 import type { DataPreview } from '../shared/api';
 import type { ExperimentConfig } from '../engine/config';
-import { partition } from '../engine/data/partition';
-import { Rng } from '../engine/rng';
-import { loadTrainLabels, previewSamples } from './datasets';
+import { configPartition, loadTrainLabels, previewSamples } from './datasets';
 
 export function dataPreview(config: ExperimentConfig, baseDir: string, samples = 8): DataPreview {
   const { labels, numClasses } = loadTrainLabels(config, baseDir);
-  const f = config.federation;
-  const parts = partition(f.partition, labels, f.numClients, numClasses, Rng.fromSeed(config.seed).child('partition'));
+  const parts = configPartition(config, labels, numClasses);
   const clientHistograms = parts.map((idx) => {
     const h = new Array<number>(numClasses).fill(0);
     for (const i of idx) h[labels[i]]++;

@@ -5,7 +5,7 @@ import { deterministicPart } from './runStore';
 import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { createRunDir, files, readJson, readMetrics, type RunSummary } from './runStore';
+import { files, readJson, readMetrics, type RunSummary } from './runStore';
 import { listCheckpoints } from './checkpoint';
 
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);

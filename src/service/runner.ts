@@ -6,10 +6,8 @@ import * as os from 'node:os';
 import { initBackend, type BackendPreference } from '../engine/backend';
 import { resolved, withRank, type ExperimentConfig, type ResolvedConfig } from '../engine/config';
 import { runOfflineStage, type OfflineResult } from '../engine/control/offline';
-import { partition } from '../engine/data/partition';
 import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
-import { Rng } from '../engine/rng';
-import { loadTaskData } from './datasets';
+import { configPartition, loadTaskData } from './datasets';
 import { loadModel } from './loaders';
 import { appendMetrics, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
@@ -121,7 +119,7 @@ function resumeFromCheckpoint(dir: string, trainer: FederatedTrainer, log: (s: s
 export function loadRunInputs(config: ExperimentConfig, baseDir: string) {
   const model = loadModel(config, baseDir);
   const { train: trainP, test: testP, notes } = loadTaskData(config, model, baseDir);
-  const parts = partition(config.federation.partition, trainP.y, config.federation.numClients, trainP.numClasses, Rng.fromSeed(config.seed).child('partition'));
+  const parts = configPartition(config, trainP.y, trainP.numClasses);
   return { model, train: trainP, test: testP, partition: parts, notes: [...model.notes, ...notes] };
 }
 

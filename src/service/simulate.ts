@@ -7,9 +7,7 @@ import { keptComponents } from '../engine/compress/types';
 import type { ControlState } from '../engine/control/controller';
 import { LatencyModel } from '../engine/control/latency';
 import { latencyFloor, newSimState, simulateRound, type ProfileSource, type SimRow } from '../engine/control/simulate';
-import { partition } from '../engine/data/partition';
-import { Rng } from '../engine/rng';
-import { loadTrainLabels } from './datasets';
+import { configPartition, loadTrainLabels } from './datasets';
 import { loadModel } from './loaders';
 import { appendJsonLines } from './fsutil';
 import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
@@ -19,7 +17,7 @@ import { loadLatestCheckpoint } from './checkpoint';
 export function clockInputs(config: ExperimentConfig, baseDir: string) {
   const model = loadModel(config, baseDir);
   const { labels, numClasses } = loadTrainLabels(config, baseDir);
-  const parts = partition(config.federation.partition, labels, config.federation.numClients, numClasses, Rng.fromSeed(config.seed).child('partition'));
+  const parts = configPartition(config, labels, numClasses);
   return { spec: { ...model.spec, numClasses }, shardSizes: parts.map((p) => p.length) };
 }
 

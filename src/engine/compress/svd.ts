@@ -34,7 +34,7 @@ export class SvdCompressor implements Compressor {
   compress({ global, update, layers, rho, rng }: CompressInput): CompressOutput {
     const productUpdate: Record<string, Mat> = {};
     for (const layer of layers) {
-      const { name, din, dout, rank: r } = layer;
+      const { name, din, rank: r } = layer;
       const dW = subMat(factorProduct(layer, global, update), factorProduct(layer, global));
       const m = keptComponents(rho, r);
       const { U, S, V } = truncatedSvd(dW, m, rng.child(`svd:${name}`), 2 * r); // rank(dW) <= 2r: exact

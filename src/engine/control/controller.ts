@@ -25,19 +25,11 @@ export interface ControlSpec {
   V: number;
 }
 
-/** What one candidate rho costs a client: known before training (shapes and counts only). */
-export interface ClientRoundInput {
-  id: number;
-  gain: number;
-  /** Seconds of local training at the device's speed. */
-  trainTime: number;
-  /** Device speed (FLOP/s), to charge the compressor's operations. */
-  flops: number;
-}
-
 export interface RoundPlan extends Allocation {
   rho: number;
   bits: number[];
+  /** Channel power gain of each client this round (what the allocation used). */
+  gains: number[];
   computeTime: number[];
   predictedError: number | null;
   /** Queue before this round's update (what the decision used). */
@@ -106,25 +98,24 @@ export class Controller {
     return clients.reduce((s, k) => s + (this.state.tails[k]?.[m] ?? fallback), 0) / clients.length;
   }
 
-  /** Choose rho and shares for this round. `cost(rho)` gives the per-client message bits and compression flops. */
-  plan(clients: ClientRoundInput[], cost: (rho: number) => { bits: number; flops: number }): RoundPlan {
-    const ids = clients.map((c) => c.id);
-    const demandsFor = (rho: number) => {
-      const c = cost(rho);
-      return clients.map((cl): Demand => ({ compute: cl.trainTime + c.flops / cl.flops, bits: c.bits, gain: cl.gain }));
-    };
+  /**
+   * Choose rho and shares for this round's clients `ids`; `demandsFor(rho)` gives each client's
+   * compute time, bits and gain at that ratio (known before training).
+   */
+  plan(ids: number[], demandsFor: (rho: number) => Demand[]): RoundPlan {
     const Q = this.state.queue;
     const budget = this.spec.latencyBudget;
+    const optimal = this.spec.method === 'tsfa' || this.spec.method === 'fixed-opt';
     let best: { rho: number; demands: Demand[]; alloc: Allocation; score: number } | null = null;
     for (const rho of this.levels()) {
       const demands = demandsFor(rho);
-      const optimal = this.spec.method === 'tsfa' || this.spec.method === 'fixed-opt';
-      let alloc = optimal ? minMaxAllocation(demands, this.channel) : equalAllocation(demands, this.channel);
+      let alloc: Allocation | null = null;
       if (this.spec.method === 'tsfa' && Q === 0 && budget !== null) {
         // A slack queue: the latency term vanishes; equal shares when they meet the budget.
         const eq = equalAllocation(demands, this.channel);
         if (eq.time <= budget) alloc = eq;
       }
+      alloc ??= optimal ? minMaxAllocation(demands, this.channel) : equalAllocation(demands, this.channel);
       const score = this.spec.method === 'tsfa' ? this.spec.V * this.predictedError(ids, rho) + Q * alloc.time : 0;
       if (!best || score <= best.score) best = { rho, demands, alloc, score };
     }
@@ -132,6 +123,7 @@ export class Controller {
     return {
       ...alloc, rho, queue: Q,
       bits: demands.map((d) => d.bits),
+      gains: demands.map((d) => d.gain),
       computeTime: demands.map((d) => d.compute),
       predictedError: this.sparsifies ? this.predictedError(ids, rho) : null,
     };

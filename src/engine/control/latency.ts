@@ -12,6 +12,7 @@ import { trainableShapes, trainFlopsPerSample } from '../model';
 import type { ModelSpec } from '../model/types';
 import { Rng } from '../rng';
 import { Controller, type RoundPlan } from './controller';
+import type { Demand } from '../channel/allocation';
 
 export interface LatencyInput {
   config: ResolvedConfig;
@@ -100,8 +101,13 @@ export class LatencyModel {
     return this.downlinkTime() + plannedSamples(this.input.shardSizes[k], this.input.config.train) * this.flopsPerSample / this.channel.devices[k].flops;
   }
 
-  /** Close round t: advance the virtual queue with its latency and report the timing fields. */
-  finishRound(t: number, clients: number[], plan: RoundPlan): RoundTiming {
+  /** What client k needs in a round: training + compression time at its speed, the message's bits, its gain. */
+  demand(k: number, cost: MessageCost, gain: number): Demand {
+    return { compute: this.trainTime(k) + cost.flops / this.channel.devices[k].flops, bits: cost.bits, gain };
+  }
+
+  /** Close a round: advance the virtual queue with its latency and report the timing fields. */
+  finishRound(clients: number[], plan: RoundPlan): RoundTiming {
     this.controller.observe(plan.time);
     const slowest = plan.finish.indexOf(plan.time);
     return {
@@ -109,14 +115,16 @@ export class LatencyModel {
       roundTime: plan.time, computeTime: plan.computeTime[slowest], commTime: plan.time - plan.computeTime[slowest],
       uplinkBits: plan.bits.reduce((a, b) => a + b, 0),
       clientIds: clients, clientBits: plan.bits, clientComputeTime: plan.computeTime,
-      gains: clients.map((k) => this.channel.gain(t, k)), shares: plan.shares, rates: plan.rates,
+      gains: plan.gains, shares: plan.shares, rates: plan.rates,
     };
   }
 
   /** The controller's decision for round t (uses and does not change the controller state). */
   plan(t: number, clients: number[]): RoundPlan {
-    return this.controller.plan(clients.map((k) => ({
-      id: k, gain: this.channel.gain(t, k), flops: this.channel.devices[k].flops, trainTime: this.trainTime(k),
-    })), (rho) => this.messageCost(rho));
+    const gains = clients.map((k) => this.channel.gain(t, k));
+    return this.controller.plan(clients, (rho) => {
+      const cost = this.messageCost(rho);
+      return clients.map((k, i) => this.demand(k, cost, gains[i]));
+    });
   }
 }

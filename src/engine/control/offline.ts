@@ -131,9 +131,7 @@ export function expectedLatency(config: ExperimentConfig, spec: ModelSpec, shard
     const cost = lm.messageCost(rho);
     let sum = 0;
     for (const t of rounds) {
-      const demands = lm.sampleClients(t).map((k) => ({
-        compute: lm!.trainTime(k) + cost.flops / lm!.channel.devices[k].flops, bits: cost.bits, gain: lm!.channel.meanGain(k),
-      }));
+      const demands = lm.sampleClients(t).map((k) => lm!.demand(k, cost, lm!.channel.meanGain(k)));
       sum += equalAllocation(demands, config.channel).time;
     }
     return sum / rounds.length;

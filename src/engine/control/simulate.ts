@@ -52,7 +52,7 @@ export function simulateRound(lm: LatencyModel, state: SimState, source: Profile
     }
     sparsError = sum / clients.length;
   }
-  const timing = lm.finishRound(t, clients, plan);
+  const timing = lm.finishRound(clients, plan);
   state.round = t;
   state.cumTime += timing.roundTime;
   state.cumUplinkBits += timing.uplinkBits;
@@ -69,7 +69,7 @@ export function latencyFloor(lm: LatencyModel, rhoMin: number, horizon: number):
   const cost = lm.messageCost(rhoMin);
   for (let t = 1; t <= horizon; t++) {
     const clients = lm.sampleClients(t);
-    const demands = clients.map((k) => ({ compute: lm.trainTime(k) + cost.flops / lm.channel.devices[k].flops, bits: cost.bits, gain: lm.channel.gain(t, k) }));
+    const demands = clients.map((k) => lm.demand(k, cost, lm.channel.gain(t, k)));
     sum += minMaxAllocation(demands, lm.channel.spec).time;
     comp += Math.max(...demands.map((d) => d.compute));
   }

@@ -7,14 +7,13 @@
 import type { ResolvedConfig } from '../config';
 import type { LoraModel, ModelSpec, WeightMap } from '../model/types';
 import { createModel } from '../model';
-import type { ControlState } from '../control/controller';
+import type { ControlState, RoundPlan } from '../control/controller';
 import { LatencyModel } from '../control/latency';
 import { componentImportance } from '../compress/soft';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
 import { evaluate, localTrain, type LocalResult, type PatchedDataset } from './client';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
-import type { RoundPlan } from '../control/controller';
 import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from './weights';
 
 export class DivergenceError extends Error {}
@@ -129,7 +128,7 @@ export class FederatedTrainer {
       throw new ConfigError([{ path: 'compression.method', message: `"${c.method}" compresses LoRA factors, but train.mode "${this.cfg.train.mode}" has none; use train.mode "lora" or compression.method "none"` }]);
     }
     if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) {
-      const total = this.layers.reduce((n, l) => n + l.rank * (l.din + l.dout), 0);
+      const total = loraEntries(this.layers);
       if (c.k > total) throw new ConfigError([{ path: 'compression.k', message: `must be <= ${total} (the LoRA entries of this model), got ${c.k}` }]);
     }
   }
@@ -226,8 +225,8 @@ export class FederatedTrainer {
       const c0 = performance.now();
       const { out, input: compressed } = this.compressUpdate(k, t, res.update, rho);
       compressMs += performance.now() - c0;
-      if (out.bits + profileBits !== plan.bits[clients.indexOf(k)]) {
-        throw new Error(`internal: client ${k} sent ${out.bits + profileBits} bits, the plan expected ${plan.bits[clients.indexOf(k)]}`);
+      if (out.bits + profileBits !== plan.bits[i]) {
+        throw new Error(`internal: client ${k} sent ${out.bits + profileBits} bits, the plan expected ${plan.bits[i]}`);
       }
       if (cfg.control.method === 'tsfa') {
         controller.recordProfile(k, out.importance ?? Object.fromEntries(this.layers.map((l) => [l.name, componentImportance(l, this.state.global, compressed, 'exact')])));
@@ -258,7 +257,7 @@ export class FederatedTrainer {
     const ev = isLast || t % cfg.eval.every === 0
       ? evaluate(this.model, this.input.test, cfg.eval.batchSize) : null;
     const evalMs = performance.now() - e0;
-    const timing = this.latency.finishRound(t, clients, plan);
+    const timing = this.latency.finishRound(clients, plan);
     this.state.round = t;
     this.state.cumUplinkBits += timing.uplinkBits;
     this.state.cumTime += timing.roundTime;
