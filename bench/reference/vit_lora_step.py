@@ -6,9 +6,11 @@ CLS token + learned positions, `depth` pre-norm blocks (LN -> MHSA -> residual, 
 GELU -> fc2 -> residual), final LN on the CLS token, linear head. LoRA on the chosen projections:
 y = x W + b + (alpha / r) (x A) B, A [d_in, r] uniform(+-1/sqrt(d_in)), B [r, d_out] zeros.
 Base frozen; LoRA factors and the (fresh) head train with Adam. Random weights: timing only.
+--cls-only: the last block computes its query, output projection and MLP for the CLS token only
+(the only row the head reads), as the engine does; the loss and gradients are the same.
 
 usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 vit_lora_step.py \
-         [--spec JSON] [--batch 32] [--rank 8] [--alpha 16] [--targets q,v] [--steps 30] [--warmup 5]
+         [--spec JSON] [--batch 32] [--rank 8] [--alpha 16] [--targets q,v] [--steps 30] [--warmup 5] [--cls-only]
 prints one JSON line: medianStepMs, matmulGflops (1024^3 fp32 matmul), torch version, threads, ...
 """
 import argparse, json, math, statistics, time
@@ -27,6 +29,7 @@ ap.add_argument('--lr', type=float, default=0.003)
 ap.add_argument('--steps', type=int, default=30)
 ap.add_argument('--warmup', type=int, default=5)
 ap.add_argument('--threads', type=int, default=1)
+ap.add_argument('--cls-only', action='store_true')
 args = ap.parse_args()
 
 torch.set_num_threads(args.threads)
@@ -70,13 +73,15 @@ class Block(nn.Module):
         for p in (*self.ln1.parameters(), *self.ln2.parameters()):
             p.requires_grad_(False)
 
-    def forward(self, x):  # x [B*T, D] (2-D activations, as in vit.ts)
+    def forward(self, x, cls_only=False):  # x [B*T, D] (2-D activations, as in vit.ts)
         n = self.ln1(x)
-        split = lambda t: t.view(B, T, H, HD).transpose(1, 2)  # [B, H, T, hd]
-        q, k, v = split(self.q(n)), split(self.k(n)), split(self.v(n))
+        split = lambda t, rows: t.view(B, rows, H, HD).transpose(1, 2)  # [B, H, rows, hd]
+        first = (lambda t: t.view(B, T, D)[:, 0]) if cls_only else (lambda t: t)
+        tq = 1 if cls_only else T
+        q, k, v = split(self.q(first(n)), tq), split(self.k(n), T), split(self.v(n), T)
         att = torch.softmax((q @ k.transpose(-1, -2)) * (1 / math.sqrt(HD)), -1)
-        o = (att @ v).transpose(1, 2).reshape(B * T, D)
-        x = x + self.o(o)
+        o = (att @ v).transpose(1, 2).reshape(B * tq, D)
+        x = first(x) + self.o(o)
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))  # exact (erf) GELU
 
 
@@ -94,9 +99,9 @@ class ViT(nn.Module):
     def forward(self, patches):  # patches [B*NP, PD]
         emb = self.patch(patches).view(B, NP, D)
         x = (torch.cat([self.cls.expand(B, -1, -1), emb], 1) + self.pos).reshape(B * T, D)
-        for blk in self.blocks:
-            x = blk(x)
-        return self.head(self.norm(x.view(B, T, D)[:, 0]))
+        for i, blk in enumerate(self.blocks):
+            x = blk(x, args.cls_only and i == DEPTH - 1)
+        return self.head(self.norm(x if args.cls_only else x.view(B, T, D)[:, 0]))
 
 
 model = ViT()
@@ -132,7 +137,7 @@ for _ in range(5):
     mm.append(time.perf_counter() - t0)
 gflops = 2 * 1024 ** 3 / statistics.median(mm) / 1e9
 
-print(json.dumps(dict(impl='torch', torch=torch.__version__, threads=torch.get_num_threads(), batch=B, tokens=T,
+print(json.dumps(dict(impl='torch', clsOnly=args.cls_only, torch=torch.__version__, threads=torch.get_num_threads(), batch=B, tokens=T,
                       steps=args.steps, warmup=args.warmup, medianStepMs=round(statistics.median(ts), 2),
                       minStepMs=round(min(ts), 2), maxStepMs=round(max(ts), 2), matmulGflops=round(gflops, 1),
                       trainParams=sum(p.numel() for p in train))))

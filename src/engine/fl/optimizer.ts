@@ -6,6 +6,7 @@
  * (Kingma & Ba, 2015) and SGD with momentum are written out: a few element-wise ops per tensor.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM, hasFusedKernels, type AdamAttrs } from '../model/kernels';
 
 export interface OptimizerSpec { name: 'adam' | 'sgd'; lr: number; momentum: number }
 
@@ -42,6 +43,7 @@ export class LocalOptimizer {
     this.step += 1;
     const t = this.step, { lr, momentum } = this.spec;
     const old: tf.Tensor[] = [];
+    const fused = hasFusedKernels(); // one Adam kernel per tensor on wasm/cpu (same arithmetic)
     const value = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(loss, [...this.vars.values()]);
       for (const [name, variable] of this.vars) {
@@ -51,10 +53,18 @@ export class LocalOptimizer {
         if (this.spec.name === 'adam') {
           const v0 = this.v.get(name)!;
           old.push(v0);
-          const m1 = tf.add(tf.mul(m0, BETA1), tf.mul(g, 1 - BETA1));
-          const v1 = tf.add(tf.mul(v0, BETA2), tf.mul(tf.square(g), 1 - BETA2));
           const stepSize = (lr * Math.sqrt(1 - BETA2 ** t)) / (1 - BETA1 ** t);
-          variable.assign(tf.sub(variable, tf.mul(tf.div(m1, tf.add(tf.sqrt(v1), EPS)), stepSize)));
+          let m1: tf.Tensor, v1: tf.Tensor;
+          if (fused) {
+            const attrs: AdamAttrs = { b1: BETA1, c1: 1 - BETA1, b2: BETA2, c2: 1 - BETA2, eps: EPS, step: stepSize };
+            const [w1, mm, vv] = tf.engine().runKernel(ADAM, { w: variable, g, m: m0, v: v0 }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            variable.assign(w1);
+            m1 = mm; v1 = vv;
+          } else {
+            m1 = tf.add(tf.mul(m0, BETA1), tf.mul(g, 1 - BETA1));
+            v1 = tf.add(tf.mul(v0, BETA2), tf.mul(tf.square(g), 1 - BETA2));
+            variable.assign(tf.sub(variable, tf.mul(tf.div(m1, tf.add(tf.sqrt(v1), EPS)), stepSize)));
+          }
           this.m.set(name, tf.keep(m1));
           this.v.set(name, tf.keep(v1));
         } else {

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng';
-import { batchMatMul, frozenMatMul, gelu, layerNorm, matMulPlain } from './ops';
+import { attention, frozenMatMul, gelu, layerNorm, matMulPlain } from './ops';
 import type { LoraModel, LoraSpec, ModelSpec, WeightMap } from './types';
 
 export const LINEAR_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2'] as const;
@@ -101,6 +101,12 @@ export function blockMacs(spec: EncoderDims, T: number, lora?: LoraSpec): number
   return macs;
 }
 
+/** Row 0 of each sample of x [batch * T, dim]: [batch, dim]. */
+export function firstRows(x: tf.Tensor2D, batch: number, T: number): tf.Tensor2D {
+  const d = x.shape[1];
+  return tf.reshape(tf.slice(tf.reshape(x, [batch, T, d]), [0, 0, 0], [batch, 1, d]), [batch, d]);
+}
+
 let nextId = 0;
 
 /** The LoraModel machinery of an encoder; subclasses add embeddings, pooling and `forward`. */
@@ -155,23 +161,24 @@ export abstract class EncoderLora implements LoraModel {
 
   protected has(name: string): boolean { return this.vars.has(name) || this.frozen.has(name); }
 
-  /** x W + b (+ LoRA) on 2-D activations. */
+  /** x W + b (+ LoRA) on 2-D activations. A frozen W with a frozen b is one fused matMul + bias. */
   protected linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    const wName = `${name}.w`;
+    const wName = `${name}.w`, bName = `${name}.b`;
     let y: tf.Tensor2D;
-    if (this.vars.has(wName)) y = matMulPlain(x, this.param(wName)) as tf.Tensor2D;
+    if (this.vars.has(wName)) y = tf.add(matMulPlain(x, this.param(wName)), this.param(bName));
     else {
       let f = this.frozenLinears.get(wName);
       if (!f) {
         const W = this.param(wName) as tf.Tensor2D;
         const WT = tf.keep(tf.transpose(W));
         this.frozen.set(`${wName}^T`, WT);
-        f = frozenMatMul(W, WT);
+        const bias = this.frozen.get(bName); // a trainable bias is added outside (it needs its gradient)
+        const mm = frozenMatMul(W, WT, bias);
+        f = bias ? mm : (xx) => tf.add(mm(xx), this.param(bName));
         this.frozenLinears.set(wName, f);
       }
       y = f(x);
     }
-    y = tf.add(y, this.param(`${name}.b`));
     const a = this.vars.get(`${name}.lora_a`);
     if (a) {
       const b = this.vars.get(`${name}.lora_b`)!;
@@ -185,21 +192,14 @@ export abstract class EncoderLora implements LoraModel {
     return layerNorm(x, this.param(`${name}.g`), this.param(`${name}.b`), this.eps);
   }
 
-  /** Multi-head self-attention of block `l` on x [batch * T, dim]; `maskBias` [batch, 1, 1, T] is added to the scores. */
-  private attention(x: tf.Tensor2D, l: number, batch: number, T: number, maskBias?: tf.Tensor): tf.Tensor2D {
-    const { dim: d, heads: H } = this.spec;
-    const hd = d / H, p = `blocks.${l}`;
-    const q = this.linear(x, `${p}.attn.q`), k = this.linear(x, `${p}.attn.k`), v = this.linear(x, `${p}.attn.v`);
-    const split = (t: tf.Tensor2D, perm: number[], shape: [number, number, number]) =>
-      tf.reshape(tf.transpose(tf.reshape(t, [batch, T, H, hd]), perm), shape) as tf.Tensor3D;
-    const qh = split(q, [0, 2, 1, 3], [batch * H, T, hd]);
-    const kT = split(k, [0, 2, 3, 1], [batch * H, hd, T]);
-    const vh = split(v, [0, 2, 1, 3], [batch * H, T, hd]);
-    let scores = tf.mul(batchMatMul(qh, kT), 1 / Math.sqrt(hd)) as tf.Tensor3D;
-    if (maskBias) scores = tf.reshape(tf.add(tf.reshape(scores, [batch, H, T, T]), maskBias), [batch * H, T, T]);
-    const att = tf.softmax(scores) as tf.Tensor3D;
-    const o = tf.reshape(tf.transpose(tf.reshape(batchMatMul(att, vh), [batch, H, T, hd]), [0, 2, 1, 3]), [batch * T, d]) as tf.Tensor2D;
-    return this.linear(o, `${p}.attn.o`);
+  /**
+   * Multi-head self-attention of block `l`: keys and values from x [batch * T, dim], queries from
+   * `xq` (x itself, or one row per sample); `maskBias` [batch, 1, 1, T] is added to the scores.
+   */
+  private attention(x: tf.Tensor2D, l: number, batch: number, T: number, maskBias?: tf.Tensor, xq: tf.Tensor2D = x): tf.Tensor2D {
+    const p = `blocks.${l}`;
+    const q = this.linear(xq, `${p}.attn.q`), k = this.linear(x, `${p}.attn.k`), v = this.linear(x, `${p}.attn.v`);
+    return this.linear(attention(q, k, v, { batch, T, heads: this.spec.heads }, maskBias), `${p}.attn.o`);
   }
 
   private mlp(x: tf.Tensor2D, l: number): tf.Tensor2D {
@@ -209,15 +209,19 @@ export abstract class EncoderLora implements LoraModel {
 
   /**
    * Encoder block `l` on x [batch * T, dim]. Pre-norm (ViT): x + Attn(LN1 x), then + MLP(LN2 x).
-   * Post-norm (BERT): LN1(x + Attn x), then LN2(x + MLP x).
+   * Post-norm (BERT): LN1(x + Attn x), then LN2(x + MLP x). With `firstOnly` only the first
+   * token's output is computed, [batch, dim] (the same rows as the full block's; for the last block
+   * of a CLS-pooled model): its query, output projection, norms and MLP run on one row per sample.
    */
-  protected block(x: tf.Tensor2D, l: number, batch: number, T: number, postNorm = false, maskBias?: tf.Tensor): tf.Tensor2D {
+  protected block(x: tf.Tensor2D, l: number, batch: number, T: number, postNorm = false, maskBias?: tf.Tensor, firstOnly = false): tf.Tensor2D {
     const p = `blocks.${l}`;
+    const rows = (t: tf.Tensor2D) => (firstOnly ? firstRows(t, batch, T) : t);
     if (postNorm) {
-      const h = this.norm(tf.add(x, this.attention(x, l, batch, T, maskBias)), `${p}.ln1`);
+      const h = this.norm(tf.add(rows(x), this.attention(x, l, batch, T, maskBias, rows(x))), `${p}.ln1`);
       return this.norm(tf.add(h, this.mlp(h, l)), `${p}.ln2`);
     }
-    const h = tf.add(x, this.attention(this.norm(x, `${p}.ln1`), l, batch, T, maskBias)) as tf.Tensor2D;
+    const xn = this.norm(x, `${p}.ln1`);
+    const h = tf.add(rows(x), this.attention(xn, l, batch, T, maskBias, rows(xn))) as tf.Tensor2D;
     return tf.add(h, this.mlp(this.norm(h, `${p}.ln2`), l));
   }
 

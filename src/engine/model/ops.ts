@@ -5,16 +5,25 @@
  * run as one depthwiseConv2d (XNNPACK) on wasm. On other backends the plain batched matMul is used.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD } from './kernels';
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}) =>
+  tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+/** A single-output kernel (the engine returns a one-element array for a kernel returning [info]). */
+const run1 = (name: string, inputs: tf.NamedTensorMap): tf.Tensor => { const r = run(name, inputs); return Array.isArray(r) ? r[0] : r; };
 
 type GradFn = (...args: never[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
 /** tf.customGrad with the inputs typed (tfjs types the variadic inputs as Tensor | GradSaveFunc). */
 const customGrad = <F extends (...a: never[]) => tf.Tensor>(f: GradFn): F =>
   tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as F;
 
-/** y = x W for a frozen W: the gradient flows to x only, via a precomputed WT = W^T (owned by the caller). */
-export function frozenMatMul(W: tf.Tensor2D, WT: tf.Tensor2D): (x: tf.Tensor2D) => tf.Tensor2D {
+/**
+ * y = x W (+ b) for a frozen W (and frozen b): the gradient flows to x only, via a precomputed
+ * WT = W^T (owned by the caller). The bias is added inside the matMul kernel (one pass).
+ */
+export function frozenMatMul(W: tf.Tensor2D, WT: tf.Tensor2D, bias?: tf.Tensor): (x: tf.Tensor2D) => tf.Tensor2D {
   return customGrad<(x: tf.Tensor2D) => tf.Tensor2D>((x: tf.Tensor, _save: tf.GradSaveFunc) => ({
-    value: tf.matMul(x as tf.Tensor2D, W),
+    value: bias ? tf.fused.matMul({ a: x as tf.Tensor2D, b: W, bias }) : tf.matMul(x as tf.Tensor2D, W),
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, WT),
   }));
 }
@@ -69,13 +78,96 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   return tf.matMul(a, b);
 }
 
-/** Layer norm over the last axis of a 2-D tensor. */
+/** Fused layer norm with its gradient (to x, gain and bias), one per eps. */
+const fusedLayerNorms = new Map<number, (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
+function fusedLayerNorm(eps: number): (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D {
+  let f = fusedLayerNorms.get(eps);
+  if (!f) {
+    f = customGrad<(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [y, mean, rstd] = run(LAYER_NORM, { x, gain: g, bias: b }, { eps }) as tf.Tensor[];
+      save([x, g, mean, rstd]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: tf.Tensor[]) => run(LAYER_NORM_GRAD, { dy, x: sx, gain: sg, mean: sm, rstd: sr }) as tf.Tensor[],
+      };
+    });
+    fusedLayerNorms.set(eps, f);
+  }
+  return f;
+}
+
+/** Layer norm over the last axis of a 2-D tensor (one fused kernel each way on wasm/cpu). */
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor2D {
+  return hasFusedKernels() ? fusedLayerNorm(eps)(x, gain, bias) : layerNormOps(x, gain, bias, eps);
+}
+
+/** Layer norm from tfjs ops (the tensorflow backends; the reference for the fused kernel). */
+export function layerNormOps(x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gain), bias);
 }
 
+const fusedGelu = customGrad<(x: tf.Tensor) => tf.Tensor>((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: run1(GELU, { x }),
+    gradFunc: (dy: tf.Tensor, [sx]: tf.Tensor[]) => run1(GELU_GRAD, { dy, x: sx }),
+  };
+});
+
 /** Exact GELU: x * Phi(x). */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  return hasFusedKernels() ? fusedGelu(x) : geluOps(x);
+}
+
+/** Exact GELU from tfjs ops. */
+export function geluOps(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+interface AttentionShape { batch: number; T: number; heads: number }
+
+function fusedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, mask: tf.Tensor | undefined, { batch, T, heads }: AttentionShape): tf.Tensor2D {
+  const attrs = { batch, Tq: q.shape[0] / batch, T, heads, scale: 1 / Math.sqrt(q.shape[1] / heads) };
+  const grads = (dy: tf.Tensor, [sq, sk, sv, sp]: tf.Tensor[]) => run(ATTENTION_GRAD, { dy, q: sq, k: sk, v: sv, p: sp }, attrs) as tf.Tensor[];
+  const forward = (inputs: tf.NamedTensorMap, save: tf.GradSaveFunc) => {
+    const [o, p] = run(ATTENTION, inputs, attrs) as tf.Tensor[];
+    save([inputs.q, inputs.k, inputs.v, p]);
+    return o;
+  };
+  if (!mask) {
+    return customGrad<(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor2D>((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => ({
+      value: forward({ q: qq, k: kk, v: vv }, save), gradFunc: grads,
+    }))(q, k, v);
+  }
+  return customGrad<(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => tf.Tensor2D>((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, mm: tf.Tensor, save: tf.GradSaveFunc) => ({
+    value: forward({ q: qq, k: kk, v: vv, mask: mm }, save),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [...grads(dy, saved), tf.zerosLike(mm)], // the mask is a constant
+  }))(q, k, v, mask);
+}
+
+/**
+ * Scaled dot-product multi-head attention on 2-D activations: k, v [batch * T, d] with the heads
+ * side by side in the columns, q [batch * Tq, d] (Tq = T for self-attention, 1 when only the first
+ * token's output is needed); `mask` [batch, T] (or any shape with batch * T values) is added to
+ * every query's scores over the keys. Returns [batch * Tq, d]. One fused kernel each way on
+ * wasm/cpu; elsewhere split into heads, batched products and softmax.
+ */
+export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, shape: AttentionShape, mask?: tf.Tensor): tf.Tensor2D {
+  return hasFusedKernels() ? fusedAttention(q, k, v, mask && tf.reshape(mask, [shape.batch, shape.T]), shape) : attentionOps(q, k, v, shape, mask);
+}
+
+/** Multi-head attention from tfjs ops: split into heads, batched products, softmax, merge. */
+export function attentionOps(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, shape: AttentionShape, mask?: tf.Tensor): tf.Tensor2D {
+  const { batch, T, heads: H } = shape;
+  const d = q.shape[1], hd = d / H, Tq = q.shape[0] / batch;
+  const split = (t: tf.Tensor2D, rows: number, perm: number[], s: [number, number, number]) =>
+    tf.reshape(tf.transpose(tf.reshape(t, [batch, rows, H, hd]), perm), s) as tf.Tensor3D;
+  const qh = split(q, Tq, [0, 2, 1, 3], [batch * H, Tq, hd]);
+  const kT = split(k, T, [0, 2, 3, 1], [batch * H, hd, T]);
+  const vh = split(v, T, [0, 2, 1, 3], [batch * H, T, hd]);
+  let scores = tf.mul(batchMatMul(qh, kT), 1 / Math.sqrt(hd)) as tf.Tensor3D;
+  if (mask) scores = tf.reshape(tf.add(tf.reshape(scores, [batch, H, Tq, T]), tf.reshape(mask, [batch, 1, 1, T])), [batch * H, Tq, T]);
+  const att = tf.softmax(scores) as tf.Tensor3D;
+  return tf.reshape(tf.transpose(tf.reshape(batchMatMul(att, vh), [batch, H, Tq, hd]), [0, 2, 1, 3]), [batch * Tq, d]) as tf.Tensor2D;
 }

@@ -76,8 +76,9 @@ export class TextLora extends EncoderLora {
   /**
    * Token features [batch * T, dim] after the last block (and, pre-norm, the final norm) for token
    * ids [batch * T, 1] (T <= maxLen; normally spec.seqLen), with the padding mask [batch, T] (1 = token).
+   * `clsOnly`: the first token's features only, [batch, dim] (the last block computes no others).
    */
-  encode(tokens: tf.Tensor2D, batch: number): { h: tf.Tensor2D; keep: tf.Tensor2D; T: number } {
+  encode(tokens: tf.Tensor2D, batch: number, clsOnly = false): { h: tf.Tensor2D; keep: tf.Tensor2D; T: number } {
     const { dim: d, padId } = this.spec;
     const T = tokens.shape[0] / batch;
     if (!Number.isInteger(T) || T > this.spec.maxLen || tokens.shape[1] !== 1) {
@@ -92,16 +93,17 @@ export class TextLora extends EncoderLora {
     if (post) x = this.norm(x, 'emb_norm');
     const keep = tf.reshape(tf.cast(tf.notEqual(ids, padId), 'float32'), [batch, T]) as tf.Tensor2D;
     const maskBias = tf.reshape(tf.mul(tf.sub(1, keep), -1e9), [batch, 1, 1, T]);
-    for (let l = 0; l < this.spec.depth; l++) x = this.block(x, l, batch, T, post, maskBias);
+    for (let l = 0; l < this.spec.depth; l++) x = this.block(x, l, batch, T, post, maskBias, clsOnly && l === this.spec.depth - 1);
     return { h: post ? x : this.norm(x, 'norm'), keep, T };
   }
 
   /** Logits [batch, classes] for token ids [batch * T, 1]. */
   forward(tokens: tf.Tensor2D, batch: number): tf.Tensor2D {
     const d = this.spec.dim;
-    const { h, keep, T } = this.encode(tokens, batch);
+    const cls = this.spec.pooling === 'cls';
+    const { h, keep, T } = this.encode(tokens, batch, cls);
     let pooled: tf.Tensor2D;
-    if (this.spec.pooling === 'cls') pooled = tf.reshape(tf.slice(tf.reshape(h, [batch, T, d]), [0, 0, 0], [batch, 1, d]), [batch, d]);
+    if (cls) pooled = h;
     else {
       const summed = tf.sum(tf.mul(tf.reshape(h, [batch, T, d]), tf.reshape(keep, [batch, T, 1])), 1);
       pooled = tf.div(summed, tf.maximum(tf.sum(keep, 1, true), 1)) as tf.Tensor2D;

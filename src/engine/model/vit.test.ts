@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend';
 import { Rng } from '../rng';
 import type { VitSpec } from './types';
+import { firstRows } from './encoder';
 import { initVitWeights, numPatches, VitLora } from './vit';
 import { patchify } from './input';
 
@@ -37,6 +38,36 @@ describe('VitLora', () => {
     expect(Math.max(...ya.map((v, i) => Math.abs(v - y0[i])))).toBeGreaterThan(1e-2);
     for (const mm of [m, merged, plain]) mm.dispose();
     x.dispose();
+  });
+
+  it('the CLS-only last block gives the logits and gradients of running every block on every token', () => {
+    /** The plain forward: every block on every token, then the CLS row. */
+    class FullVit extends VitLora {
+      forwardFull(patches: tf.Tensor2D, batch: number): tf.Tensor2D {
+        const d = this.spec.dim, T = numPatches(this.spec) + 1;
+        const emb = tf.reshape(this.linear(patches, 'patch'), [batch, T - 1, d]);
+        const cls = tf.tile(tf.reshape(this.param('cls'), [1, 1, d]), [batch, 1, 1]);
+        let x = tf.reshape(tf.add(tf.concat([cls, emb], 1), this.param('pos')), [batch * T, d]) as tf.Tensor2D;
+        for (let l = 0; l < this.spec.depth; l++) x = this.block(x, l, batch, T);
+        return this.linear(this.norm(firstRows(x, batch, T), 'norm'), 'head');
+      }
+    }
+    const m = new FullVit(spec, initVitWeights(spec, new Rng('base')), { rank: 4, alpha: 8, targets: ['q', 'v', 'fc2'] }, 'lora', new Rng('init'));
+    const tr = m.getTrainable();
+    for (const [name, w] of Object.entries(tr)) if (name.endsWith('lora_b')) w.data.set(new Rng(name).normalArray(w.data.length, 0.3));
+    m.setTrainable(tr);
+    const x = randomPatches(4, 2);
+    const vars = [...m.vars.values()];
+    const run = (f: () => tf.Tensor2D) => tf.variableGrads(() => tf.sum(tf.square(f())) as tf.Scalar, vars);
+    const a = run(() => m.forward(x, 4)), b = run(() => m.forwardFull(x, 4));
+    expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 4);
+    for (const v of vars) {
+      const ga = a.grads[v.name].dataSync(), gb = b.grads[v.name].dataSync();
+      let scale = 1e-6;
+      for (const g of gb) scale = Math.max(scale, Math.abs(g));
+      for (let i = 0; i < ga.length; i++) expect(Math.abs(ga[i] - gb[i]) / scale, v.name).toBeLessThan(1e-4);
+    }
+    m.dispose();
   });
 
   it('trains only adapters and head in lora mode; base frozen', () => {

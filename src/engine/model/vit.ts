@@ -48,8 +48,9 @@ export class VitLora extends EncoderLora {
     const emb = tf.reshape(this.linear(patches, 'patch'), [batch, np, d]);
     const cls = tf.tile(tf.reshape(this.param('cls'), [1, 1, d]), [batch, 1, 1]);
     let x = tf.reshape(tf.add(tf.concat([cls, emb], 1), this.param('pos')), [batch * T, d]) as tf.Tensor2D;
-    for (let l = 0; l < this.spec.depth; l++) x = this.block(x, l, batch, T);
-    const clsOut = tf.reshape(tf.slice(tf.reshape(x, [batch, T, d]) as tf.Tensor3D, [0, 0, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D;
+    const last = this.spec.depth - 1;
+    for (let l = 0; l < last; l++) x = this.block(x, l, batch, T);
+    const clsOut = this.block(x, last, batch, T, false, undefined, true); // the head reads only the CLS row
     return this.linear(this.norm(clsOut, 'norm'), 'head');
   }
 }

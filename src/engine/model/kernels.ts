@@ -1,0 +1,178 @@
+/**
+ * Fused kernels for the wasm and cpu backends: layer norm, exact GELU and multi-head attention,
+ * each with its backward pass, as single kernels. The arithmetic is WebAssembly SIMD compiled from
+ * native/kernels.c (scripts/build-kernels.sh; the module is embedded in native/kernels-wasm.ts).
+ *
+ * Why hand-written: tfjs has no fused layer norm, GELU or attention for these backends, so the
+ * composite ops run 5-40 small kernels each (plus as many in the backward pass), and on a model
+ * this size kernel launches, transposes into and out of the per-head layout, and extra passes over
+ * memory cost more than the arithmetic (profile in docs/performance.md). Plain TypeScript loops
+ * were tried first and were 2-4x slower than the composite ops (no SIMD, slow Math.exp). The
+ * tensorflow backends (tfjs-node, tfjs-node-gpu) keep the composite ops: their kernels are native.
+ *
+ * On the wasm backend the module imports tfjs's own memory and works on the tensors in place; on
+ * the cpu backend it has a memory of its own and the arrays are copied through it. Results depend
+ * only on the inputs and sizes, never on the machine or the backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { KERNELS_WASM_BASE64 } from './native/kernels-wasm';
+
+export const LAYER_NORM = 'FedloraLayerNorm';
+export const LAYER_NORM_GRAD = 'FedloraLayerNormGrad';
+export const GELU = 'FedloraGelu';
+export const GELU_GRAD = 'FedloraGeluGrad';
+export const ATTENTION = 'FedloraAttention';
+export const ATTENTION_GRAD = 'FedloraAttentionGrad';
+export const ADAM = 'FedloraAdam';
+
+/** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: object) => { exports: unknown };
+  Memory: new (d: { initial: number }) => WasmMemory;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface NativeExports {
+  gelu_fwd(x: number, y: number, n: number): void;
+  gelu_bwd(dy: number, x: number, dx: number, n: number): void;
+  layer_norm_fwd(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, D: number, eps: number): void;
+  layer_norm_bwd(dy: number, x: number, g: number, mean: number, rstd: number, dx: number, dg: number, db: number, N: number, D: number): void;
+  attn_fwd(q: number, k: number, v: number, mask: number, o: number, p: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
+  adam_step(w: number, g: number, m: number, v: number, w1: number, m1: number, v1: number, n: number, b1: number, c1: number, b2: number, c2: number, eps: number, step: number): void;
+  attn_bwd(dO: number, q: number, k: number, v: number, p: number, dq: number, dk: number, dv: number, dps: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
+}
+
+let compiled: object | null = null;
+const instances = new WeakMap<WasmMemory, NativeExports>();
+
+/** The kernels instantiated on `memory` (compiled once per thread, one instance per memory). */
+function kernelsOn(memory: WasmMemory): NativeExports {
+  let k = instances.get(memory);
+  if (!k) {
+    compiled ??= new WA.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    k = new WA.Instance(compiled, { env: { memory } }).exports as NativeExports;
+    instances.set(memory, k);
+  }
+  return k;
+}
+
+/**
+ * A kernel body: called with the kernels and the byte offsets of its inputs, then its outputs,
+ * then `scratch` floats of scratch space, all in the kernels' memory.
+ */
+type Body = (k: NativeExports, ptrs: number[]) => void;
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+  wasm: { asm: { memory: WasmMemory }; _malloc(n: number): number; _free(p: number): void };
+}
+interface CpuLike { data: { get(id: object): { values: unknown } }; makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo }
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The cpu backend's kernels have a memory of their own; inputs are copied in, outputs out. */
+let cpuMemory: WasmMemory | null = null;
+
+/**
+ * Run `body`: on the wasm backend in place on tfjs's heap (the kernels import that memory); on
+ * the cpu backend by copying the arrays through the kernels' own memory.
+ */
+function runOn(backendName: string, backend: unknown, inputs: tf.TensorInfo[], outShapes: number[][], scratch: number, body: Body): tf.TensorInfo[] {
+  for (const t of inputs) if (t.dtype !== 'float32') throw new Error(`fused kernel: expected float32 input, got ${t.dtype}`);
+  if (backendName === 'wasm') {
+    const b = backend as WasmBackendLike;
+    const outs = outShapes.map((s) => b.makeOutput(s, 'float32'));
+    const tmp = scratch > 0 ? b.wasm._malloc(4 * scratch) : 0;
+    const ptrs = [...inputs, ...outs].map((t) => b.dataIdMap.get(t.dataId).memoryOffset);
+    try { body(kernelsOn(b.wasm.asm.memory), [...ptrs, tmp]); } finally { if (tmp) b.wasm._free(tmp); }
+    return outs;
+  }
+  const b = backend as CpuLike;
+  const arrays = inputs.map((t) => b.data.get(t.dataId).values as Float32Array);
+  const outArrays = outShapes.map((s) => new Float32Array(size(s)));
+  const align = (n: number) => (n + 15) & ~15;
+  const ptrs: number[] = [];
+  let top = 16; // offset 0 stays free: it is the null pointer (no mask)
+  for (const n of [...arrays.map((a) => a.length), ...outArrays.map((a) => a.length), scratch]) { ptrs.push(top); top = align(top + 4 * n); }
+  cpuMemory ??= new WA.Memory({ initial: 2 }); // the module asks for at least 2 pages
+  const have = cpuMemory.buffer.byteLength;
+  if (top > have) cpuMemory.grow(Math.ceil((top - have) / 65536));
+  const heap = new Float32Array(cpuMemory.buffer);
+  arrays.forEach((a, i) => heap.set(a, ptrs[i] / 4));
+  body(kernelsOn(cpuMemory), ptrs);
+  outArrays.forEach((a, i) => { const p = ptrs[arrays.length + i] / 4; a.set(heap.subarray(p, p + a.length)); });
+  return outShapes.map((s, i) => b.makeTensorInfo(s, 'float32', outArrays[i]));
+}
+
+/** Attention sizes: Tq query rows and T key rows per sample. */
+interface AttnAttrs { batch: number; Tq: number; T: number; heads: number; scale: number }
+
+// ---------------------------------------------------------------------------------------------
+
+/** The backends the fused kernels are registered for. */
+export const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+const infos = (args: KernelArgs, names: string[]) => names.filter((n) => args.inputs[n]).map((n) => args.inputs[n] as tf.TensorInfo);
+
+/** Register the fused kernels (idempotent) for `backendName` (wasm or cpu). */
+export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number]): void {
+  const reg = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo[]) => {
+    if (tf.getKernel(kernelName, backendName)) return;
+    tf.registerKernel({ kernelName, backendName, kernelFunc: f as unknown as tf.KernelFunc });
+  };
+  reg(LAYER_NORM, (args) => {
+    const [x, g, beta] = infos(args, ['x', 'gain', 'bias']);
+    const D = x.shape[x.shape.length - 1], N = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const eps = (args.attrs as { eps: number }).eps;
+    return runOn(backendName, args.backend, [x, g, beta], [x.shape, [N], [N]], 0, (k, [xp, gp, bp, y, m, r]) => k.layer_norm_fwd(xp, gp, bp, y, m, r, N, D, eps));
+  });
+  reg(LAYER_NORM_GRAD, (args) => {
+    const ins = infos(args, ['dy', 'x', 'gain', 'mean', 'rstd']);
+    const x = ins[1], D = x.shape[x.shape.length - 1], N = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    return runOn(backendName, args.backend, ins, [x.shape, [D], [D]], 0, (k, [dy, xx, g, m, r, dx, dg, db]) => k.layer_norm_bwd(dy, xx, g, m, r, dx, dg, db, N, D));
+  });
+  reg(GELU, (args) => {
+    const ins = infos(args, ['x']);
+    return runOn(backendName, args.backend, ins, [ins[0].shape], 0, (k, [x, y]) => k.gelu_fwd(x, y, size(ins[0].shape)));
+  });
+  reg(GELU_GRAD, (args) => {
+    const ins = infos(args, ['dy', 'x']);
+    return runOn(backendName, args.backend, ins, [ins[1].shape], 0, (k, [dy, x, dx]) => k.gelu_bwd(dy, x, dx, size(ins[1].shape)));
+  });
+  reg(ATTENTION, (args) => {
+    const ins = infos(args, ['q', 'k', 'v', 'mask']);
+    const a = args.attrs as unknown as AttnAttrs;
+    const hd = ins[0].shape[1] / a.heads;
+    return runOn(backendName, args.backend, ins, [ins[0].shape, [a.batch, a.heads, a.Tq, a.T]], 0, (k, p) => {
+      const [q, kk, v] = p, mask = ins.length === 4 ? p[3] : 0, [out, probs] = p.slice(ins.length);
+      k.attn_fwd(q, kk, v, mask, out, probs, a.batch, a.Tq, a.T, a.heads, hd, a.scale);
+    });
+  });
+  reg(ATTENTION_GRAD, (args) => {
+    const ins = infos(args, ['dy', 'q', 'k', 'v', 'p']);
+    const a = args.attrs as unknown as AttnAttrs;
+    const hd = ins[1].shape[1] / a.heads;
+    return runOn(backendName, args.backend, ins, [ins[1].shape, ins[2].shape, ins[3].shape], a.T, (k, [dy, q, kk, v, p, dq, dk, dv, dps]) =>
+      k.attn_bwd(dy, q, kk, v, p, dq, dk, dv, dps, a.batch, a.Tq, a.T, a.heads, hd, a.scale));
+  });
+  reg(ADAM, (args) => {
+    const ins = infos(args, ['w', 'g', 'm', 'v']);
+    const a = args.attrs as unknown as AdamAttrs, s = ins[0].shape;
+    return runOn(backendName, args.backend, ins, [s, s, s], 0, (k, [w, g, m, v, w1, m1, v1]) =>
+      k.adam_step(w, g, m, v, w1, m1, v1, size(s), a.b1, a.c1, a.b2, a.c2, a.eps, a.step));
+  });
+}
+
+/** Attributes of the Adam kernel: betas, 1 - betas, epsilon and the bias-corrected step size. */
+export interface AdamAttrs { b1: number; c1: number; b2: number; c2: number; eps: number; step: number }
+
+/** Whether the current backend has the fused kernels. */
+export function hasFusedKernels(): boolean {
+  return tf.getKernel(GELU, tf.getBackend()) !== undefined;
+}
+
+for (const b of FUSED_BACKENDS) registerFusedKernels(b);

@@ -1,0 +1,259 @@
+/*
+ * Fused transformer kernels for the tfjs wasm/cpu backends, compiled to WebAssembly with SIMD
+ * (scripts/build-kernels.sh; the module is embedded in kernels-wasm.ts). Freestanding: no libc,
+ * no static data, no stack, no allocation; every buffer is passed in by the caller (kernels.ts).
+ * The module imports its memory: on the wasm backend that is tfjs's own heap, so the kernels work
+ * on the tensors in place. The build refuses a module with a data segment or code that reads or
+ * writes a global (the stack pointer): either would write into memory it does not own.
+ *
+ *   layer_norm_fwd / layer_norm_bwd   layer norm over rows of length D, with gain and bias
+ *   gelu_fwd / gelu_bwd               exact GELU x * Phi(x)
+ *   attn_fwd / attn_bwd               multi-head scaled dot-product attention on 2-D activations
+ *                                     [B*T, H*hd], optional additive key mask [B, T]
+ *
+ * Arithmetic is float32. The vector loops run 4 lanes at a time with a scalar tail, so the
+ * results depend only on the inputs and the sizes, never on the machine.
+ */
+#include <wasm_simd128.h>
+
+typedef float f32;
+typedef v128_t f4;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline f4 splat(f32 x) { return wasm_f32x4_splat(x); }
+static inline f4 ld(const f32 *p) { return wasm_v128_load(p); }
+static inline void st(f32 *p, f4 v) { wasm_v128_store(p, v); }
+static inline f32 hsum(f4 v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+/* exp(x) for 4 lanes: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-6 polynomial for exp(r), 2^n
+ * from the exponent bits. Inputs are clamped to [-87, 88] (normal float32 results); below -87
+ * the result is 0 (so masked attention scores get exactly zero weight); NaN stays NaN. */
+static inline f4 exp4(f4 x0) {
+  f4 x = wasm_f32x4_max(wasm_f32x4_min(x0, splat(88.0f)), splat(-87.0f));
+  f4 n = wasm_f32x4_nearest(wasm_f32x4_mul(x, splat(1.44269504088896341f)));
+  f4 r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
+  f4 p = splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(5.0000001201e-1f));
+  f4 y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), splat(1.0f));
+  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  /* 0 below -87; a NaN input stays NaN (a diverging client must be seen, not masked) */
+  return wasm_v128_andnot(wasm_f32x4_mul(y, e), wasm_f32x4_lt(x0, splat(-87.0f)));
+}
+
+static inline f32 exp1(f32 x) { return wasm_f32x4_extract_lane(exp4(splat(x)), 0); }
+
+/* Phi(x) = erfc(-x / sqrt 2) / 2 for 4 lanes; erfc by the Chebyshev fit of Numerical Recipes
+ * (2nd ed., 6.2), relative error < 1.2e-7, accurate in both tails. */
+static inline f4 phi4(f4 x) {
+  f4 z = wasm_f32x4_mul(x, splat(-0.70710678118654752f));
+  f4 a = wasm_f32x4_abs(z);
+  f4 t = wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), wasm_f32x4_mul(splat(0.5f), a)));
+  f4 p = splat(0.17087277f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(-0.82215223f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(1.48851587f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(-1.13520398f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(0.27886807f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(-0.18628806f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(0.09678418f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(0.37409196f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(1.00002368f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), splat(-1.26551223f));
+  f4 r = wasm_f32x4_mul(t, exp4(wasm_f32x4_sub(p, wasm_f32x4_mul(a, a))));
+  /* erfc(z) = r for z >= 0, 2 - r for z < 0 */
+  v128_t neg = wasm_f32x4_lt(z, splat(0.0f));
+  f4 erfc = wasm_v128_bitselect(wasm_f32x4_sub(splat(2.0f), r), r, neg);
+  return wasm_f32x4_mul(erfc, splat(0.5f));
+}
+
+/* Tail elements go through the same vector code (one lane used) so that every element gets the
+ * same arithmetic wherever it sits. */
+EXPORT(gelu_fwd) void gelu_fwd(const f32 *x, f32 *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) { f4 v = ld(x + i); st(y + i, wasm_f32x4_mul(v, phi4(v))); }
+  for (; i < n; i++) { f4 v = splat(x[i]); y[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(v, phi4(v)), 0); }
+}
+
+static inline f4 gelu_grad4(f4 v) {
+  f4 pdf = wasm_f32x4_mul(exp4(wasm_f32x4_mul(wasm_f32x4_mul(v, v), splat(-0.5f))), splat(0.39894228040143268f));
+  return wasm_f32x4_add(phi4(v), wasm_f32x4_mul(v, pdf));
+}
+
+EXPORT(gelu_bwd) void gelu_bwd(const f32 *dy, const f32 *x, f32 *dx, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(dx + i, wasm_f32x4_mul(ld(dy + i), gelu_grad4(ld(x + i))));
+  for (; i < n; i++) dx[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(splat(dy[i]), gelu_grad4(splat(x[i]))), 0);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Layer norm over rows of length D. */
+
+static inline f32 row_sum(const f32 *x, int D) {
+  f4 acc = splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= D; j += 4) acc = wasm_f32x4_add(acc, ld(x + j));
+  f32 s = hsum(acc);
+  for (; j < D; j++) s += x[j];
+  return s;
+}
+
+EXPORT(layer_norm_fwd) void layer_norm_fwd(const f32 *x, const f32 *g, const f32 *b, f32 *y, f32 *mean, f32 *rstd, int N, int D, f32 eps) {
+  for (int n = 0; n < N; n++) {
+    const f32 *xr = x + n * D;
+    f32 *yr = y + n * D;
+    f32 m = row_sum(xr, D) / (f32)D;
+    f4 vm = splat(m), acc = splat(0.0f);
+    int j = 0;
+    for (; j + 4 <= D; j += 4) { f4 c = wasm_f32x4_sub(ld(xr + j), vm); acc = wasm_f32x4_add(acc, wasm_f32x4_mul(c, c)); }
+    f32 v = hsum(acc);
+    for (; j < D; j++) { f32 c = xr[j] - m; v += c * c; }
+    f32 r = 1.0f / __builtin_sqrtf(v / (f32)D + eps);
+    /* A variance that overflows float32 leaves nothing of the row: make it NaN, not a silent
+     * constant row (the bias), so that a diverging client is seen and dropped. */
+    if (!(v < __builtin_inff())) r = __builtin_nanf("");
+    mean[n] = m; rstd[n] = r;
+    f4 vr = splat(r);
+    j = 0;
+    for (; j + 4 <= D; j += 4) st(yr + j, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + j), vm), vr), ld(g + j)), ld(b + j)));
+    for (; j < D; j++) yr[j] = (xr[j] - m) * r * g[j] + b[j];
+  }
+}
+
+/* dx, and dgain/dbias summed over the rows. */
+EXPORT(layer_norm_bwd) void layer_norm_bwd(const f32 *dy, const f32 *x, const f32 *g, const f32 *mean, const f32 *rstd, f32 *dx, f32 *dg, f32 *db, int N, int D) {
+  for (int j = 0; j < D; j++) { dg[j] = 0.0f; db[j] = 0.0f; }
+  for (int n = 0; n < N; n++) {
+    const f32 *xr = x + n * D, *dyr = dy + n * D;
+    f32 *dxr = dx + n * D;
+    f32 m = mean[n], r = rstd[n];
+    f4 vm = splat(m), vr = splat(r), sd = splat(0.0f), sdx = splat(0.0f);
+    int j = 0;
+    for (; j + 4 <= D; j += 4) {
+      f4 xh = wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + j), vm), vr), dyv = ld(dyr + j), d = wasm_f32x4_mul(dyv, ld(g + j));
+      sd = wasm_f32x4_add(sd, d); sdx = wasm_f32x4_add(sdx, wasm_f32x4_mul(d, xh));
+      st(dg + j, wasm_f32x4_add(ld(dg + j), wasm_f32x4_mul(dyv, xh)));
+      st(db + j, wasm_f32x4_add(ld(db + j), dyv));
+    }
+    f32 s1 = hsum(sd), s2 = hsum(sdx);
+    for (; j < D; j++) {
+      f32 xh = (xr[j] - m) * r, d = dyr[j] * g[j];
+      s1 += d; s2 += d * xh; dg[j] += dyr[j] * xh; db[j] += dyr[j];
+    }
+    s1 /= (f32)D; s2 /= (f32)D;
+    f4 v1 = splat(s1), v2 = splat(s2);
+    j = 0;
+    for (; j + 4 <= D; j += 4) {
+      f4 xh = wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + j), vm), vr);
+      st(dxr + j, wasm_f32x4_mul(vr, wasm_f32x4_sub(wasm_f32x4_sub(wasm_f32x4_mul(ld(dyr + j), ld(g + j)), v1), wasm_f32x4_mul(xh, v2))));
+    }
+    for (; j < D; j++) { f32 xh = (xr[j] - m) * r; dxr[j] = r * (dyr[j] * g[j] - s1 - xh * s2); }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Attention. Row b*T + t of q/k/v/o holds token t of sample b; head h is columns h*hd .. h*hd+hd-1. */
+
+static inline f32 dot(const f32 *a, const f32 *b, int n) {
+  f4 acc = splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= n; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(ld(a + j), ld(b + j)));
+  f32 s = hsum(acc);
+  for (; j < n; j++) s += a[j] * b[j];
+  return s;
+}
+
+/* y += a * x over n values */
+static inline void axpy(f32 *y, f32 a, const f32 *x, int n) {
+  f4 va = splat(a);
+  int j = 0;
+  for (; j + 4 <= n; j += 4) st(y + j, wasm_f32x4_add(ld(y + j), wasm_f32x4_mul(va, ld(x + j))));
+  for (; j < n; j++) y[j] += a * x[j];
+}
+
+/* Queries: Tq rows per sample (Tq = T, or 1 when only the first token's output is needed); keys
+ * and values: T rows per sample. o [B*Tq, H*hd]; p [B, H, Tq, T] softmax probabilities; mask
+ * [B, T] or null. */
+EXPORT(attn_fwd) void attn_fwd(const f32 *q, const f32 *k, const f32 *v, const f32 *mask, f32 *o, f32 *p, int B, int Tq, int T, int H, int hd, f32 scale) {
+  int d = H * hd;
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      f32 *pb = p + (b * H + h) * Tq * T;
+      for (int t = 0; t < Tq; t++) {
+        const f32 *qr = q + (b * Tq + t) * d + h * hd;
+        f32 *pr = pb + t * T, *orow = o + (b * Tq + t) * d + h * hd;
+        f32 max = -3.4e38f;
+        for (int s = 0; s < T; s++) {
+          f32 sc = dot(qr, k + (b * T + s) * d + h * hd, hd) * scale;
+          if (mask) sc += mask[b * T + s];
+          pr[s] = sc;
+          if (sc > max) max = sc;
+        }
+        f4 vmax = splat(max), vsum = splat(0.0f);
+        int s = 0;
+        for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
+        f32 sum = hsum(vsum);
+        for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
+        f32 inv = 1.0f / sum;
+        for (int j = 0; j < hd; j++) orow[j] = 0.0f;
+        for (s = 0; s < T; s++) {
+          pr[s] *= inv;
+          axpy(orow, pr[s], v + (b * T + s) * d + h * hd, hd);
+        }
+      }
+    }
+  }
+}
+
+/* dq [B*Tq, H*hd], dk, dv [B*T, H*hd]; dps: scratch of T floats. */
+EXPORT(attn_bwd) void attn_bwd(const f32 *dO, const f32 *q, const f32 *k, const f32 *v, const f32 *p, f32 *dq, f32 *dk, f32 *dv, f32 *dps, int B, int Tq, int T, int H, int hd, f32 scale) {
+  int d = H * hd;
+  for (int i = 0; i < B * T * d; i++) { dk[i] = 0.0f; dv[i] = 0.0f; }
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      const f32 *pb = p + (b * H + h) * Tq * T;
+      for (int t = 0; t < Tq; t++) {
+        int to = (b * Tq + t) * d + h * hd;
+        const f32 *pr = pb + t * T, *dor = dO + to, *qr = q + to;
+        f32 *dqr = dq + to;
+        /* dP[t, s] = dO[t] . v[s]; the softmax backward needs sum_s dP[t, s] P[t, s] */
+        f32 sdot = 0.0f;
+        for (int s = 0; s < T; s++) { f32 x = dot(dor, v + (b * T + s) * d + h * hd, hd); dps[s] = x; sdot += x * pr[s]; }
+        for (int j = 0; j < hd; j++) dqr[j] = 0.0f;
+        for (int s = 0; s < T; s++) {
+          int so = (b * T + s) * d + h * hd;
+          f32 ds = pr[s] * (dps[s] - sdot) * scale;
+          axpy(dqr, ds, k + so, hd);
+          axpy(dk + so, ds, qr, hd);
+          axpy(dv + so, pr[s], dor, hd);
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Adam (Kingma & Ba, 2015): (w, m, v) -> (w1, m1, v1), the same float32 operations in the same
+ * order as the tfjs-op version in fl/optimizer.ts (c1 = 1 - b1, c2 = 1 - b2). */
+EXPORT(adam_step) void adam_step(const f32 *w, const f32 *g, const f32 *m, const f32 *v, f32 *w1o, f32 *m1o, f32 *v1o, int n, f32 b1, f32 c1, f32 b2, f32 c2, f32 eps, f32 step) {
+  f4 vb1 = splat(b1), vc1 = splat(c1), vb2 = splat(b2), vc2 = splat(c2), veps = splat(eps), vstep = splat(step);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    f4 gi = ld(g + i);
+    f4 m1 = wasm_f32x4_add(wasm_f32x4_mul(ld(m + i), vb1), wasm_f32x4_mul(gi, vc1));
+    f4 v1 = wasm_f32x4_add(wasm_f32x4_mul(ld(v + i), vb2), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), vc2));
+    st(m1o + i, m1); st(v1o + i, v1);
+    st(w1o + i, wasm_f32x4_sub(ld(w + i), wasm_f32x4_mul(wasm_f32x4_div(m1, wasm_f32x4_add(wasm_f32x4_sqrt(v1), veps)), vstep)));
+  }
+  for (; i < n; i++) {
+    f32 m1 = m[i] * b1 + g[i] * c1, v1 = v[i] * b2 + (g[i] * g[i]) * c2;
+    m1o[i] = m1; v1o[i] = v1;
+    w1o[i] = w[i] - (m1 / (__builtin_sqrtf(v1) + eps)) * step;
+  }
+}
