@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../rng';
-import { attention, frozenMatMul, gelu, layerNorm, matMulPlain } from './ops';
+import { attention, frozenMatMul, gelu, layerNorm, loraAdd, matMulPlain } from './ops';
 import type { LoraModel, LoraSpec, ModelSpec, WeightMap } from './types';
 
 export const LINEAR_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2'] as const;
@@ -180,11 +180,7 @@ export abstract class EncoderLora implements LoraModel {
       y = f(x);
     }
     const a = this.vars.get(`${name}.lora_a`);
-    if (a) {
-      const b = this.vars.get(`${name}.lora_b`)!;
-      y = tf.add(y, tf.mul(matMulPlain(matMulPlain(x, a), b), this.scale));
-    }
-    return y;
+    return a ? loraAdd(y, x, a, this.vars.get(`${name}.lora_b`)!, this.scale) : y;
   }
 
   /** Layer norm with the weights `${name}.g`, `${name}.b`. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend';
 import { Rng } from '../rng';
-import { attention, attentionOps, gelu, geluOps, layerNorm, layerNormOps } from './ops';
+import { attention, attentionOps, gelu, geluOps, layerNorm, layerNormOps, loraAdd, loraAddOps } from './ops';
 
 /** Max |a - b| relative to max |b| (1 if b is all zeros). */
 function relErr(a: tf.Tensor, b: tf.Tensor): number {
@@ -84,6 +84,17 @@ describe.each(['wasm', 'cpu'] as const)('fused kernels on %s agree with the tfjs
     expect(fused.y.shape).toEqual([batch, d]);
     expect(relErr(fused.y, ref.y)).toBeLessThan(1e-5);
     for (let i = 0; i < 3; i++) expect(relErr(fused.g[i], ref.g[i])).toBeLessThan(1e-4);
+  });
+
+  it.each([[8, 12, 16], [5, 7, 3]])('LoRA branch y0 + s (x A) B (d_in %i, rank %i, d_out %i): value and gradients to y0, x, A, B', (din, r, dout) => {
+    const rng = new Rng(`lora${din}`);
+    const N = 11;
+    const y0 = rand(rng.child('y0'), [N, dout]), x = rand(rng.child('x'), [N, din]), a = rand(rng.child('a'), [din, r]), b = rand(rng.child('b'), [r, dout]);
+    const w = rand(rng.child('w'), [N, dout]);
+    const fused = valueAndGrads((p, q, c, d) => loraAdd(p as tf.Tensor2D, q as tf.Tensor2D, c, d, 2.5), [y0, x, a, b], w);
+    const ref = valueAndGrads((p, q, c, d) => loraAddOps(p as tf.Tensor2D, q as tf.Tensor2D, c, d, 2.5), [y0, x, a, b], w);
+    expect(relErr(fused.y, ref.y)).toBeLessThan(1e-5);
+    for (let i = 0; i < 4; i++) expect(relErr(fused.g[i], ref.g[i])).toBeLessThan(1e-5);
   });
 
   it('NaN and overflow stay visible (a diverging client must not look finite)', () => {

@@ -24,6 +24,8 @@ export const GELU_GRAD = 'FedloraGeluGrad';
 export const ATTENTION = 'FedloraAttention';
 export const ATTENTION_GRAD = 'FedloraAttentionGrad';
 export const ADAM = 'FedloraAdam';
+export const LORA = 'FedloraLora';
+export const LORA_GRAD = 'FedloraLoraGrad';
 
 /** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
@@ -40,6 +42,8 @@ interface NativeExports {
   layer_norm_fwd(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, D: number, eps: number): void;
   layer_norm_bwd(dy: number, x: number, g: number, mean: number, rstd: number, dx: number, dg: number, db: number, N: number, D: number): void;
   attn_fwd(q: number, k: number, v: number, mask: number, o: number, p: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
+  lora_fwd(y0: number, x: number, A: number, B: number, out: number, u: number, scratch: number, N: number, din: number, r: number, dout: number, s: number): void;
+  lora_bwd(dy: number, x: number, A: number, B: number, u: number, dx: number, dA: number, dB: number, scratch: number, N: number, din: number, r: number, dout: number, s: number): void;
   adam_step(w: number, g: number, m: number, v: number, w1: number, m1: number, v1: number, n: number, b1: number, c1: number, b2: number, c2: number, eps: number, step: number): void;
   attn_bwd(dO: number, q: number, k: number, v: number, p: number, dq: number, dk: number, dv: number, dps: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
 }
@@ -158,6 +162,17 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
     const hd = ins[1].shape[1] / a.heads;
     return runOn(backendName, args.backend, ins, [ins[1].shape, ins[2].shape, ins[3].shape], a.T, (k, [dy, q, kk, v, p, dq, dk, dv, dps]) =>
       k.attn_bwd(dy, q, kk, v, p, dq, dk, dv, dps, a.batch, a.Tq, a.T, a.heads, hd, a.scale));
+  });
+  reg(LORA, (args) => {
+    const ins = infos(args, ['y0', 'x', 'a', 'b']);
+    const [N, din] = ins[1].shape, [, r] = ins[2].shape, [, dout] = ins[3].shape, scale = (args.attrs as { scale: number }).scale;
+    return runOn(backendName, args.backend, ins, [[N, dout], [N, r]], r * din + r, (k, [y0, x, a, b, out, u, tmp]) => k.lora_fwd(y0, x, a, b, out, u, tmp, N, din, r, dout, scale));
+  });
+  reg(LORA_GRAD, (args) => {
+    const ins = infos(args, ['dy', 'x', 'a', 'b', 'u']);
+    const [N, din] = ins[1].shape, [, r] = ins[2].shape, [, dout] = ins[3].shape, scale = (args.attrs as { scale: number }).scale;
+    return runOn(backendName, args.backend, ins, [[N, din], [din, r], [r, dout]], r * din + r * dout + r, (k, [dy, x, a, b, u, dx, da, db, tmp]) =>
+      k.lora_bwd(dy, x, a, b, u, dx, da, db, tmp, N, din, r, dout, scale));
   });
   reg(ADAM, (args) => {
     const ins = infos(args, ['w', 'g', 'm', 'v']);

@@ -5,7 +5,7 @@
  * run as one depthwiseConv2d (XNNPACK) on wasm. On other backends the plain batched matMul is used.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD } from './kernels';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD } from './kernels';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}) =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
@@ -170,4 +170,35 @@ export function attentionOps(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, sha
   if (mask) scores = tf.reshape(tf.add(tf.reshape(scores, [batch, H, Tq, T]), tf.reshape(mask, [batch, 1, 1, T])), [batch * H, Tq, T]);
   const att = tf.softmax(scores) as tf.Tensor3D;
   return tf.reshape(tf.transpose(tf.reshape(batchMatMul(att, vh), [batch, H, Tq, hd]), [0, 2, 1, 3]), [batch * Tq, d]) as tf.Tensor2D;
+}
+
+/** Fused LoRA branches, one per scale. */
+const fusedLoras = new Map<number, (y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
+function fusedLora(scale: number): (y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D {
+  let f = fusedLoras.get(scale);
+  if (!f) {
+    f = customGrad<(y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((y0: tf.Tensor, x: tf.Tensor, a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [out, u] = run(LORA, { y0, x, a, b }, { scale }) as tf.Tensor[];
+      save([x, a, b, u]);
+      return {
+        value: out,
+        gradFunc: (dy: tf.Tensor, [sx, sa, sb, su]: tf.Tensor[]) => [dy, ...(run(LORA_GRAD, { dy, x: sx, a: sa, b: sb, u: su }, { scale }) as tf.Tensor[])],
+      };
+    });
+    fusedLoras.set(scale, f);
+  }
+  return f;
+}
+
+/**
+ * y0 + scale (x a) b: a LoRA branch (a [d_in, r], b [r, d_out]) added to a linear layer's output
+ * y0 [N, d_out]. One fused kernel each way on wasm/cpu.
+ */
+export function loraAdd(y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor, scale: number): tf.Tensor2D {
+  return hasFusedKernels() ? fusedLora(scale)(y0, x, a, b) : loraAddOps(y0, x, a, b, scale);
+}
+
+/** The LoRA branch from tfjs ops (plain 2-D matMuls). */
+export function loraAddOps(y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor, scale: number): tf.Tensor2D {
+  return tf.add(y0, tf.mul(matMulPlain(matMulPlain(x, a), b), scale));
 }

@@ -10,6 +10,8 @@
  *   gelu_fwd / gelu_bwd               exact GELU x * Phi(x)
  *   attn_fwd / attn_bwd               multi-head scaled dot-product attention on 2-D activations
  *                                     [B*T, H*hd], optional additive key mask [B, T]
+ *   lora_fwd / lora_bwd               a LoRA branch added to a linear layer: y0 + s (x A) B
+ *   adam_step                         one Adam update of a tensor
  *
  * Arithmetic is float32. The vector loops run 4 lanes at a time with a scalar tail, so the
  * results depend only on the inputs and the sizes, never on the machine.
@@ -235,6 +237,86 @@ EXPORT(attn_bwd) void attn_bwd(const f32 *dO, const f32 *q, const f32 *k, const 
         }
       }
     }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* LoRA branch added to a linear layer's output: out = y0 + s (x A) B, with x [N, din], A [din, r],
+ * B [r, dout]; u = x A [N, r] is kept for the backward pass. */
+
+/* out[n, :] = y0[n, :] + sum_j c[j] M[j, :] over `cols` columns, with the sum for each group of 4
+ * columns held in a register (M is [rows, cols], row-major). */
+static inline void combine_rows(f32 *out, const f32 *y0, const f32 *c, const f32 *M, int rows, int cols) {
+  int i = 0;
+  for (; i + 4 <= cols; i += 4) {
+    f4 acc = y0 ? ld(y0 + i) : splat(0.0f);
+    for (int j = 0; j < rows; j++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(splat(c[j]), ld(M + j * cols + i)));
+    st(out + i, acc);
+  }
+  for (; i < cols; i++) {
+    f32 acc = y0 ? y0[i] : 0.0f;
+    for (int j = 0; j < rows; j++) acc += c[j] * M[j * cols + i];
+    out[i] = acc;
+  }
+}
+
+/* AT [r, din] = A^T for A [din, r] */
+static void transpose(f32 *AT, const f32 *A, int din, int r) {
+  for (int k = 0; k < din; k++) for (int j = 0; j < r; j++) AT[j * din + k] = A[k * r + j];
+}
+
+/* scratch: r*din + r floats (A transposed, and s u[n, :]). */
+EXPORT(lora_fwd) void lora_fwd(const f32 *y0, const f32 *x, const f32 *A, const f32 *Bm, f32 *out, f32 *u, f32 *scratch, int N, int din, int r, int dout, f32 s) {
+  f32 *AT = scratch, *su = scratch + r * din;
+  transpose(AT, A, din, r);
+  for (int n = 0; n < N; n++) {
+    const f32 *xr = x + n * din;
+    f32 *ur = u + n * r;
+    for (int j = 0; j < r; j++) { ur[j] = dot(xr, AT + j * din, din); su[j] = s * ur[j]; }
+    combine_rows(out + n * dout, y0 + n * dout, su, Bm, r, dout);
+  }
+}
+
+/* M[k, :] += a[k] v for k < rows, M [rows, cols]: with cols = 4, 8, 12 or 16 (a LoRA rank) v stays
+ * in registers. */
+static inline void add_outer_fixed(f32 *M, const f32 *a, const f32 *v, int rows, int c4) {
+  f4 v0 = ld(v), v1 = c4 > 1 ? ld(v + 4) : v0, v2 = c4 > 2 ? ld(v + 8) : v0, v3 = c4 > 3 ? ld(v + 12) : v0;
+  int cols = 4 * c4;
+  for (int k = 0; k < rows; k++) {
+    f32 *m = M + k * cols;
+    f4 ak = splat(a[k]);
+    st(m, wasm_f32x4_add(ld(m), wasm_f32x4_mul(ak, v0)));
+    if (c4 > 1) st(m + 4, wasm_f32x4_add(ld(m + 4), wasm_f32x4_mul(ak, v1)));
+    if (c4 > 2) st(m + 8, wasm_f32x4_add(ld(m + 8), wasm_f32x4_mul(ak, v2)));
+    if (c4 > 3) st(m + 12, wasm_f32x4_add(ld(m + 12), wasm_f32x4_mul(ak, v3)));
+  }
+}
+
+static inline void add_outer(f32 *M, const f32 *a, const f32 *v, int rows, int cols) {
+  switch (cols) {
+    case 4: add_outer_fixed(M, a, v, rows, 1); return;
+    case 8: add_outer_fixed(M, a, v, rows, 2); return;
+    case 12: add_outer_fixed(M, a, v, rows, 3); return;
+    case 16: add_outer_fixed(M, a, v, rows, 4); return;
+    default: for (int k = 0; k < rows; k++) axpy(M + k * cols, a[k], v, cols);
+  }
+}
+
+/* dx [N, din] (the branch's part of the input gradient), dA [din, r], dB [r, dout]; scratch:
+ * r*din + r*dout + r floats (A transposed, s B transposed, one row of du). */
+EXPORT(lora_bwd) void lora_bwd(const f32 *dy, const f32 *x, const f32 *A, const f32 *Bm, const f32 *u, f32 *dx, f32 *dA, f32 *dB, f32 *scratch, int N, int din, int r, int dout, f32 s) {
+  f32 *AT = scratch, *sBT = scratch + r * din, *du = sBT + r * dout;
+  transpose(AT, A, din, r);
+  transpose(sBT, Bm, r, dout);
+  for (int i = 0; i < r * dout; i++) sBT[i] *= s;
+  for (int i = 0; i < din * r; i++) dA[i] = 0.0f;
+  for (int i = 0; i < r * dout; i++) dB[i] = 0.0f;
+  for (int n = 0; n < N; n++) {
+    const f32 *dyr = dy + n * dout, *xr = x + n * din, *ur = u + n * r;
+    combine_rows(du, 0, dyr, sBT, dout, r);                     /* du = s dy B^T */
+    for (int j = 0; j < r; j++) axpy(dB + j * dout, s * ur[j], dyr, dout); /* dB += s u^T dy */
+    add_outer(dA, xr, du, din, r);                              /* dA += x^T du */
+    combine_rows(dx + n * din, 0, du, AT, r, din);                /* dx = du A^T */
   }
 }
 
