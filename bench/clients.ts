@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- clients [--workers N] [--rounds N]`: throughput of client training with 1 vs N
  * worker threads on the quick preset's model and data (SOFT + tsfa, so compression and control
- * run too), and the round overhead: planning + compression + aggregation as a share of the round's
+ * run too; rounds on one thread and on the workers alternate; the speed-up is in training samples
+ * per second, as each round samples other clients with other shard sizes), and the round overhead: planning + compression + aggregation as a share of the round's
  * wall time (analysis measurements and evaluation reported apart).
  */
 import * as os from 'node:os';
@@ -14,6 +15,9 @@ import { buildTrainer } from '../src/service/runner';
 
 export interface ClientsBenchResult {
   workers: number;
+  /** Training samples processed per second of the train phase (each round samples other clients, with other shard sizes). */
+  samplesPerSecond1: number;
+  samplesPerSecondN: number;
   clientsPerSecond1: number;
   clientsPerSecondN: number;
   speedup: number;
@@ -42,13 +46,16 @@ export async function benchClients(opts: { workers?: number; rounds?: number; js
     await trainer.runRoundWith(pool); // ... and of every worker
     const phase = (ms: RoundMetrics[], k: string) => ms.reduce((a, m) => a + (m.phaseMs as Record<string, number>)[k], 0);
     const one: RoundMetrics[] = [], many: RoundMetrics[] = [];
-    for (let r = 0; r < rounds; r++) one.push(await trainer.runRoundWith());
-    for (let r = 0; r < rounds; r++) many.push(await trainer.runRoundWith(pool));
+    // interleaved, so that a change in the machine's load hits both sides alike
+    for (let r = 0; r < rounds; r++) { one.push(await trainer.runRoundWith()); many.push(await trainer.runRoundWith(pool)); }
     const clients = cfg.federation.clientsPerRound * rounds;
-    const c1 = clients / (phase(one, 'train') / 1000), cN = clients / (phase(many, 'train') / 1000);
+    const samples = (ms: RoundMetrics[]) => ms.reduce((a, m) => a + m.clientSamples.reduce((x, y) => x + y, 0), 0);
+    const t1 = phase(one, 'train') / 1000, tN = phase(many, 'train') / 1000;
+    const s1 = samples(one) / t1, sN = samples(many) / tN;
+    const c1 = clients / t1, cN = clients / tN;
     const wall = one.reduce((a, m) => a + m.wallMs, 0);
     const res: ClientsBenchResult = {
-      workers, clientsPerSecond1: c1, clientsPerSecondN: cN, speedup: cN / c1,
+      workers, samplesPerSecond1: s1, samplesPerSecondN: sN, clientsPerSecond1: c1, clientsPerSecondN: cN, speedup: sN / s1,
       overheadShare: (phase(one, 'plan') + phase(one, 'compress') + phase(one, 'aggregate')) / wall,
       measureShare: phase(one, 'measure') / wall, evalShare: phase(one, 'eval') / wall,
       cores: os.cpus().length, loadavg: os.loadavg()[0],
@@ -56,7 +63,7 @@ export async function benchClients(opts: { workers?: number; rounds?: number; js
     if (opts.json) process.stdout.write(JSON.stringify(res) + '\n');
     else {
       process.stdout.write(`client training, ${cfg.federation.clientsPerRound} clients/round, ${rounds} rounds each way, ${res.cores} cores, load ${res.loadavg.toFixed(2)}\n`);
-      process.stdout.write(`  1 thread:   ${c1.toFixed(2)} clients/s\n  ${workers} workers: ${cN.toFixed(2)} clients/s  (x${res.speedup.toFixed(2)})\n`);
+      process.stdout.write(`  1 thread:   ${s1.toFixed(0)} samples/s (${c1.toFixed(2)} clients/s)\n  ${workers} workers: ${sN.toFixed(0)} samples/s (${cN.toFixed(2)} clients/s)  x${res.speedup.toFixed(2)} in samples/s\n`);
       process.stdout.write(`round overhead (plan + compress + aggregate): ${(100 * res.overheadShare).toFixed(2)}% of the round; analysis measurements ${(100 * res.measureShare).toFixed(2)}%; evaluation ${(100 * res.evalShare).toFixed(1)}%\n`);
     }
     return res;

@@ -1,6 +1,7 @@
 /**
  * Trains a round's clients on N worker threads (`clientWorker.ts`), each with its own model copy.
- * Jobs go to workers longest-first (by shard size) for balance; results come back in job order.
+ * Jobs are handed out longest-first (by shard size), one at a time to whichever worker is free;
+ * results come back in job order.
  * Which worker trains a client does not change its result, so metrics equal a one-thread run's.
  */
 import type { Worker } from 'node:worker_threads';
@@ -49,23 +50,19 @@ export class ClientWorkerPool implements LocalTrainerPool {
   get size(): number { return this.workers.length; }
 
   async train(jobs: LocalJob[]): Promise<LocalResult[]> {
-    // longest processing time first onto the least-loaded worker
-    const load = this.workers.map(() => 0);
-    const assigned: number[][] = this.workers.map(() => []);
-    const order = jobs.map((_, i) => i).sort((a, b) => this.shardSizes[jobs[b].client] - this.shardSizes[jobs[a].client] || a - b);
-    for (const i of order) {
-      const w = load.indexOf(Math.min(...load));
-      assigned[w].push(i);
-      load[w] += this.shardSizes[jobs[i].client];
-    }
+    // Longest first, each job to the next worker that falls idle (jobs of one client take about
+    // as long as its shard, but workers slow down unevenly when they share the machine).
+    const queue = jobs.map((_, i) => i).sort((a, b) => this.shardSizes[jobs[b].client] - this.shardSizes[jobs[a].client] || a - b);
     const results: LocalResult[] = new Array(jobs.length);
-    await Promise.all(assigned.map(async (idx, w) => {
-      if (!idx.length) return;
-      const id = this.nextId++;
-      const done = new Promise<LocalResult[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      this.workers[w].postMessage({ id, jobs: idx.map((i) => jobs[i]) });
-      const rs = await done;
-      idx.forEach((i, j) => { results[i] = rs[j]; });
+    let next = 0;
+    await Promise.all(this.workers.map(async (worker) => {
+      while (next < queue.length) {
+        const i = queue[next++];
+        const id = this.nextId++;
+        const done = new Promise<LocalResult[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+        worker.postMessage({ id, jobs: [jobs[i]] });
+        [results[i]] = await done;
+      }
     }));
     return results;
   }
