@@ -1,7 +1,7 @@
 /**
  * `fedlora`: the headless CLI over the same service the app uses.
  *   fedlora run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S]
- *   fedlora serve [--runs <dir>] [--port N] [--max-concurrent N]
+ *   fedlora serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N]
  * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments).
  */
 import * as fs from 'node:fs';
@@ -53,7 +53,7 @@ commands:
   report <runDir>... [--format html,pdf,svg,png,csv,json,tex,md] [--out <dir>] [--target-acc X] [--dpi N]
       figures, tables and a self-contained report of one run or a comparison (docs/reports.md)
 
-  serve [--runs <dir>] [--port N] [--max-concurrent N]
+  serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N]
       the app's UI and API on 127.0.0.1 (default: runs/, a free port, 1 run at a time); prints
       the URL with its per-launch token and serves until Ctrl-C
 

@@ -45,5 +45,8 @@ describe('fedlora serve', () => {
     const r = spawnSync(process.execPath, [...nodeArgs, 'serve', '--port', '70000'], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--port: must be an integer in 0..65535');
+    const w = spawnSync(process.execPath, [...nodeArgs, 'serve', '--client-workers', '0'], { cwd: root, encoding: 'utf8' });
+    expect(w.status).toBe(2);
+    expect(w.stderr).toContain('--client-workers: must be an integer in 1..64');
   });
 });

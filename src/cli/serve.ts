@@ -1,5 +1,5 @@
 /**
- * `fedlora serve [--runs dir] [--port N] [--max-concurrent N]`: the app's API and UI over HTTP +
+ * `fedlora serve [--runs dir] [--port N] [--max-concurrent N] [--client-workers N]`: the app's API and UI over HTTP +
  * WebSocket on 127.0.0.1. Prints the URL (with the per-launch token) on stdout and serves until
  * Ctrl-C; running runs then finish their round and stop (Ctrl-C twice quits at once; the next start
  * marks them interrupted).
@@ -34,15 +34,16 @@ export function builtRenderer(): string | null {
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { runs: { type: 'string' }, port: { type: 'string' }, 'max-concurrent': { type: 'string' } },
+    options: { runs: { type: 'string' }, port: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'client-workers': { type: 'string' } },
   });
   const port = intOption('port', values.port, 0, 65535, 0);
   const maxConcurrent = intOption('max-concurrent', values['max-concurrent'], 1, 64, 1);
-  const manager = new RunManager({ runsDir: path.resolve(values.runs ?? 'runs'), maxConcurrent });
+  const clientWorkers = intOption('client-workers', values['client-workers'], 1, 64, 1);
+  const manager = new RunManager({ runsDir: path.resolve(values.runs ?? 'runs'), maxConcurrent, clientWorkers });
   const staticDir = builtRenderer();
   const server = await startServer({ api: createApi(manager, { transport: 'http' }), host: '127.0.0.1', port, staticDir: staticDir ?? undefined });
   if (!staticDir) process.stderr.write('the UI is not built: run `npx electron-vite build` for it (the API works without it)\n');
-  process.stderr.write(`runs in ${manager.runsDir}, at most ${maxConcurrent} at once; Ctrl-C stops\n`);
+  process.stderr.write(`runs in ${manager.runsDir}, at most ${maxConcurrent} at once, clients of each on ${clientWorkers} thread${clientWorkers > 1 ? 's' : ''}; Ctrl-C stops\n`);
   process.stdout.write(server.url + '\n');
 
   return new Promise<number>((resolve) => {

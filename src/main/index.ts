@@ -55,7 +55,8 @@ void app.whenReady().then(() => {
   manager = new RunManager({
     runsDir: join(app.getPath('userData'), 'runs'),
     workerEntry: join(__dirname, 'runWorker.js'),
-    maxConcurrent: Number(process.env['FEDLORA_MAX_CONCURRENT']) || 1
+    maxConcurrent: Number(process.env['FEDLORA_MAX_CONCURRENT']) || 1,
+    clientWorkers: Number(process.env['FEDLORA_CLIENT_WORKERS']) || 1
   })
   const pickPath = async (kind: 'file' | 'folder', title?: string): Promise<string | null> => {
     const win = BrowserWindow.getFocusedWindow()

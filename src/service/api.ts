@@ -68,6 +68,7 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
         versions: versions(),
         runsDir: manager.runsDir,
         maxConcurrent: manager.maxConcurrent,
+        clientWorkers: manager.clientWorkers,
         transport: info.transport,
       };
     },

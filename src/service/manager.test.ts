@@ -13,8 +13,8 @@ import { tinyConfig } from './testFixtures';
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 
 const managers: RunManager[] = [];
-function newManager(opts: { maxConcurrent?: number; runsDir?: string } = {}): { m: RunManager; events: RunEvent[] } {
-  const m = new RunManager({ runsDir: opts.runsDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), maxConcurrent: opts.maxConcurrent });
+function newManager(opts: { maxConcurrent?: number; runsDir?: string; clientWorkers?: number } = {}): { m: RunManager; events: RunEvent[] } {
+  const m = new RunManager({ runsDir: opts.runsDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), maxConcurrent: opts.maxConcurrent, clientWorkers: opts.clientWorkers });
   managers.push(m);
   const events: RunEvent[] = [];
   m.subscribe((e) => events.push(e));
@@ -50,6 +50,17 @@ describe('RunManager', () => {
     expect(m.metrics(item.id, 1).map((r) => r.round)).toEqual([2]);
     expect(fs.existsSync(path.join(m.runsDir, item.id, 'run.lock'))).toBe(false);
     expect(m.list().map((r) => r.id)).toEqual([item.id]);
+  });
+
+  it('trains a run\'s clients on client worker threads when asked, with the metrics of one thread', async () => {
+    expect(() => new RunManager({ runsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), clientWorkers: 0 })).toThrow(/clientWorkers: must be an integer from 1 to 64/);
+    const cfg = tinyConfig({ federation: { numClients: 4, clientsPerRound: 3, rounds: 2 } });
+    const one = newManager(), two = newManager({ clientWorkers: 2 });
+    const a = one.m.create(cfg, { start: 'now' }), b = two.m.create(cfg, { start: 'now' });
+    await Promise.all([one.m.whenIdle(), two.m.whenIdle()]);
+    expect(two.m.item(b.id).status).toBe('completed');
+    expect(readJson<{ execution?: { clientWorkers: number } }>(files(path.join(two.m.runsDir, b.id)).meta).execution?.clientWorkers).toBe(2);
+    expect(strip(two.m.get(b.id).metrics)).toEqual(strip(one.m.get(a.id).metrics));
   });
 
   it('queues beyond maxConcurrent 1 and runs the queue in order', async () => {

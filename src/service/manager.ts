@@ -30,6 +30,8 @@ export interface RunManagerOptions {
   configBaseDir?: string;
   /** The worker entry: a built `.js` file, or `runWorker.ts` (then loaded through tsx). */
   workerEntry?: string;
+  /** Worker threads each run trains its clients on (default 1: the run's own thread); metrics do not depend on it. */
+  clientWorkers?: number;
 }
 
 interface ActiveRun {
@@ -81,6 +83,7 @@ export function validateTags(tags: unknown): string[] {
 export class RunManager {
   readonly runsDir: string;
   readonly maxConcurrent: number;
+  readonly clientWorkers: number;
   private readonly presetsDir: string | null;
   private readonly configBaseDir: string;
   private readonly workerEntry: string;
@@ -96,6 +99,8 @@ export class RunManager {
     this.runsDir = path.resolve(opts.runsDir);
     this.maxConcurrent = opts.maxConcurrent ?? 1;
     if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) throw new Error(`maxConcurrent: must be an integer >= 1, got ${opts.maxConcurrent}`);
+    this.clientWorkers = opts.clientWorkers ?? 1;
+    if (!Number.isInteger(this.clientWorkers) || this.clientWorkers < 1 || this.clientWorkers > 64) throw new Error(`clientWorkers: must be an integer from 1 to 64, got ${opts.clientWorkers}`);
     this.presetsDir = opts.presetsDir ?? findUp('configs');
     this.configBaseDir = opts.configBaseDir ?? process.cwd();
     this.workerEntry = opts.workerEntry ?? defaultWorkerEntry();
@@ -379,7 +384,7 @@ export class RunManager {
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
     let worker: Worker;
     try {
-      worker = spawnRunWorker(this.workerEntry, { dir, stopFlag });
+      worker = spawnRunWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers });
     } catch (e) {
       this.writeStatus(dir, 'failed', `could not start a worker: ${(e as Error).message}`);
       this.emitStatus(id);

@@ -12,6 +12,8 @@ export interface RunWorkerData {
   dir: string;
   /** Int32Array view over a SharedArrayBuffer; element 0 != 0 means "stop after this round". */
   stopFlag: Int32Array;
+  /** Worker threads to train each round's clients on (default 1: this thread). */
+  clientWorkers?: number;
 }
 
 export type RunWorkerMessage =
@@ -25,12 +27,13 @@ function post(m: RunWorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  const { dir, stopFlag } = workerData as RunWorkerData;
+  const { dir, stopFlag, clientWorkers } = workerData as RunWorkerData;
   try {
     const summary = await executeRun(dir, {
       onRound: (metrics, totalRounds) => post({ type: 'round', metrics: { ...metrics }, totalRounds }),
       onLog: (line) => post({ type: 'log', line }),
       shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
+      clientWorkers,
     });
     post({ type: 'done', summary });
   } catch (e) {

@@ -46,6 +46,8 @@ export interface SystemInfo {
   runsDir: string
   /** Most runs trained at once; the rest wait as `queued`. */
   maxConcurrent: number
+  /** Worker threads each run trains its clients on (1: the run's own thread). */
+  clientWorkers: number
   transport: 'ipc' | 'http'
 }
 
