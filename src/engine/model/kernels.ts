@@ -37,8 +37,8 @@ interface WasmApi {
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface NativeExports {
-  gelu_fwd(x: number, y: number, n: number): void;
-  gelu_bwd(dy: number, x: number, dx: number, n: number): void;
+  gelu_fwd(x: number, y: number, phi: number, n: number): void;
+  gelu_bwd(dy: number, x: number, phi: number, dx: number, n: number): void;
   layer_norm_fwd(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, D: number, eps: number): void;
   layer_norm_bwd(dy: number, x: number, g: number, mean: number, rstd: number, dx: number, dg: number, db: number, N: number, D: number): void;
   attn_fwd(q: number, k: number, v: number, mask: number, o: number, p: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
@@ -141,11 +141,11 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
   });
   reg(GELU, (args) => {
     const ins = infos(args, ['x']);
-    return runOn(backendName, args.backend, ins, [ins[0].shape], 0, (k, [x, y]) => k.gelu_fwd(x, y, size(ins[0].shape)));
+    return runOn(backendName, args.backend, ins, [ins[0].shape, ins[0].shape], 0, (k, [x, y, phi]) => k.gelu_fwd(x, y, phi, size(ins[0].shape)));
   });
   reg(GELU_GRAD, (args) => {
-    const ins = infos(args, ['dy', 'x']);
-    return runOn(backendName, args.backend, ins, [ins[1].shape], 0, (k, [dy, x, dx]) => k.gelu_bwd(dy, x, dx, size(ins[1].shape)));
+    const ins = infos(args, ['dy', 'x', 'phi']);
+    return runOn(backendName, args.backend, ins, [ins[1].shape], 0, (k, [dy, x, phi, dx]) => k.gelu_bwd(dy, x, phi, dx, size(ins[1].shape)));
   });
   reg(ATTENTION, (args) => {
     const ins = infos(args, ['q', 'k', 'v', 'mask']);

@@ -108,10 +108,11 @@ export function layerNormOps(x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, e
 }
 
 const fusedGelu = customGrad<(x: tf.Tensor) => tf.Tensor>((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
+  const [y, phi] = run(GELU, { x }) as tf.Tensor[];
+  save([x, phi]);
   return {
-    value: run1(GELU, { x }),
-    gradFunc: (dy: tf.Tensor, [sx]: tf.Tensor[]) => run1(GELU_GRAD, { dy, x: sx }),
+    value: y,
+    gradFunc: (dy: tf.Tensor, [sx, sphi]: tf.Tensor[]) => run1(GELU_GRAD, { dy, x: sx, phi: sphi }),
   };
 });
 

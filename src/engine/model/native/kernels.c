@@ -75,23 +75,24 @@ static inline f4 phi4(f4 x) {
   return wasm_f32x4_mul(erfc, splat(0.5f));
 }
 
-/* Tail elements go through the same vector code (one lane used) so that every element gets the
- * same arithmetic wherever it sits. */
-EXPORT(gelu_fwd) void gelu_fwd(const f32 *x, f32 *y, int n) {
+/* y = x Phi(x), and Phi(x) itself for the backward pass. Tail elements go through the same vector
+ * code (one lane used) so that every element gets the same arithmetic wherever it sits. */
+EXPORT(gelu_fwd) void gelu_fwd(const f32 *x, f32 *y, f32 *phi, int n) {
   int i = 0;
-  for (; i + 4 <= n; i += 4) { f4 v = ld(x + i); st(y + i, wasm_f32x4_mul(v, phi4(v))); }
-  for (; i < n; i++) { f4 v = splat(x[i]); y[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(v, phi4(v)), 0); }
+  for (; i + 4 <= n; i += 4) { f4 v = ld(x + i), p = phi4(v); st(phi + i, p); st(y + i, wasm_f32x4_mul(v, p)); }
+  for (; i < n; i++) { f4 v = splat(x[i]), p = phi4(v); phi[i] = wasm_f32x4_extract_lane(p, 0); y[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(v, p), 0); }
 }
 
-static inline f4 gelu_grad4(f4 v) {
+/* d/dx x Phi(x) = Phi(x) + x pdf(x) */
+static inline f4 gelu_grad4(f4 v, f4 p) {
   f4 pdf = wasm_f32x4_mul(exp4(wasm_f32x4_mul(wasm_f32x4_mul(v, v), splat(-0.5f))), splat(0.39894228040143268f));
-  return wasm_f32x4_add(phi4(v), wasm_f32x4_mul(v, pdf));
+  return wasm_f32x4_add(p, wasm_f32x4_mul(v, pdf));
 }
 
-EXPORT(gelu_bwd) void gelu_bwd(const f32 *dy, const f32 *x, f32 *dx, int n) {
+EXPORT(gelu_bwd) void gelu_bwd(const f32 *dy, const f32 *x, const f32 *phi, f32 *dx, int n) {
   int i = 0;
-  for (; i + 4 <= n; i += 4) st(dx + i, wasm_f32x4_mul(ld(dy + i), gelu_grad4(ld(x + i))));
-  for (; i < n; i++) dx[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(splat(dy[i]), gelu_grad4(splat(x[i]))), 0);
+  for (; i + 4 <= n; i += 4) st(dx + i, wasm_f32x4_mul(ld(dy + i), gelu_grad4(ld(x + i), ld(phi + i))));
+  for (; i < n; i++) dx[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(splat(dy[i]), gelu_grad4(splat(x[i]), splat(phi[i]))), 0);
 }
 
 /* ------------------------------------------------------------------------------------------- */
