@@ -54,14 +54,14 @@ describe.each(['wasm', 'cpu'] as const)('fused kernels on %s agree with the tfjs
     expect(gelu(tf.tensor1d([0])).dataSync()[0]).toBe(0);
   });
 
-  it.each([false, true])('attention (mask %s): value and gradients to q, k, v', (masked) => {
-    const rng = new Rng(`att${masked}`);
-    const batch = 3, T = 5, heads = 2, d = 8;
+  it.each([[false, 2, 8], [true, 2, 8], [false, 3, 15], [true, 3, 15]])('attention (mask %s, %i heads, dim %i): value and gradients to q, k, v', (masked, heads, d) => {
+    const rng = new Rng(`att${masked}${d}`);
+    const batch = 3, T = 5; // head size 4 (vector lanes only) and 5 (a scalar tail); T = 5 (softmax tail)
     const q = rand(rng.child('q'), [batch * T, d]), k = rand(rng.child('k'), [batch * T, d]), v = rand(rng.child('v'), [batch * T, d]);
     const w = rand(rng.child('w'), [batch * T, d]);
     // mask out the last two keys of the second sample
     const mask = masked ? tf.tensor2d(Array.from({ length: batch * T }, (_, i) => (i >= T && i < 2 * T && i % T >= T - 2 ? -1e9 : 0)), [batch, T]) : undefined;
-    const shape = { batch, T, heads };
+    const shape = { batch, T, heads: heads as number };
     const fused = valueAndGrads((a, b, c) => attention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, shape, mask), [q, k, v], w);
     const ref = valueAndGrads((a, b, c) => attentionOps(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, shape, mask), [q, k, v], w);
     expect(relErr(fused.y, ref.y)).toBeLessThan(1e-5);
