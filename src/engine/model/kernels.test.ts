@@ -97,6 +97,14 @@ describe.each(['wasm', 'cpu'] as const)('fused kernels on %s agree with the tfjs
     for (let i = 0; i < 4; i++) expect(relErr(fused.g[i], ref.g[i])).toBeLessThan(1e-5);
   });
 
+  it('inconsistent shapes are refused before any memory is touched, naming the kernel', () => {
+    const t = (r: number, c: number) => tf.zeros([r, c]) as tf.Tensor2D;
+    expect(() => attention(t(6, 8), t(10, 8), t(10, 8), { batch: 3, T: 5, heads: 2 })).toThrow(/FedloraAttention: inconsistent input shapes \(\[6,8\], \[10,8\], \[10,8\] for batch 3/);
+    expect(() => attention(t(15, 8), t(15, 8), t(15, 8), { batch: 3, T: 5, heads: 3 })).toThrow(/FedloraAttention: inconsistent/);
+    expect(() => loraAdd(t(4, 6), t(4, 5), tf.zeros([6, 2]), tf.zeros([2, 6]), 1)).toThrow(/FedloraLora: inconsistent input shapes/);
+    expect(() => layerNorm(t(4, 6), tf.ones([5]), tf.zeros([6]))).toThrow(/FedloraLayerNorm: inconsistent input shapes/);
+  });
+
   it('NaN and overflow stay visible (a diverging client must not look finite)', () => {
     const g = tf.ones([4]), b = tf.zeros([4]);
     // the variance of this row overflows float32: NaN, not the bias

@@ -114,12 +114,33 @@ function runOn(backendName: string, backend: unknown, inputs: tf.TensorInfo[], o
 /** Attention sizes: Tq query rows and T key rows per sample. */
 interface AttnAttrs { batch: number; Tq: number; T: number; heads: number; scale: number }
 
+function checkAttention(kernel: string, a: AttnAttrs, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask?: tf.TensorInfo): void {
+  const d = q.shape[1];
+  expectShapes(kernel, q.shape.length === 2 && k.shape.length === 2 && Number.isInteger(a.heads) && a.heads > 0 && d % a.heads === 0
+    && q.shape[0] === a.batch * a.Tq && k.shape[0] === a.batch * a.T && k.shape[1] === d && v.shape.join() === k.shape.join()
+    && (!mask || size(mask.shape) === a.batch * a.T), () => `${dims([q, k, v, ...(mask ? [mask] : [])])} for batch ${a.batch}, ${a.Tq} query and ${a.T} key rows, ${a.heads} heads`);
+}
+
+function checkLora(kernel: string, y0: tf.TensorInfo, x: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo): void {
+  expectShapes(kernel, [y0, x, a, b].every((t) => t.shape.length === 2) && y0.shape[0] === x.shape[0] && a.shape[0] === x.shape[1]
+    && b.shape[0] === a.shape[1] && y0.shape[1] === b.shape[1], () => dims([y0, x, a, b]));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** The backends the fused kernels are registered for. */
 export const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/**
+ * The kernels index raw memory (on wasm, tfjs's own heap): inconsistent shapes would read or write
+ * past a tensor, so every kernel checks them first and throws naming the kernel.
+ */
+function expectShapes(kernel: string, ok: boolean, what: () => string): void {
+  if (!ok) throw new Error(`${kernel}: inconsistent input shapes (${what()})`);
+}
+const dims = (ts: tf.TensorInfo[]) => ts.map((t) => `[${t.shape}]`).join(', ');
 const infos = (args: KernelArgs, names: string[]) => names.filter((n) => args.inputs[n]).map((n) => args.inputs[n] as tf.TensorInfo);
 
 /** Register the fused kernels (idempotent) for `backendName` (wasm or cpu). */
@@ -131,12 +152,14 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
   reg(LAYER_NORM, (args) => {
     const [x, g, beta] = infos(args, ['x', 'gain', 'bias']);
     const D = x.shape[x.shape.length - 1], N = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    expectShapes(LAYER_NORM, size(g.shape) === D && size(beta.shape) === D, () => dims([x, g, beta]));
     const eps = (args.attrs as { eps: number }).eps;
     return runOn(backendName, args.backend, [x, g, beta], [x.shape, [N], [N]], 0, (k, [xp, gp, bp, y, m, r]) => k.layer_norm_fwd(xp, gp, bp, y, m, r, N, D, eps));
   });
   reg(LAYER_NORM_GRAD, (args) => {
     const ins = infos(args, ['dy', 'x', 'gain', 'mean', 'rstd']);
     const x = ins[1], D = x.shape[x.shape.length - 1], N = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    expectShapes(LAYER_NORM_GRAD, ins.length === 5 && size(ins[0].shape) === N * D && size(ins[2].shape) === D && size(ins[3].shape) === N && size(ins[4].shape) === N, () => dims(ins));
     return runOn(backendName, args.backend, ins, [x.shape, [D], [D]], 0, (k, [dy, xx, g, m, r, dx, dg, db]) => k.layer_norm_bwd(dy, xx, g, m, r, dx, dg, db, N, D));
   });
   reg(GELU, (args) => {
@@ -145,12 +168,14 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
   });
   reg(GELU_GRAD, (args) => {
     const ins = infos(args, ['dy', 'x', 'phi']);
+    expectShapes(GELU_GRAD, ins.length === 3 && ins.every((t) => size(t.shape) === size(ins[1].shape)), () => dims(ins));
     return runOn(backendName, args.backend, ins, [ins[1].shape], 0, (k, [dy, x, phi, dx]) => k.gelu_bwd(dy, x, phi, dx, size(ins[1].shape)));
   });
   reg(ATTENTION, (args) => {
     const ins = infos(args, ['q', 'k', 'v', 'mask']);
     const a = args.attrs as unknown as AttnAttrs;
     const hd = ins[0].shape[1] / a.heads;
+    checkAttention(ATTENTION, a, ins[0], ins[1], ins[2], ins[3]);
     return runOn(backendName, args.backend, ins, [ins[0].shape, [a.batch, a.heads, a.Tq, a.T]], 0, (k, p) => {
       const [q, kk, v] = p, mask = ins.length === 4 ? p[3] : 0, [out, probs] = p.slice(ins.length);
       k.attn_fwd(q, kk, v, mask, out, probs, a.batch, a.Tq, a.T, a.heads, hd, a.scale);
@@ -160,23 +185,29 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
     const ins = infos(args, ['dy', 'q', 'k', 'v', 'p']);
     const a = args.attrs as unknown as AttnAttrs;
     const hd = ins[1].shape[1] / a.heads;
+    checkAttention(ATTENTION_GRAD, a, ins[1], ins[2], ins[3]);
+    expectShapes(ATTENTION_GRAD, size(ins[0].shape) === size(ins[1].shape) && size(ins[4].shape) === a.batch * a.heads * a.Tq * a.T, () => dims(ins));
     return runOn(backendName, args.backend, ins, [ins[1].shape, ins[2].shape, ins[3].shape], a.T, (k, [dy, q, kk, v, p, dq, dk, dv, dps]) =>
       k.attn_bwd(dy, q, kk, v, p, dq, dk, dv, dps, a.batch, a.Tq, a.T, a.heads, hd, a.scale));
   });
   reg(LORA, (args) => {
     const ins = infos(args, ['y0', 'x', 'a', 'b']);
     const [N, din] = ins[1].shape, [, r] = ins[2].shape, [, dout] = ins[3].shape, scale = (args.attrs as { scale: number }).scale;
+    checkLora(LORA, ins[0], ins[1], ins[2], ins[3]);
     return runOn(backendName, args.backend, ins, [[N, dout], [N, r]], r * din + r, (k, [y0, x, a, b, out, u, tmp]) => k.lora_fwd(y0, x, a, b, out, u, tmp, N, din, r, dout, scale));
   });
   reg(LORA_GRAD, (args) => {
     const ins = infos(args, ['dy', 'x', 'a', 'b', 'u']);
     const [N, din] = ins[1].shape, [, r] = ins[2].shape, [, dout] = ins[3].shape, scale = (args.attrs as { scale: number }).scale;
+    checkLora(LORA_GRAD, ins[0], ins[1], ins[2], ins[3]);
+    expectShapes(LORA_GRAD, ins.length === 5 && size(ins[4].shape) === N * r, () => dims(ins));
     return runOn(backendName, args.backend, ins, [[N, din], [din, r], [r, dout]], r * din + r * dout + r, (k, [dy, x, a, b, u, dx, da, db, tmp]) =>
       k.lora_bwd(dy, x, a, b, u, dx, da, db, tmp, N, din, r, dout, scale));
   });
   reg(ADAM, (args) => {
     const ins = infos(args, ['w', 'g', 'm', 'v']);
     const a = args.attrs as unknown as AdamAttrs, s = ins[0].shape;
+    expectShapes(ADAM, ins.length === 4 && ins.every((t) => size(t.shape) === size(s)), () => dims(ins));
     return runOn(backendName, args.backend, ins, [s, s, s], 0, (k, [w, g, m, v, w1, m1, v1]) =>
       k.adam_step(w, g, m, v, w1, m1, v1, size(s), a.b1, a.c1, a.b2, a.c2, a.eps, a.step));
   });
