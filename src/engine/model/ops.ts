@@ -1,8 +1,10 @@
 /**
  * Tensor ops shaped for speed on the tfjs wasm backend (see shared/ENV.md): only plain 2-D,
  * non-transposed matMuls are fast there, so every linear layer works on 2-D activations and its
- * backward pass uses explicit transposes instead of transposed matMuls; batched attention products
- * run as one depthwiseConv2d (XNNPACK) on wasm. On other backends the plain batched matMul is used.
+ * backward pass uses explicit transposes instead of transposed matMuls. Layer norm, GELU,
+ * attention and the LoRA branch run as the engine's fused kernels (kernels.ts) on wasm and cpu;
+ * the `...Ops` versions, made of tfjs ops, serve the tensorflow backends and are the kernels'
+ * test reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD } from './kernels';
@@ -43,40 +45,6 @@ export const matMulPlain = customGrad<(a: tf.Tensor, b: tf.Tensor) => tf.Tensor>
     },
   };
 });
-
-/**
- * Batched a[N,M,K] x b[N,K,P] as one depthwiseConv2d: input [1,M,K,N], filter [1,K,N,P].
- * `aT` / `bT`: the operand is passed transposed in its last two axes (a as [N,K,M], b as [N,P,K]);
- * the one transpose into the conv layout then absorbs that transpose (pure data movement).
- */
-function bmmDepthwise(a: tf.Tensor3D, b: tf.Tensor3D, aT = false, bT = false): tf.Tensor3D {
-  const [N, M, K] = aT ? [a.shape[0], a.shape[2], a.shape[1]] : a.shape;
-  const P = bT ? b.shape[1] : b.shape[2];
-  const inp = tf.reshape(tf.transpose(a, aT ? [2, 1, 0] : [1, 2, 0]), [1, M, K, N]) as tf.Tensor4D;
-  const filt = tf.reshape(tf.transpose(b, bT ? [2, 0, 1] : [1, 0, 2]), [1, K, N, P]) as tf.Tensor4D;
-  return tf.transpose(tf.reshape(tf.depthwiseConv2d(inp, filt, 1, 'valid'), [M, N, P]), [1, 0, 2]);
-}
-
-const bmmDepthwiseGrad = customGrad<(a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D>((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: bmmDepthwise(a as tf.Tensor3D, b as tf.Tensor3D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as tf.Tensor3D[];
-      // da = dy b^T, db = a^T dy
-      return [
-        bmmDepthwise(dy as tf.Tensor3D, sb, false, true),
-        bmmDepthwise(sa, dy as tf.Tensor3D, true, false),
-      ];
-    },
-  };
-});
-
-/** Batched matMul for attention: a[N,M,K] x b[N,K,P]. */
-export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (tf.getBackend() === 'wasm') return bmmDepthwiseGrad(a, b);
-  return tf.matMul(a, b);
-}
 
 /** Fused layer norm with its gradient (to x, gain and bias), one per eps. */
 const fusedLayerNorms = new Map<number, (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
@@ -167,10 +135,10 @@ export function attentionOps(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, sha
   const qh = split(q, Tq, [0, 2, 1, 3], [batch * H, Tq, hd]);
   const kT = split(k, T, [0, 2, 3, 1], [batch * H, hd, T]);
   const vh = split(v, T, [0, 2, 1, 3], [batch * H, T, hd]);
-  let scores = tf.mul(batchMatMul(qh, kT), 1 / Math.sqrt(hd)) as tf.Tensor3D;
+  let scores = tf.mul(tf.matMul(qh, kT), 1 / Math.sqrt(hd)) as tf.Tensor3D;
   if (mask) scores = tf.reshape(tf.add(tf.reshape(scores, [batch, H, Tq, T]), tf.reshape(mask, [batch, 1, 1, T])), [batch * H, Tq, T]);
   const att = tf.softmax(scores) as tf.Tensor3D;
-  return tf.reshape(tf.transpose(tf.reshape(batchMatMul(att, vh), [batch, H, Tq, hd]), [0, 2, 1, 3]), [batch * Tq, d]) as tf.Tensor2D;
+  return tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, vh), [batch, H, Tq, hd]), [0, 2, 1, 3]), [batch * Tq, d]) as tf.Tensor2D;
 }
 
 /** Fused LoRA branches, one per scale. */
