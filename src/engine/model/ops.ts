@@ -46,23 +46,25 @@ export const matMulPlain = customGrad<(a: tf.Tensor, b: tf.Tensor) => tf.Tensor>
   };
 });
 
-/** Fused layer norm with its gradient (to x, gain and bias), one per eps. */
-const fusedLayerNorms = new Map<number, (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
-function fusedLayerNorm(eps: number): (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D {
-  let f = fusedLayerNorms.get(eps);
-  if (!f) {
-    f = customGrad<(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [y, mean, rstd] = run(LAYER_NORM, { x, gain: g, bias: b }, { eps }) as tf.Tensor[];
-      save([x, g, mean, rstd]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: tf.Tensor[]) => run(LAYER_NORM_GRAD, { dy, x: sx, gain: sg, mean: sm, rstd: sr }) as tf.Tensor[],
-      };
-    });
-    fusedLayerNorms.set(eps, f);
-  }
-  return f;
+/** One function per value of a kernel attribute (eps, scale), made on first use. */
+function perAttribute<F>(make: (value: number) => F): (value: number) => F {
+  const made = new Map<number, F>();
+  return (value) => {
+    let f = made.get(value);
+    if (!f) { f = make(value); made.set(value, f); }
+    return f;
+  };
 }
+
+/** Fused layer norm with its gradient (to x, gain and bias), one per eps. */
+const fusedLayerNorm = perAttribute((eps) => customGrad<(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const [y, mean, rstd] = run(LAYER_NORM, { x, gain: g, bias: b }, { eps }) as tf.Tensor[];
+  save([x, g, mean, rstd]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: tf.Tensor[]) => run(LAYER_NORM_GRAD, { dy, x: sx, gain: sg, mean: sm, rstd: sr }) as tf.Tensor[],
+  };
+}));
 
 /** Layer norm over the last axis of a 2-D tensor (one fused kernel each way on wasm/cpu). */
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor2D {
@@ -142,22 +144,14 @@ export function attentionOps(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, sha
 }
 
 /** Fused LoRA branches, one per scale. */
-const fusedLoras = new Map<number, (y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>();
-function fusedLora(scale: number): (y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D {
-  let f = fusedLoras.get(scale);
-  if (!f) {
-    f = customGrad<(y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((y0: tf.Tensor, x: tf.Tensor, a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [out, u] = run(LORA, { y0, x, a, b }, { scale }) as tf.Tensor[];
-      save([x, a, b, u]);
-      return {
-        value: out,
-        gradFunc: (dy: tf.Tensor, [sx, sa, sb, su]: tf.Tensor[]) => [dy, ...(run(LORA_GRAD, { dy, x: sx, a: sa, b: sb, u: su }, { scale }) as tf.Tensor[])],
-      };
-    });
-    fusedLoras.set(scale, f);
-  }
-  return f;
-}
+const fusedLora = perAttribute((scale) => customGrad<(y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D>((y0: tf.Tensor, x: tf.Tensor, a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const [out, u] = run(LORA, { y0, x, a, b }, { scale }) as tf.Tensor[];
+  save([x, a, b, u]);
+  return {
+    value: out,
+    gradFunc: (dy: tf.Tensor, [sx, sa, sb, su]: tf.Tensor[]) => [dy, ...(run(LORA_GRAD, { dy, x: sx, a: sa, b: sb, u: su }, { scale }) as tf.Tensor[])],
+  };
+}));
 
 /**
  * y0 + scale (x a) b: a LoRA branch (a [d_in, r], b [r, d_out]) added to a linear layer's output
