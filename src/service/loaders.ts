@@ -152,6 +152,43 @@ export function loadModelFile(file: string, opts: ModelOptions = {}): LoadedMode
   return { spec, weights, metadata, file, format, tokenizer, notes };
 }
 
+/**
+ * Identity of a file or folder on disk: path, size and modification time, and for a folder those
+ * of its entries down to `depth` levels (an image folder's split and class folders change their
+ * times when files are added or removed). Keys the memos of things read from disk.
+ */
+export function fileKey(p: string | null | undefined, depth = 0): string {
+  if (!p) return `${p}`;
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return `${p}:missing`;
+  let out = `${p}:${st.size}:${st.mtimeMs}`;
+  if (st.isDirectory() && depth > 0) {
+    for (const name of fs.readdirSync(p).sort()) out += `|${fileKey(path.join(p, name), depth - 1)}`;
+  }
+  return out;
+}
+
+const specMemo = new Map<string, { spec: ModelSpec } | { error: unknown }>();
+
+/**
+ * The spec of a model file, read once per version of the file and of what is read beside it
+ * (tokenizer.json, config.json) and per options: the app's form validates on every edit. A file
+ * that fails to load fails the same way again from the memo. `fresh`: this call read the file.
+ */
+export function modelSpecMemo(file: string, opts: ModelOptions): { spec: ModelSpec; fresh: boolean } {
+  const beside = (f: string) => fileKey(path.join(path.dirname(file), f));
+  const key = JSON.stringify([fileKey(file), fileKey(opts.tokenizer), beside('tokenizer.json'), beside('config.json'), opts]);
+  let hit = specMemo.get(key);
+  const fresh = !hit;
+  if (!hit) {
+    try { hit = { spec: loadModelFile(file, opts).spec }; } catch (error) { hit = { error }; }
+    if (specMemo.size > 16) specMemo.delete(specMemo.keys().next().value!);
+    specMemo.set(key, hit);
+  }
+  if ('error' in hit) throw hit.error;
+  return { spec: hit.spec, fresh };
+}
+
 /** Model options of a config (user paths resolved against the config file's folder). */
 export function modelOptions(config: ExperimentConfig, baseDir: string): ModelOptions {
   const m = config.model;

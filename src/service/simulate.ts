@@ -7,63 +7,34 @@ import { keptComponents } from '../engine/compress/types';
 import type { ControlState } from '../engine/control/controller';
 import { LatencyModel } from '../engine/control/latency';
 import { latencyFloor, newSimState, simulateRound, type ProfileSource, type SimRow } from '../engine/control/simulate';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { configPartition, loadTrainLabels } from './datasets';
-import { loadModel, modelOptions } from './loaders';
+import { fileKey, modelOptions, modelSpecMemo } from './loaders';
 import { resolveDataset, resolveModel } from './resources';
 import { appendJsonLines } from './fsutil';
 import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
 import { loadLatestCheckpoint } from './checkpoint';
 
-/**
- * Size and modification time of a path and of the entries up to two folder levels below it (an
- * image folder's split and class folders, whose times change when files are added or removed).
- */
-function fingerprint(p: string, depth = 2): string {
-  let st: fs.Stats;
-  try { st = fs.statSync(p); } catch { return `${p}:missing`; }
-  let out = `${p}:${st.size}:${st.mtimeMs}`;
-  if (st.isDirectory() && depth > 0) {
-    for (const name of fs.readdirSync(p).sort()) out += `|${fingerprint(path.join(p, name), depth - 1)}`;
-  }
-  return out;
-}
-
-type ClockModel = { spec: ReturnType<typeof loadModel>['spec']; labels: Int32Array; numClasses: number };
-const clockCache = new Map<string, ClockModel>();
-const CLOCK_CACHE_SIZE = 8;
-/** Cache hits and misses of clockInputs (for tests and diagnostics). */
+const labelCache = new Map<string, { labels: Int32Array; numClasses: number }>();
+/** Calls of clockInputs that read nothing from disk (hits) and that read the model or labels (misses). */
 export const clockCacheStats = { hits: 0, misses: 0 };
 
 /**
- * Shard sizes and model spec of a config without building tfjs tensors. The model file and the
- * training labels are read once per (file, size, modification time, options): the app's form
- * validates a tsfa config, and so calls this, on every edit.
+ * Shard sizes and model spec of a config without building tfjs tensors. The model spec and the
+ * training labels are read once per version of their files (`modelSpecMemo`, `fileKey`): the
+ * app's form validates a tsfa config, and so calls this, on every edit.
  */
 export function clockInputs(config: ExperimentConfig, baseDir: string) {
-  let key: string;
-  try {
-    const modelPath = resolveModel(config.model.name, baseDir), dataPath = resolveDataset(config.data.dataset, baseDir);
-    const opts = modelOptions(config, baseDir);
-    key = JSON.stringify([fingerprint(modelPath, 0), opts, opts.tokenizer ? fingerprint(opts.tokenizer, 0) : null, fingerprint(dataPath), config.data]);
-  } catch {
-    key = ''; // unresolvable names: let the loaders below report them
+  const { spec, fresh } = modelSpecMemo(resolveModel(config.model.name, baseDir), modelOptions(config, baseDir));
+  const key = JSON.stringify([fileKey(resolveDataset(config.data.dataset, baseDir), 2), config.data]);
+  let data = labelCache.get(key);
+  if (fresh || !data) clockCacheStats.misses++; else clockCacheStats.hits++;
+  if (!data) {
+    data = loadTrainLabels(config, baseDir);
+    if (labelCache.size > 8) labelCache.delete(labelCache.keys().next().value!);
+    labelCache.set(key, data);
   }
-  let m = key ? clockCache.get(key) : undefined;
-  if (m) clockCacheStats.hits++;
-  else {
-    clockCacheStats.misses++;
-    const model = loadModel(config, baseDir);
-    const { labels, numClasses } = loadTrainLabels(config, baseDir);
-    m = { spec: model.spec, labels, numClasses };
-    if (key) {
-      clockCache.set(key, m);
-      if (clockCache.size > CLOCK_CACHE_SIZE) clockCache.delete(clockCache.keys().next().value!);
-    }
-  }
-  const parts = configPartition(config, m.labels, m.numClasses);
-  return { spec: { ...m.spec, numClasses: m.numClasses }, shardSizes: parts.map((p) => p.length) };
+  const parts = configPartition(config, data.labels, data.numClasses);
+  return { spec: { ...spec, numClasses: data.numClasses }, shardSizes: parts.map((p) => p.length) };
 }
 
 /**

@@ -6,40 +6,21 @@
  * directory's config.json is self-contained.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { checkDataset, isTextFormat, locateDataset } from './datasets';
-import { FieldError, loadModelFile, modelOptions } from './loaders';
+import { FieldError, modelOptions, modelSpecMemo } from './loaders';
 import { checkLatencyBudget } from './simulate';
 import { REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };
 
-/** Model checks are memoised by file identity and options (the form validates on every edit). */
-const modelMemo = new Map<string, { arch: string } | ConfigIssue>();
-
-function fileKey(f: string | null | undefined): string {
-  if (!f || !fs.existsSync(f)) return `${f}`;
-  const st = fs.statSync(f);
-  return `${f}:${st.size}:${st.mtimeMs}`;
-}
-
-/** Load the model once (memoised): its architecture, or the issue that stops it. */
+/** The model's architecture (read once per file version, `modelSpecMemo`), or the issue that stops it. */
 function checkModel(config: ExperimentConfig, baseDir: string, file: string): { arch: string } | ConfigIssue {
-  const opts = modelOptions(config, baseDir);
-  const beside = (f: string) => fileKey(path.join(path.dirname(file), f));
-  const key = JSON.stringify([fileKey(file), fileKey(opts.tokenizer), beside('tokenizer.json'), beside('config.json'), opts]);
-  const hit = modelMemo.get(key);
-  if (hit) return hit;
-  let out: { arch: string } | ConfigIssue;
   try {
-    out = { arch: loadModelFile(file, opts).spec.arch };
+    return { arch: modelSpecMemo(file, modelOptions(config, baseDir)).spec.arch };
   } catch (e) {
-    out = e instanceof FieldError ? { path: e.path, message: e.message.slice(e.path.length + 2) } : { path: 'model.name', message: (e as Error).message.replace(/^model\.name: /, '') };
+    return e instanceof FieldError ? { path: e.path, message: e.message.slice(e.path.length + 2) } : { path: 'model.name', message: (e as Error).message.replace(/^model\.name: /, '') };
   }
-  if (modelMemo.size > 16) modelMemo.delete(modelMemo.keys().next().value!);
-  modelMemo.set(key, out);
-  return out;
 }
 
 const shippedHint = (names: Record<string, string>, what: string) => ` (a shipped name: ${Object.keys(names).join(', ')}, or ${what})`;
