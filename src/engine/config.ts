@@ -38,7 +38,7 @@ export const configSchema = z.object({
     format: z.enum(['auto', 'idx', 'image-folder', 'csv', 'jsonl'], { error: 'must be one of auto, idx, image-folder, csv, jsonl' }).default('auto')
       .meta({ description: 'how to read data.dataset; auto: from the file extension or the folder contents' }),
     textColumn: str().default('text').meta({ description: 'csv/jsonl: the column (key) holding the text' }),
-    labelColumn: str().default('label').meta({ description: 'csv/jsonl: the column (key) holding the label: class names, or integer class ids 0..C-1' }),
+    labelColumn: str().default('label').meta({ description: 'csv/jsonl: the column (key) holding the label; the distinct training labels are the classes, sorted (numerically when every label is an integer, so ids 0..C-1 keep their ids)' }),
     testFraction: z.number({ error: 'must be a number' }).gt(0, { error: 'must be in (0, 1)' }).lt(1, { error: 'must be in (0, 1)' }).default(0.2)
       .meta({ description: 'share of samples held out for testing when the dataset has no test split (a fixed split, the same for every seed)' }),
     seqLen: int(1, 4096).nullable().default(null).meta({ description: 'text: tokens per sample incl. [CLS]/[SEP] (longer texts are cut, shorter padded); null = the model\'s own (shipped text models: 32; BERT checkpoints: 128)', unit: 'tokens' }),

@@ -5,6 +5,8 @@ import { buildWordTokenizer, loadTokenizer, padIdOf, tokenizeTexts } from './tex
 
 const cols = { textColumn: 'text', labelColumn: 'label' };
 
+const table = (file: string, labels: (string | number)[]) => ({ file, texts: labels.map(String), labels, lines: labels.map((_, i) => i + 2) });
+
 describe('CSV and JSONL tables', () => {
   it('parses RFC 4180 CSV: quotes, doubled quotes, embedded commas and newlines, CRLF, BOM', () => {
     const csv = '\ufeffid,text,label\r\n1,"a, b",pos\r\n2,"say ""hi""\nthere",neg\n3,plain,pos\n';
@@ -34,16 +36,21 @@ describe('CSV and JSONL tables', () => {
     expect(() => readJsonlTable('{"text": "a", "label": 1}\n{"text": "b", "lab', 'd.jsonl', cols)).toThrow(/d\.jsonl: line 2: not valid JSON .*truncated file\?/);
     expect(() => readJsonlTable('{"txt": "a", "label": 1}\n', 'd.jsonl', cols)).toThrow(/d\.jsonl: line 1: no key "text" \(keys: "txt", "label"\); set data\.textColumn/);
     expect(() => readJsonlTable('{"text": 3, "label": 1}\n', 'd.jsonl', cols)).toThrow(/"text" must be a string, got 3/);
+    expect(() => readJsonlTable('{"text": {"secret": "s3cr3t"}, "label": 1}\n', 'd.jsonl', cols)).toThrow(/"text" must be a string, got an object$/);
     expect(() => readJsonlTable('[1, 2]\n', 'd.jsonl', cols)).toThrow(DataFileError);
   });
 
-  it('maps labels: integers are class ids (an empty class is an error), strings sorted; unseen test labels are an error', () => {
-    const table = (file: string, labels: (string | number)[]) => ({ file, texts: labels.map(String), labels, lines: labels.map((_, i) => i + 2) });
+  it('maps labels: the sorted distinct training labels (integers numerically) are the classes; unseen test labels are an error', () => {
     const m = mapLabels(table('tr.csv', ['2', '0', '1', '0']), [table('te.csv', ['1'])]);
     expect(m.classNames).toEqual(['0', '1', '2']);
     expect([...m.ids[0]]).toEqual([2, 0, 1, 0]);
-    expect(() => mapLabels(table('tr.csv', [0, 2, 2]), [])).toThrow(/tr\.csv: class 1 has no training samples/);
-    expect(() => mapLabels(table('tr.csv', ['-1', '0']), [])).toThrow(/line 2: integer label -1 is negative/);
+    const gap = mapLabels(table('tr.csv', [0, 2, 2]), []); // no class "1": two classes, named as written
+    expect(gap.classNames).toEqual(['0', '2']);
+    expect([...gap.ids[0]]).toEqual([0, 1, 1]);
+    const neg = mapLabels(table('tr.csv', ['1', '-1', '10', '9']), []);
+    expect(neg.classNames).toEqual(['-1', '1', '9', '10']); // numeric order, not string order
+    expect([...neg.ids[0]]).toEqual([1, 0, 3, 2]);
+    expect(() => mapLabels(table('tr.csv', ['0', '1']), [table('te.csv', ['1', '5'])])).toThrow(/te\.csv: line 3: label "5" does not occur in the training split tr\.csv/);
     const s = mapLabels(table('tr.csv', ['spam', 'ham', 'spam']), [table('te.csv', ['ham'])]);
     expect(s.classNames).toEqual(['ham', 'spam']);
     expect([...s.ids[0]]).toEqual([1, 0, 1]);
@@ -52,6 +59,62 @@ describe('CSV and JSONL tables', () => {
     expect(sp.train.labels).toEqual(['a', 'c', 'e']);
     expect(sp.test.labels).toEqual(['b', 'd']);
     expect(() => splitTable(table('one.csv', ['a']), [0], 0.2)).toThrow(/one\.csv: 1 rows cannot be split/);
+  });
+});
+
+describe('hostile tables', () => {
+  it('integer labels 0 and 1000000000 are two classes (not an array of a billion counts)', () => {
+    const t0 = Date.now();
+    const m = mapLabels(table('tr.csv', ['0', '1000000000', '0', '1000000000']), [table('te.csv', ['1000000000'])]);
+    expect(m.classNames).toEqual(['0', '1000000000']);
+    expect([...m.ids[0]]).toEqual([0, 1, 0, 1]);
+    expect([...m.ids[1]]).toEqual([1]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a 200,000-row integer-label table maps without spreading its labels into Math.max', () => {
+    const labels = Array.from({ length: 200_000 }, (_, i) => String(i % 7));
+    const m = mapLabels(table('big.csv', labels), [table('te.csv', ['6', '0'])]);
+    expect(m.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(m.ids[0][199_999]).toBe(199_999 % 7);
+    expect([...m.ids[1]]).toEqual([6, 0]);
+  });
+
+  it('integer labels beyond 2^53 stay distinct; "007" and 7 are one class', () => {
+    const m = mapLabels(table('tr.jsonl', ['12345678901234567891', '12345678901234567890', '007', 7, -3, '-0']), []);
+    expect(m.classNames).toEqual(['-3', '0', '7', '12345678901234567890', '12345678901234567891']);
+    expect([...m.ids[0]]).toEqual([4, 3, 2, 2, 0, 1]);
+  });
+
+  it('errors about a file never quote its lines: JSON parse errors give a position, a one-field header is not echoed', () => {
+    const secret = 'SECRET-TOKEN-abc123';
+    const msg = (f: () => unknown) => { try { f(); } catch (e) { return (e as Error).message; } return ''; };
+    const j = msg(() => readJsonlTable(`${secret}\n`, 'x.jsonl', cols));
+    expect(j).toMatch(/x\.jsonl: line 1: not valid JSON \(invalid JSON\); expected one JSON object per line/);
+    expect(j).not.toContain('SECRET');
+    const j2 = msg(() => readJsonlTable(`{"text": "a", "label": 1}\n{"${secret}" 1}\n`, 'x.jsonl', cols));
+    expect(j2).toMatch(/line 2: not valid JSON \(invalid JSON at character \d+\)/);
+    expect(j2).not.toContain('SECRET');
+    const c = msg(() => readCsvTable(`root:x:0:0:${secret}:/root:/bin/bash\n`, 'passwd', cols));
+    expect(c).toMatch(/passwd: line 1: expected a CSV header naming the text and label columns/);
+    expect(c).not.toContain('SECRET');
+    expect(msg(() => readCsvTable(`a\0b,${secret}\n`, 'bin.csv', cols))).toMatch(/^bin\.csv: line 1: a NUL byte: a binary file, not a CSV table$/);
+    expect(msg(() => readJsonlTable('{"text": "a"}\n\0\n', 'bin.jsonl', cols))).toMatch(/line 2: a NUL byte/);
+  });
+
+  it('column and key lists are capped: at most 20 names of at most 40 characters each', () => {
+    const header = Array.from({ length: 50 }, (_, i) => `c${i}${'x'.repeat(100)}`);
+    let m = '';
+    try { readCsvTable(`${header.join(',')}\n`, 'wide.csv', cols); } catch (e) { m = (e as Error).message; }
+    expect(m).toMatch(/no column "text" \(columns: .*, \.\.\. \(30 more\)\); set data\.textColumn/);
+    expect(m).not.toContain('x'.repeat(41));
+    expect(m.length).toBeLessThan(1200);
+    let k = '';
+    try { readJsonlTable(JSON.stringify(Object.fromEntries(header.map((h) => [h, 1]))) + '\n', 'wide.jsonl', cols); } catch (e) { k = (e as Error).message; }
+    expect(k).toMatch(/no key "text" \(keys: .*\(30 more\)\)/);
+    expect(k.length).toBeLessThan(1200);
+    // a key inherited from Object.prototype is not a column
+    expect(() => readJsonlTable('{"text": "a"}\n', 'p.jsonl', { textColumn: 'text', labelColumn: 'constructor' })).toThrow(/no key "constructor"/);
   });
 });
 
