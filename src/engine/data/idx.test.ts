@@ -47,4 +47,10 @@ describe('IDX reader', () => {
     expect(() => loadIdxImageDataset(images(2), labels([0, 10]), files)).toThrow(/lab\.idx: label 10 at index 1 is outside \[0, 10\)/);
     expect(() => loadIdxImageDataset(labels([1, 2]), labels([0, 1]), files)).toThrow(/img\.idx: expected uint8 images of shape \[N, H, W\]/);
   });
+
+  it('a gzip stream that inflates past the limit is refused without inflating it all', () => {
+    const bomb = gzipSync(new Uint8Array(4_000_000));
+    expect(bomb.length).toBeLessThan(10_000);
+    expect(() => parseIdx(bomb, 'bomb.gz', 1_000_000)).toThrow(/bomb\.gz: inflates to more than 1000000 bytes, the most an IDX file may hold/);
+  });
 });

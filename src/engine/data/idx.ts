@@ -25,12 +25,17 @@ export interface IdxArray {
   data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 }
 
+/** Largest IDX data accepted after inflating (1 GiB; Fashion-MNIST's training images are 47 MB): a small gzip file can inflate without bound. */
+export const MAX_IDX_BYTES = 2 ** 30;
+
 const hex = (b: number) => '0x' + b.toString(16).padStart(2, '0');
 
-export function parseIdx(input: Uint8Array, fileLabel: string): IdxArray {
+/** Parse an IDX file (gzipped or not); `maxBytes` bounds the inflated size (tests lower it). */
+export function parseIdx(input: Uint8Array, fileLabel: string, maxBytes = MAX_IDX_BYTES): IdxArray {
   let bytes = input;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try { bytes = new Uint8Array(gunzipSync(bytes)); } catch (e) {
+    try { bytes = new Uint8Array(gunzipSync(bytes, { maxOutputLength: maxBytes })); } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DataFileError(fileLabel, `inflates to more than ${maxBytes} bytes, the most an IDX file may hold`);
       throw new DataFileError(fileLabel, `corrupt gzip stream (${(e as Error).message})`);
     }
   }

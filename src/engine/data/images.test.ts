@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jpegBytes, pngBytes } from './imageFixtures';
-import { decodeImage, imagesToDataset, toModelPixels } from './images';
+import { decodeImage, imageHeaderProblem, imagesToDataset, MAX_IMAGE_PIXELS, toModelPixels } from './images';
 
 describe('image decoding and resizing', () => {
   it('decodes PNG and JPEG by their magic bytes', () => {
@@ -31,5 +31,21 @@ describe('image decoding and resizing', () => {
     expect(() => decodeImage(jpg.subarray(0, 30), 'cut.jpg')).toThrow(/cut\.jpg: unreadable JPEG/);
     expect(() => decodeImage(new TextEncoder().encode('GIF89a...'), 'x.gif')).toThrow(/x\.gif: not a PNG or JPEG image \(first bytes 47 49 46 38\)/);
     expect(() => decodeImage(new Uint8Array(0), 'empty.png')).toThrow(/empty file/);
+  });
+
+  it('a PNG declaring a huge image is refused from its header, before any pixel buffer is allocated', () => {
+    const png = pngBytes(4, 4, () => [0, 0, 0]);
+    const dv = new DataView(png.buffer, png.byteOffset);
+    dv.setUint32(16, 60000, false); dv.setUint32(20, 60000, false); // IHDR width, height (CRC now wrong: never read)
+    expect(imageHeaderProblem(png)).toMatch(/PNG declares 60000 x 60000 pixels, more than the 67108864/);
+    const t0 = Date.now();
+    expect(() => decodeImage(png, 'bomb.png')).toThrow(/bomb\.png: PNG declares 60000 x 60000 pixels/);
+    expect(Date.now() - t0).toBeLessThan(500);
+    dv.setUint32(16, 8192, false); dv.setUint32(20, 8192, false);
+    expect(imageHeaderProblem(png)).toBeNull(); // at the limit: allowed
+    expect(8192 * 8192).toBe(MAX_IMAGE_PIXELS);
+    dv.setUint32(16, 0, false);
+    expect(imageHeaderProblem(png)).toMatch(/empty 0 x 8192 image/);
+    expect(imageHeaderProblem(png.subarray(0, 16))).toMatch(/no IHDR/);
   });
 });

@@ -14,9 +14,34 @@ export interface RgbaImage { width: number; height: number; rgba: Uint8Array }
 const isPng = (b: Uint8Array) => b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
 const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
+/**
+ * Most pixels an image may declare (2^26, e.g. 8192 x 8192): a small file can declare a huge
+ * image, and decoding allocates width x height x 4 bytes (a 60000 x 60000 PNG of 100 bytes would
+ * take minutes and gigabytes before failing).
+ */
+export const MAX_IMAGE_PIXELS = 2 ** 26;
+
+/**
+ * What is wrong with an image file judging by its first bytes (at least 24 of them: a PNG's IHDR
+ * holds its size), or null when it may be decoded: not a PNG/JPEG, or a PNG declaring an empty or
+ * too large image. JPEG sizes are checked by the decoder (maxResolutionInMP).
+ */
+export function imageHeaderProblem(head: Uint8Array): string | null {
+  if (isJpeg(head)) return null;
+  if (!isPng(head)) return `not a PNG or JPEG image (first bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none: empty file'}); remove it or convert it`;
+  if (head.length < 24 || String.fromCharCode(head[12], head[13], head[14], head[15]) !== 'IHDR') return 'unreadable PNG (no IHDR header chunk); truncated or corrupt file?';
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const w = dv.getUint32(16, false), h = dv.getUint32(20, false);
+  if (!w || !h) return `PNG declares an empty ${w} x ${h} image; corrupt file?`;
+  if (w * h > MAX_IMAGE_PIXELS) return `PNG declares ${w} x ${h} pixels, more than the ${MAX_IMAGE_PIXELS} (8192 x 8192) accepted; downscale it`;
+  return null;
+}
+
 /** Decode a PNG or JPEG file's bytes (format from the magic bytes, not the extension). */
 export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const problem = imageHeaderProblem(bytes);
+  if (problem) throw new DataFileError(file, problem);
   if (isPng(bytes)) {
     try {
       const p = PNG.sync.read(buf);
@@ -27,13 +52,13 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   }
   if (isJpeg(bytes)) {
     try {
-      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
       return { width: j.width, height: j.height, rgba: j.data };
     } catch (e) {
       throw new DataFileError(file, `unreadable JPEG (${(e as Error).message}); truncated or corrupt file?`);
     }
   }
-  throw new DataFileError(file, `not a PNG or JPEG image (first bytes ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ') || 'none: empty file'})`);
+  throw new DataFileError(file, 'not a PNG or JPEG image');
 }
 
 /** Resize (bilinear, pixel centres aligned) and convert to `channels` (1 or 3): size * size * channels bytes, HWC. */

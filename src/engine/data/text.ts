@@ -24,7 +24,8 @@ export function loadTokenizer(json: unknown, source: string): Tokenizer {
   try {
     return new Tokenizer(json, {});
   } catch (e) {
-    throw new DataFileError(source, `unsupported tokenizer.json: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    throw new DataFileError(source, `unsupported tokenizer.json: ${msg.length > 200 ? `${msg.slice(0, 200)}...` : msg}`);
   }
 }
 
