@@ -1,8 +1,11 @@
 /**
  * Checkpoints: everything a run needs to continue after round t, written after every completed
  * round (`checkpoint.every`) as `checkpoints/round-<t>.safetensors` (tensors + JSON metadata) with
- * a SHA-256 sidecar; the last `keep` are kept. A checkpoint whose checksum does not match is
- * skipped (and reported) in favour of the previous one.
+ * a SHA-256 sidecar; the last `keep` are kept. The sidecar is written before the checkpoint, so a
+ * checkpoint in place always has its checksum (a kill in between leaves a sidecar alone, which is
+ * ignored). Loading never throws for a bad checkpoint: one that is missing its checksum, does not
+ * match it or does not decode is skipped (and reported) in favour of the previous one, and with
+ * none left the run starts over from round 0.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,7 +14,7 @@ import type { TrainerState } from '../engine/fl/federated';
 import type { ControlState } from '../engine/control/controller';
 import { encodeSafetensors, parseSafetensors } from '../engine/model/safetensors';
 import type { WeightMap } from '../engine/model/types';
-import { writeFileAtomic } from './fsutil';
+import { crashPoint, writeFileAtomic } from './fsutil';
 
 const DIR = 'checkpoints';
 const NAME = /^round-(\d{6})\.safetensors$/;
@@ -55,14 +58,31 @@ export function saveCheckpoint(runDir: string, state: TrainerState, extra: Recor
   fs.mkdirSync(dir, { recursive: true });
   const bytes = encodeCheckpoint(state, extra);
   const file = path.join(dir, `round-${String(state.round).padStart(6, '0')}.safetensors`);
-  writeFileAtomic(file, bytes);
   writeFileAtomic(file + '.sha256', sha256(bytes) + '\n');
+  crashPoint('checkpoint-after-sidecar');
+  writeFileAtomic(file, bytes);
+  crashPoint('checkpoint-after-data');
   const all = listCheckpoints(runDir);
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) {
-    fs.rmSync(old.file, { force: true });
-    fs.rmSync(old.file + '.sha256', { force: true });
-  }
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) removeCheckpoint(old.file);
+  removeOrphanSidecars(runDir, file);
   return file;
+}
+
+function removeCheckpoint(file: string): void {
+  fs.rmSync(file, { force: true });
+  fs.rmSync(file + '.sha256', { force: true });
+}
+
+/** Sidecars whose checkpoint never landed (a kill between the two writes), except `keepFor`'s. */
+function removeOrphanSidecars(runDir: string, keepFor?: string): void {
+  const dir = path.join(runDir, DIR);
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    if (!n.endsWith('.safetensors.sha256')) continue;
+    const data = path.join(dir, n.slice(0, -'.sha256'.length));
+    if (data !== keepFor && !fs.existsSync(data)) fs.rmSync(path.join(dir, n), { force: true });
+  }
 }
 
 export function listCheckpoints(runDir: string): { round: number; file: string }[] {
@@ -72,18 +92,38 @@ export function listCheckpoints(runDir: string): { round: number; file: string }
     .map((m) => ({ round: Number(m[1]), file: path.join(dir, m[0]) })).sort((a, b) => a.round - b.round);
 }
 
-/** The newest checkpoint whose checksum verifies; `skipped` lists the ones that did not. */
-export function loadLatestCheckpoint(runDir: string): { state: TrainerState; extra: Record<string, unknown>; file: string; skipped: string[] } | null {
+export interface LoadedCheckpoint { state: TrainerState; extra: Record<string, unknown>; file: string; skipped: string[] }
+
+/**
+ * The newest checkpoint that verifies and decodes, or null when there is none; `skipped` lists the
+ * newer ones that did not, with the reason. Never throws for a bad checkpoint.
+ */
+export function findCheckpoint(runDir: string): { checkpoint: LoadedCheckpoint | null; skipped: string[] } {
   const skipped: string[] = [];
-  for (const { file } of listCheckpoints(runDir).reverse()) {
+  let all: { round: number; file: string }[];
+  try { all = listCheckpoints(runDir); } catch (e) { return { checkpoint: null, skipped: [`${path.join(runDir, DIR)}: ${(e as Error).message}`] }; }
+  for (const { file } of all.reverse()) {
     try {
       const bytes = new Uint8Array(fs.readFileSync(file));
       const want = fs.readFileSync(file + '.sha256', 'utf8').trim();
       if (sha256(bytes) !== want) { skipped.push(`${file}: checksum mismatch`); continue; }
-      return { ...decodeCheckpoint(bytes, file), file, skipped };
+      return { checkpoint: { ...decodeCheckpoint(bytes, file), file, skipped }, skipped };
     } catch (e) {
       skipped.push(`${file}: ${(e as Error).message}`);
     }
   }
-  return skipped.length ? (() => { throw new Error(`no usable checkpoint: ${skipped.join('; ')}`); })() : null;
+  return { checkpoint: null, skipped };
+}
+
+/** The newest usable checkpoint (see `findCheckpoint`), or null when none is usable. Never throws for a bad checkpoint. */
+export function loadLatestCheckpoint(runDir: string): LoadedCheckpoint | null {
+  return findCheckpoint(runDir).checkpoint;
+}
+
+/** Remove the checkpoints after `round` (unusable ones a resume passed over) and orphan sidecars. */
+export function discardCheckpointsAfter(runDir: string, round: number): string[] {
+  const gone = listCheckpoints(runDir).filter((c) => c.round > round).map((c) => c.file);
+  for (const f of gone) removeCheckpoint(f);
+  removeOrphanSidecars(runDir);
+  return gone;
 }

@@ -62,6 +62,18 @@ export function newRunId(name: string, now = new Date()): string {
   return `${ts}-${slug(name)}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
+/** True when `dir` itself is a symbolic link (a run directory must be a plain folder: no writes through links). */
+export function isSymlink(dir: string): boolean {
+  return fs.lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+}
+
+export class RunDirError extends Error {}
+
+/** Refuse a run directory that is a symbolic link. */
+export function assertPlainRunDir(dir: string): void {
+  if (isSymlink(dir)) throw new RunDirError(`${dir} is a symbolic link; a run directory must be a plain folder`);
+}
+
 export const files = (dir: string) => ({
   config: path.join(dir, 'config.json'),
   meta: path.join(dir, 'meta.json'),

@@ -99,6 +99,54 @@ describe('runner', () => {
   });
 });
 
+describe('runner: unusable checkpoints and leftovers', () => {
+  const cfg = tiny({ federation: { numClients: 4, clientsPerRound: 2, rounds: 3 }, checkpoint: { every: 1, keep: 2 } });
+  const stopAfter = async (dir: string, rounds: number) => { let n = 0; await executeRun(dir, { onRound: () => { n++; }, shouldStop: () => n >= rounds }); };
+
+  it('starts over from round 0 when the only checkpoint lost its checksum or every checkpoint is corrupt, with identical metrics', async () => {
+    const full = await runRows(cfg);
+    // killed after round-000001.safetensors landed but before its .sha256 (the old write order)
+    const a = newRun(cfg);
+    await stopAfter(a, 1);
+    fs.rmSync(listCheckpoints(a)[0].file + '.sha256');
+    const logsA: string[] = [];
+    expect((await executeRun(a, { onLog: (l) => logsA.push(l) })).status).toBe('completed');
+    expect(logsA.some((l) => /checkpoint skipped: .*round-000001\.safetensors.*ENOENT/.test(l))).toBe(true);
+    expect(logsA.some((l) => l.startsWith('no usable checkpoint: starting over from round 0'))).toBe(true);
+    expect(strip(readMetrics<Record<string, unknown>>(a).rows)).toEqual(strip(full.rows));
+    // every checkpoint corrupt
+    const b = newRun(cfg);
+    await stopAfter(b, 2);
+    for (const c of listCheckpoints(b)) { const x = fs.readFileSync(c.file); x[100] ^= 0xff; fs.writeFileSync(c.file, x); }
+    const logsB: string[] = [];
+    expect((await executeRun(b, { onLog: (l) => logsB.push(l) })).status).toBe('completed');
+    expect(logsB.filter((l) => l.includes('checksum mismatch'))).toHaveLength(2);
+    expect(logsB.some((l) => l.startsWith('no usable checkpoint: starting over from round 0 (the 2 round(s)'))).toBe(true);
+    expect(strip(readMetrics<Record<string, unknown>>(b).rows)).toEqual(strip(full.rows));
+    expect(listCheckpoints(b).map((c) => c.round)).toEqual([2, 3]);
+  });
+
+  it('removes the temp files of dead writers when the run starts, keeps a live writer\'s, and refuses a symlinked run directory', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const dir = newRun(cfg);
+    fs.mkdirSync(path.join(dir, 'checkpoints'));
+    const stale = [path.join(dir, `.summary.json.${dead}.${Date.now()}.tmp`), path.join(dir, 'checkpoints', `.round-000001.safetensors.${dead}.${Date.now()}.tmp`),
+      path.join(dir, `.summary.json.${process.pid}.${Date.now() - 3_600_000}.tmp`)];
+    const live = path.join(dir, `.meta.json.${process.ppid}.${Date.now()}.tmp`);
+    for (const f of [...stale, live]) fs.writeFileSync(f, 'x'.repeat(1000));
+    const link = path.join(path.dirname(dir), 'link-to-run');
+    fs.symlinkSync(dir, link);
+    await expect(executeRun(link)).rejects.toThrow(/symbolic link/);
+    expect(fs.existsSync(path.join(dir, 'summary.json'))).toBe(false);
+    const logs: string[] = [];
+    await executeRun(dir, { onLog: (l) => logs.push(l), shouldStop: () => true });
+    expect(logs[0]).toBe('removed 3 temp file(s) left by killed writers');
+    for (const f of stale) expect(fs.existsSync(f), f).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+  });
+});
+
 describe('runner on a failing disk', () => {
   it('a full disk fails the run with the file named, corrupts nothing, and the run resumes identically', async () => {
     const { injectWriteFault } = await import('./fsutil');

@@ -9,10 +9,10 @@ import { runOfflineStage, type OfflineResult } from '../engine/control/offline';
 import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
 import { configPartition, loadTaskData } from './datasets';
 import { loadModel } from './loaders';
-import { appendMetrics, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
-import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
-import { writeFileAtomic } from './fsutil';
-import { acquireRunLock } from './lock';
+import { appendMetrics, assertPlainRunDir, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
+import { discardCheckpointsAfter, findCheckpoint, saveCheckpoint } from './checkpoint';
+import { cleanStaleTemps, crashPoint, setCrashRound, writeFileAtomic } from './fsutil';
+import { acquireRunLock, adoptRunLock, cleanStaleClaims } from './lock';
 import { ClientWorkerPool } from './clientPool';
 
 export interface RunHooks {
@@ -22,11 +22,22 @@ export interface RunHooks {
   shouldStop?(): boolean;
   /** Train each round's clients on this many worker threads (1 = this thread). Results are identical. */
   clientWorkers?: number;
+  /** The run lock was taken under this owner token (by the run manager that queued the run): use it, do not take or release one. */
+  lockToken?: string;
 }
 
+/**
+ * Train a run directory to its last round (or a stop), resuming from its newest usable
+ * checkpoint. The caller must own the run: it takes the run lock (or adopts the manager's), then
+ * removes the temp files dead writers left.
+ */
 export async function executeRun(dir: string, hooks: RunHooks = {}): Promise<RunSummary> {
-  const release = acquireRunLock(dir);
+  assertPlainRunDir(dir);
+  const release = hooks.lockToken ? adoptRunLock(dir, hooks.lockToken) : acquireRunLock(dir);
   try {
+    cleanStaleClaims(dir);
+    const removed = cleanStaleTemps(dir);
+    if (removed.length) hooks.onLog?.(`removed ${removed.length} temp file(s) left by killed writers`);
     return await executeLocked(dir, hooks);
   } finally {
     release();
@@ -59,14 +70,18 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
       rows.push(...resumeFromCheckpoint(dir, trainer, log));
       writeSummary(dir, summarize(rows, 'running', backendName));
       while (trainer.state.round < config.federation.rounds) {
+        setCrashRound(trainer.state.round + 1);
+        crashPoint('round-start');
         const m = await trainer.runRoundWith(pool);
         appendMetrics(dir, m);
+        crashPoint('metrics-appended');
         rows.push(m);
         if (m.round % config.checkpoint.every === 0 || m.round === config.federation.rounds) {
           saveCheckpoint(dir, trainer.state, {}, config.checkpoint.keep);
         }
         hooks.onRound?.(m, config.federation.rounds);
         writeSummary(dir, summarize(rows, 'running', backendName));
+        crashPoint('round-end');
         if (hooks.shouldStop?.() && trainer.state.round < config.federation.rounds) {
           const s = summarize(rows, 'stopped', backendName);
           writeSummary(dir, s);
@@ -95,19 +110,25 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
 }
 
 /**
- * Continue from the newest valid checkpoint: restore the trainer and cut metrics.jsonl back to the
- * rounds it covers (a crash may have appended rounds after it). Returns the kept rows.
+ * Continue from the newest usable checkpoint: restore the trainer and cut metrics.jsonl back to the
+ * rounds it covers (a crash may have appended rounds after it). Unusable newer checkpoints are
+ * reported and removed; with none usable the run starts over from round 0 (metrics.jsonl emptied),
+ * which gives the same rows as an uninterrupted run: every random draw depends on (seed, round).
+ * Returns the kept rows.
  */
 function resumeFromCheckpoint(dir: string, trainer: FederatedTrainer, log: (s: string) => void): RoundMetrics[] {
   const { rows, tornLastLine } = readMetrics<RoundMetrics>(dir);
   if (tornLastLine) log('metrics.jsonl: ignored a torn last line (the process died mid-write)');
-  const ck = loadLatestCheckpoint(dir);
-  for (const s of ck?.skipped ?? []) log(`checkpoint skipped: ${s}`);
+  const { checkpoint: ck, skipped } = findCheckpoint(dir);
+  for (const s of skipped) log(`checkpoint skipped: ${s}`);
   const upTo = ck ? ck.state.round : 0;
   if (ck) {
     trainer.restore(ck.state);
     log(`resuming after round ${upTo}`);
+  } else if (skipped.length || rows.length) {
+    log(`no usable checkpoint: starting over from round 0${rows.length ? ` (the ${rows.length} round(s) in metrics.jsonl are redone)` : ''}`);
   }
+  if (skipped.length) discardCheckpointsAfter(dir, upTo);
   const kept = rows.filter((r) => r.round <= upTo);
   if (kept.length !== rows.length || tornLastLine) {
     writeFileAtomic(files(dir).metrics, kept.map((r) => JSON.stringify(r) + '\n').join(''));
