@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { BACKENDS } from './backend';
+import { dbmToWatt, pathLossDb } from './channel/channel';
+import { getAt } from './paths';
 import { LINEAR_TARGETS } from './model/encoder';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -14,7 +16,20 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const positive = (what = 'a number > 0') =>
   z.number({ error: 'must be a number' }).gt(0, { error: `must be ${what}` }).refine(Number.isFinite, { error: 'must be finite' });
 const finite = () => z.number({ error: 'must be a number' }).refine(Number.isFinite, { error: 'must be finite' });
+/** A physical quantity in [min, max]: the ranges keep every simulated rate and time finite (docs/config.md). */
+const within = (min: number, max: number) => z.number({ error: 'must be a number' })
+  .min(min, { error: `must be in [${min}, ${max}]` }).max(max, { error: `must be in [${min}, ${max}]` });
 const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+
+/** Largest offline.horizon: the rounds the offline stage and the budget check simulate. */
+export const MAX_HORIZON = 10_000;
+/** Smallest mean SNR at the cell edge over the whole band that validation accepts (docs/config.md). */
+export const MIN_EDGE_SNR = 1e-3;
+
+/** Mean SNR (fading 1) of a device at the cell edge given the whole band: p g(R) / (W N0). */
+export function cellEdgeSnr(ch: { radiusM: number; txPowerDbm: number; noisePsdDbmHz: number; bandwidthHz: number }): number {
+  return (dbmToWatt(ch.txPowerDbm) * 10 ** (-pathLossDb(ch.radiusM) / 10)) / (ch.bandwidthHz * dbmToWatt(ch.noisePsdDbmHz));
+}
 
 const partitionSchema = z.discriminatedUnion('method', [
   z.object({ method: z.literal('iid') }).strict(),
@@ -29,7 +44,7 @@ const partitionSchema = z.discriminatedUnion('method', [
 ], { error: 'must be {"method": "iid" | "dirichlet" | "shards", ...}' });
 
 export const configSchema = z.object({
-  name: str().default('experiment').meta({ description: 'run name shown in lists and reports' }),
+  name: str().max(200, { error: 'must be at most 200 characters' }).default('experiment').meta({ description: 'run name shown in lists and reports' }),
   seed: int(0, 2 ** 31 - 1).default(0).meta({ description: 'root of every random stream (partition, init, sampling, batching, channel)' }),
   backend: z.enum(['auto', ...BACKENDS], { error: `must be one of auto, ${BACKENDS.join(', ')}` }).default('auto')
     .meta({ description: 'tfjs backend; auto tries tensorflow-gpu, tensorflow, wasm, cpu in order' }),
@@ -101,27 +116,27 @@ export const configSchema = z.object({
       .meta({ description: 'weight of the near-orthogonality regulariser on normalised LoRA components (0 = plain LoRA)' }),
   }).strict().prefault({}),
   channel: z.object({
-    radiusM: positive().default(500).meta({ description: 'cell radius: devices are placed uniformly in a disc around the base station', unit: 'm' }),
-    minDistanceM: positive().default(10).meta({ description: 'closest a device may be to the base station', unit: 'm' }),
-    txPowerDbm: finite().default(23).meta({ description: 'device transmit power', unit: 'dBm' }),
-    noisePsdDbmHz: finite().default(-174).meta({ description: 'noise power spectral density N0', unit: 'dBm/Hz' }),
-    bandwidthHz: positive().default(20e6).meta({ description: 'total uplink bandwidth W shared by FDMA', unit: 'Hz' }),
-    computeGflopsMin: positive().default(5).meta({ description: 'slowest device speed (speeds are drawn uniformly once per device)', unit: 'GFLOP/s' }),
-    computeGflopsMax: positive().default(20).meta({ description: 'fastest device speed', unit: 'GFLOP/s' }),
-    downlinkMbps: positive().nullable().default(null).meta({ description: 'downlink broadcast rate for the global factors; null = downlink time not modelled', unit: 'Mbit/s' }),
+    radiusM: within(1, 1e6).default(500).meta({ description: 'cell radius: devices are placed uniformly in a disc around the base station', unit: 'm' }),
+    minDistanceM: within(0.01, 1e6).default(10).meta({ description: 'closest a device may be to the base station', unit: 'm' }),
+    txPowerDbm: within(-100, 100).default(23).meta({ description: 'device transmit power', unit: 'dBm' }),
+    noisePsdDbmHz: within(-250, -50).default(-174).meta({ description: 'noise power spectral density N0', unit: 'dBm/Hz' }),
+    bandwidthHz: within(1, 1e12).default(20e6).meta({ description: 'total uplink bandwidth W shared by FDMA', unit: 'Hz' }),
+    computeGflopsMin: within(1e-6, 1e9).default(5).meta({ description: 'slowest device speed (speeds are drawn uniformly once per device)', unit: 'GFLOP/s' }),
+    computeGflopsMax: within(1e-6, 1e9).default(20).meta({ description: 'fastest device speed', unit: 'GFLOP/s' }),
+    downlinkMbps: within(1e-6, 1e9).nullable().default(null).meta({ description: 'downlink broadcast rate for the global factors; null = downlink time not modelled', unit: 'Mbit/s' }),
   }).strict().prefault({}),
   control: z.object({
     method: z.enum(['fixed', 'fixed-opt', 'ideal', 'tsfa'], { error: 'must be one of fixed, fixed-opt, ideal, tsfa' }).default('fixed')
       .meta({ description: 'per-round choice of rho and bandwidth shares: fixed (compression.rho, equal shares), fixed-opt (compression.rho, min-max shares), ideal (rho = 1, equal shares), tsfa (Lyapunov control under the latency budget)' }),
-    latencyBudget: positive().nullable().default(null).meta({ description: 'long-term average round latency budget T_bar (required for tsfa; logged against for the others)', unit: 's' }),
-    V: positive().default(1).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency)', unit: 's^2' }),
+    latencyBudget: positive().max(1e9, { error: 'must be at most 1e9 s' }).nullable().default(null).meta({ description: 'long-term average round latency budget T_bar (required for tsfa; logged against for the others)', unit: 's' }),
+    V: within(1e-12, 1e12).default(1).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency)', unit: 's^2' }),
   }).strict().prefault({}),
   offline: z.object({
     candidates: z.array(int(1, 256), { error: 'must be an array of ranks' }).min(1, { error: 'must list at least one rank' })
       .default([1, 2, 4, 8, 16, 32]).meta({ description: 'ranks the offline stage chooses from when lora.rank is "auto"' }),
-    pilotSamples: int(1).default(256).meta({ description: 'server-side proxy samples for the pilot fine-tune (the first N training samples)' }),
-    pilotSteps: int(1).default(20).meta({ description: 'local steps of the pilot fine-tune at the largest candidate rank' }),
-    horizon: int(1).default(50).meta({ description: 'rounds of sampled clients the expected latency is averaged over' }),
+    pilotSamples: int(1, 1_000_000).default(256).meta({ description: 'server-side proxy samples for the pilot fine-tune (the first N training samples)' }),
+    pilotSteps: int(1, 100_000).default(20).meta({ description: 'local steps of the pilot fine-tune at the largest candidate rank' }),
+    horizon: int(1, MAX_HORIZON).default(50).meta({ description: 'rounds of sampled clients the expected latency is averaged over' }),
   }).strict().prefault({}),
   checkpoint: z.object({
     every: int(1).default(1).meta({ description: 'write a checkpoint every N rounds (resume restarts from the last one)' }),
@@ -140,6 +155,10 @@ export const configSchema = z.object({
   }
   if (c.channel.minDistanceM >= c.channel.radiusM) {
     ctx.addIssue({ code: 'custom', path: ['channel', 'minDistanceM'], message: `must be < channel.radiusM (${c.channel.radiusM})` });
+  }
+  const edgeSnr = cellEdgeSnr(c.channel);
+  if (!(edgeSnr >= MIN_EDGE_SNR)) {
+    ctx.addIssue({ code: 'custom', path: ['channel', 'bandwidthHz'], message: `gives a device at the cell edge (${c.channel.radiusM} m) an SNR of ${edgeSnr.toPrecision(3)} over the whole band, below ${MIN_EDGE_SNR}: its rate would round to 0 bit/s; lower channel.bandwidthHz or channel.radiusM, or raise channel.txPowerDbm` });
   }
   if (c.control.method === 'tsfa') {
     if (c.control.latencyBudget === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudget'], message: 'control.method "tsfa" needs a latency budget in seconds, e.g. 2' });
@@ -181,19 +200,12 @@ export class ConfigError extends Error {
   }
 }
 
-function valueAt(input: unknown, path: PropertyKey[]): unknown {
-  let v: unknown = input;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
+/** A short quote of a value for an error message; never throws (deeply nested input included). */
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const s = JSON.stringify(v);
+  let s: string | undefined;
+  try { s = JSON.stringify(v); } catch { return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested value'; }
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
@@ -207,7 +219,7 @@ export function validateConfig(input: unknown): { ok: true; config: ExperimentCo
       return { path: where, message: `unknown key(s) ${iss.keys.map((k) => `"${k}"`).join(', ')}; remove or fix the spelling` };
     }
     const path = iss.path.map(String).join('.');
-    const got = valueAt(input, iss.path);
+    const got = getAt(input, iss.path);
     return { path, message: `${iss.message}, got ${show(got)}` };
   });
   return { ok: false, issues };

@@ -45,6 +45,21 @@ function idField(r: Record<string, unknown>, command: string): string {
   return r.id;
 }
 
+/** Deepest nesting a request may have: configs are 4 levels deep; deeper input is refused before any handler walks it. */
+export const MAX_REQUEST_DEPTH = 64;
+
+/** True when arrays/objects in `value` nest deeper than `max` (iterative: no stack to overflow). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return false;
+}
+
 /** Any error as an ApiError: contract errors pass, known service errors map, the rest are `internal`. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
@@ -120,6 +135,7 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
     async call(command, request) {
       try {
         if (!isApiCommand(command)) throw new ApiError('not-found', `unknown command ${JSON.stringify(command)}`);
+        if (nestedDeeperThan(request, MAX_REQUEST_DEPTH)) throw new ApiError('invalid-request', `${command}: the request nests arrays/objects deeper than ${MAX_REQUEST_DEPTH} levels; a config is at most 4 deep`);
         return (await handlers[command](request)) as never;
       } catch (e) {
         throw toApiError(e);

@@ -14,28 +14,52 @@ import { appendJsonLines } from './fsutil';
 import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
 import { loadLatestCheckpoint } from './checkpoint';
 
-const labelCache = new Map<string, { labels: Int32Array; numClasses: number }>();
+type Memo<T> = Map<string, T | { error: unknown }>;
+const labelCache: Memo<{ labels: Int32Array; numClasses: number }> = new Map();
+const shardCache: Memo<number[]> = new Map();
 /** Calls of clockInputs that read nothing from disk (hits) and that read the model or labels (misses). */
 export const clockCacheStats = { hits: 0, misses: 0 };
 
+/** `make()` once per key (its error too), in a map of at most 9 entries. */
+function memo<T extends object>(cache: Memo<T>, key: string, make: () => T): { value: T; fresh: boolean } {
+  let hit = cache.get(key);
+  const fresh = !hit;
+  if (!hit) {
+    try { hit = make(); } catch (error) { hit = { error }; }
+    if (cache.size > 8) cache.delete(cache.keys().next().value!);
+    cache.set(key, hit);
+  }
+  if ('error' in hit) throw hit.error;
+  return { value: hit as T, fresh };
+}
+
+/**
+ * The training labels of a config (read once per version of the dataset files and data settings)
+ * and each client's shard size under its seeded partition (once per federation settings and
+ * seed): config validation and the clock both need them, and the app's form validates on every
+ * edit. A partition that cannot be made fails the same way again. `fresh`: the labels were read.
+ */
+export function partitionMemo(config: ExperimentConfig, baseDir: string): { numClasses: number; shardSizes: number[]; fresh: boolean } {
+  const dataKey = JSON.stringify([fileKey(resolveDataset(config.data.dataset, baseDir), 2), config.data]);
+  const { value: data, fresh } = memo(labelCache, dataKey, () => loadTrainLabels(config, baseDir));
+  const { value: shardSizes } = memo(shardCache, JSON.stringify([dataKey, config.federation, config.seed]),
+    () => configPartition(config, data.labels, data.numClasses).map((p) => p.length));
+  return { numClasses: data.numClasses, shardSizes, fresh };
+}
+
 /**
  * Shard sizes and model spec of a config without building tfjs tensors. The model spec and the
- * training labels are read once per version of their files (`modelSpecMemo`, `fileKey`): the
- * app's form validates a tsfa config, and so calls this, on every edit.
+ * partition are read once per version of their files (`modelSpecMemo`, `partitionMemo`).
  */
 export function clockInputs(config: ExperimentConfig, baseDir: string) {
   const { spec, fresh } = modelSpecMemo(resolveModel(config.model.name, baseDir), modelOptions(config, baseDir));
-  const key = JSON.stringify([fileKey(resolveDataset(config.data.dataset, baseDir), 2), config.data]);
-  let data = labelCache.get(key);
-  if (fresh || !data) clockCacheStats.misses++; else clockCacheStats.hits++;
-  if (!data) {
-    data = loadTrainLabels(config, baseDir);
-    if (labelCache.size > 8) labelCache.delete(labelCache.keys().next().value!);
-    labelCache.set(key, data);
-  }
-  const parts = configPartition(config, data.labels, data.numClasses);
-  return { spec: { ...spec, numClasses: data.numClasses }, shardSizes: parts.map((p) => p.length) };
+  const data = partitionMemo(config, baseDir);
+  if (fresh || data.fresh) clockCacheStats.misses++; else clockCacheStats.hits++;
+  return { spec: { ...spec, numClasses: data.numClasses }, shardSizes: data.shardSizes };
 }
+
+/** Most client-rounds (rounds x clients per round) the budget check simulates: ~2 s here. */
+export const MAX_CHECKED_CLIENT_ROUNDS = 500_000;
 
 /**
  * A tsfa budget below the smallest mean round time any controller can reach (smallest ratio,
@@ -44,10 +68,14 @@ export function clockInputs(config: ExperimentConfig, baseDir: string) {
 export function checkLatencyBudget(config: ExperimentConfig, baseDir: string): ConfigIssue | null {
   const budget = config.control.latencyBudget;
   if (config.control.method !== 'tsfa' || budget === null) return null;
+  const horizon = Math.min(config.offline.horizon, config.federation.rounds), perRound = config.federation.clientsPerRound;
+  if (horizon * perRound > MAX_CHECKED_CLIENT_ROUNDS) {
+    return { path: 'offline.horizon', message: `the latency-budget check would simulate ${horizon} rounds x ${perRound} clients; at most ${MAX_CHECKED_CLIENT_ROUNDS} client-rounds are checked at validation: lower offline.horizon to at most ${Math.floor(MAX_CHECKED_CLIENT_ROUNDS / perRound)}, got ${config.offline.horizon}` };
+  }
   const { spec, shardSizes } = clockInputs(config, baseDir);
   const rank = config.lora.rank === 'auto' ? Math.min(...config.offline.candidates) : config.lora.rank;
   const lm = new LatencyModel({ config: withRank(config, rank), spec, shardSizes });
-  const { minMeanLatency, computeOnly } = latencyFloor(lm, 1 / rank, Math.min(config.offline.horizon, config.federation.rounds));
+  const { minMeanLatency, computeOnly } = latencyFloor(lm, 1 / rank, horizon);
   if (budget >= minMeanLatency) return null;
   return {
     path: 'control.latencyBudget',

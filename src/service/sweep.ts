@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConfigIssue, ExperimentConfig } from '../engine/config';
+import { pathProblem, setAt } from '../engine/paths';
 import { writeJsonAtomic } from './fsutil';
 import { createRunDir, files, readJson, type RunSummary } from './runStore';
 import { validateRunConfig } from './validate';
@@ -26,17 +27,10 @@ export interface PlannedRun { id: string; label: string; overrides: Record<strin
 
 export class SweepError extends Error { constructor(readonly issues: ConfigIssue[]) { super(issues.map((i) => `${i.path}: ${i.message}`).join('\n')); } }
 
-function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
-  const keys = dotted.split('.');
-  let o = obj;
-  for (const k of keys.slice(0, -1)) {
-    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
-    o = o[k] as Record<string, unknown>;
-  }
-  o[keys[keys.length - 1]] = value;
-}
-
 function slug(v: unknown): string { return String(typeof v === 'object' ? JSON.stringify(v) : v).replace(/[^A-Za-z0-9.]+/g, '_').slice(0, 24); }
+
+/** Most runs one sweep may expand to (checked before expanding). */
+export const MAX_SWEEP_RUNS = 1000;
 
 /** Expand and validate every run of a sweep; throws SweepError naming the run and field. */
 export function planSweep(spec: SweepSpec, specDir: string): PlannedRun[] {
@@ -50,18 +44,33 @@ export function planSweep(spec: SweepSpec, specDir: string): PlannedRun[] {
     baseDir = path.dirname(f);
   } else if (spec.base) base = spec.base;
   const grid = Object.entries(spec.grid ?? {});
-  for (const [k, vs] of grid) if (!Array.isArray(vs) || vs.length === 0) throw new SweepError([{ path: `grid.${k}`, message: 'must be a non-empty array of values' }]);
+  const variants = spec.variants?.length ? spec.variants : [{ label: '', set: {} }];
+  const keyIssues: ConfigIssue[] = [];
+  for (const [k, vs] of grid) {
+    const problem = pathProblem(k);
+    if (problem) keyIssues.push({ path: `grid[${JSON.stringify(k.slice(0, 60))}]`, message: problem });
+    else if (!Array.isArray(vs) || vs.length === 0) keyIssues.push({ path: `grid.${k}`, message: 'must be a non-empty array of values' });
+  }
+  variants.forEach((v, i) => {
+    if (!v || typeof v !== 'object' || (v.set !== undefined && (!v.set || typeof v.set !== 'object' || Array.isArray(v.set)))) { keyIssues.push({ path: `variants[${i}]`, message: 'must be {"label": "...", "set": {"<dotted.path>": value}}' }); return; }
+    for (const k of Object.keys(v.set ?? {})) {
+      const problem = pathProblem(k);
+      if (problem) keyIssues.push({ path: `variants[${i}].set[${JSON.stringify(k.slice(0, 60))}]`, message: problem });
+    }
+  });
+  if (keyIssues.length) throw new SweepError(keyIssues);
+  const count = grid.reduce((n, [, vs]) => n * (vs as unknown[]).length, variants.length);
+  if (count > MAX_SWEEP_RUNS) throw new SweepError([{ path: 'grid', message: `${count > 1e12 ? 'more than 10^12' : count} runs (variants x grid values); at most ${MAX_SWEEP_RUNS} per sweep` }]);
   let combos: Record<string, unknown>[] = [{}];
   for (const [k, vs] of grid) combos = combos.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
-  const variants = spec.variants?.length ? spec.variants : [{ label: '', set: {} }];
   const runs: PlannedRun[] = [];
   const issues: ConfigIssue[] = [];
   for (const v of variants) {
     for (const combo of combos) {
       const overrides = { ...v.set, ...combo };
       const label = [v.label, ...Object.entries(combo).map(([k, x]) => `${k.split('.').pop()}=${slug(x)}`)].filter(Boolean).join(' ');
-      const input = structuredClone(base);
-      for (const [k, x] of Object.entries(overrides)) setPath(input, k, x);
+      let input = structuredClone(base);
+      for (const [k, x] of Object.entries(overrides)) input = setAt(input, k, x);
       input.name = `${spec.name ?? 'sweep'} ${label}`.trim();
       const r = validateRunConfig(input, baseDir);
       const id = `r${String(runs.length).padStart(3, '0')}-${label.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'run'}`;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { checkDataset, isTextFormat, locateDataset } from './datasets';
 import { FieldError, modelOptions, modelSpecMemo } from './loaders';
-import { checkLatencyBudget } from './simulate';
+import { checkLatencyBudget, partitionMemo } from './simulate';
 import { REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };
@@ -20,6 +20,17 @@ function checkModel(config: ExperimentConfig, baseDir: string, file: string): { 
     return { arch: modelSpecMemo(file, modelOptions(config, baseDir)).spec.arch };
   } catch (e) {
     return e instanceof FieldError ? { path: e.path, message: e.message.slice(e.path.length + 2) } : { path: 'model.name', message: (e as Error).message.replace(/^model\.name: /, '') };
+  }
+}
+
+/** The seeded partition of the training set over the clients can be made (`partitionMemo`), or the issue naming the field. */
+function checkPartition(config: ExperimentConfig, baseDir: string): ConfigIssue | null {
+  try {
+    partitionMemo(config, baseDir);
+    return null;
+  } catch (e) {
+    const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+)+): ([^]*)$/.exec((e as Error).message);
+    return m ? { path: m[1], message: m[2] } : { path: 'data.dataset', message: (e as Error).message };
   }
 }
 
@@ -60,6 +71,10 @@ export function validateRunConfig(input: unknown, baseDir: string): ValidationRe
   }
   if (config.model.tokenizer) config.model.tokenizer = resolveUserPath(config.model.tokenizer, baseDir);
 
+  if (!issues.length) {
+    const shards = checkPartition(config, baseDir);
+    if (shards) issues.push(shards);
+  }
   if (!issues.length) {
     const budget = checkLatencyBudget(config, baseDir);
     if (budget) issues.push(budget);

@@ -29,10 +29,19 @@ function byClass(labels: ArrayLike<number>, numClasses: number): number[][] {
   return out;
 }
 
+/**
+ * Work (samples + classes x clients per draw) the Dirichlet redraws may spend before giving up:
+ * about a second on one core. Small federations keep the full 1000 redraws; a large one that keeps
+ * leaving clients nearly empty fails in bounded time instead of blocking its caller for minutes.
+ */
+const DIRICHLET_WORK = 5e6;
+
 export function partitionDirichlet(labels: ArrayLike<number>, numClients: number, alpha: number, rng: Rng, numClasses: number, minSize = 2): Partition {
   check(labels.length, numClients);
+  if (labels.length < minSize * numClients) throw new Error(`federation.numClients: ${numClients} clients need at least ${minSize} training samples each (${minSize * numClients}), the data has ${labels.length}; use fewer clients or more data`);
   const classes = byClass(labels, numClasses);
-  for (let attempt = 0; attempt < 1000; attempt++) {
+  const attempts = Math.max(1, Math.min(1000, Math.floor(DIRICHLET_WORK / (labels.length + numClasses * numClients))));
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const parts: number[][] = Array.from({ length: numClients }, () => []);
     for (const members of classes) {
       if (!members.length) continue;
@@ -48,7 +57,7 @@ export function partitionDirichlet(labels: ArrayLike<number>, numClients: number
     }
     if (parts.every((p) => p.length >= minSize)) return parts.map(sorted);
   }
-  throw new Error(`federation.partition.alpha: Dirichlet(${alpha}) left a client with fewer than ${minSize} samples after 1000 draws; use a larger alpha or fewer clients`);
+  throw new Error(`federation.partition.alpha: Dirichlet(${alpha}) left a client with fewer than ${minSize} samples after ${attempts} draws; use a larger alpha or fewer clients`);
 }
 
 export function partitionShards(labels: ArrayLike<number>, numClients: number, classesPerClient: number, rng: Rng, numClasses: number): Partition {

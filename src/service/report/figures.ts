@@ -2,7 +2,8 @@
  * The report's figures, each a small spec: when it applies (else the reason it is hidden), its
  * caption, and its ECharts option over one or several runs. Rendering is `style.ts`'s.
  */
-import { at, bitsToTarget, hasField, num, series, type ReportRun } from './load';
+import { getAt } from '../../engine/paths';
+import { bitsToTarget, hasField, num, series, type ReportRun } from './load';
 import { axis, baseOption, FONT, INK, pixelSize, renderSvg, runStyle, SIZES, type FigureSize } from './style';
 
 export interface FigureContext {
@@ -113,7 +114,7 @@ function perRound(id: string, title: string, field: string, yName: string, capti
   };
 }
 
-const budgetOf = (r: ReportRun) => num(at(r.config, 'control.latencyBudget'));
+const budgetOf = (r: ReportRun) => num(getAt(r.config, 'control.latencyBudget'));
 
 const latency: FigureSpec = {
   id: 'latency', title: 'Round latency against the budget',
@@ -147,7 +148,7 @@ const rhoRank: FigureSpec = {
   id: 'rho-rank', title: 'Sparsification ratio and rank',
   missing: (runs) => (hasField(runs, 'rho') ? null : 'no run logged rho (runs from before the controllers existed)'),
   caption: (runs) => 'Sparsification ratio rho_t chosen each round (solid, left axis; the share of LoRA components or entries sent) and the LoRA rank r (dashed, right axis; '
-    + runs.map((r) => `${r.label}: ${r.rank ?? 'unknown'}${num(at(r.config, 'lora.rank')) === null && r.rank !== null ? ' chosen offline' : ''}`).join(', ') + ').',
+    + runs.map((r) => `${r.label}: ${r.rank ?? 'unknown'}${num(getAt(r.config, 'lora.rank')) === null && r.rank !== null ? ' chosen offline' : ''}`).join(', ') + ').',
   option: (runs, _ctx, size) => {
     const fontPx = SIZES[size].fontPx;
     const out: Record<string, unknown>[] = [];
@@ -181,7 +182,7 @@ const shares: FigureSpec = {
       out.push(line(r, i, shareRange(r, (xs) => Math.max(...xs))));
       out.push(line(r, i, shareRange(r, (xs) => Math.min(...xs)), { showSymbol: false, lineStyle: { width: 1, type: 'dotted', color: runStyle(i).color } }));
     });
-    const s = num(at(runs[0].config, 'federation.clientsPerRound'));
+    const s = num(getAt(runs[0].config, 'federation.clientsPerRound'));
     if (s) out[0] = { ...out[0], markLine: { symbol: 'none', silent: true, label: { show: false }, lineStyle: { type: 'dashed', width: 1, color: '#999999' }, data: [{ yAxis: 1 / s }] } };
     return {
       ...withRuns(runs, size),
@@ -231,7 +232,7 @@ function minBits(runs: ReportRun[]): number {
   return all.length ? Math.min(...all) : 1;
 }
 
-const methodOf = (r: ReportRun) => String(at(r.config, 'compression.method') ?? 'none');
+const methodOf = (r: ReportRun) => String(getAt(r.config, 'compression.method') ?? 'none');
 const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 /** Mean compress time per round (ms) and mean operations per client per round over runs of one method. */
 export function compressCost(runs: ReportRun[], method: string): { ms: number | null; flops: number | null; runs: ReportRun[] } {

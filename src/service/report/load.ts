@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RoundMetrics, RunStatus } from '../../shared/api';
 import { files, readJson, readMetrics, type RunSummary } from '../runStore';
+import { getAt } from '../../engine/paths';
 
 export class ReportInputError extends Error {}
 
@@ -32,13 +33,6 @@ export interface ReportRun {
 export const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** config.a.b.c, or undefined. */
-export function at(config: Record<string, unknown>, dotted: string): unknown {
-  let v: unknown = config;
-  for (const k of dotted.split('.')) v = obj(v)[k];
-  return v;
-}
-
 function readOr<T>(file: string, fallback: T): T {
   try { return readJson<T>(file); } catch { return fallback; }
 }
@@ -56,7 +50,7 @@ export function loadRun(dir: string): ReportRun {
   const meta = obj(readOr(files(abs).meta, {}));
   const summary = readOr<RunSummary | null>(files(abs).summary, null);
   const { rows, tornLastLine } = readMetrics<RoundMetrics>(abs);
-  const rankCfg = num(at(config, 'lora.rank'));
+  const rankCfg = num(getAt(config, 'lora.rank'));
   const seed = num(meta.seed) ?? num(config.seed);
   return {
     id: path.basename(abs),

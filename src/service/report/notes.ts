@@ -3,7 +3,8 @@
  * docs/method.md (the choices the code makes where shared/METHOD.md is silent). A note appears
  * only when some run of the report used that part of the method.
  */
-import { at, num, obj, type ReportRun } from './load';
+import { getAt } from '../../engine/paths';
+import { num, obj, type ReportRun } from './load';
 
 const str = (v: unknown, d = '?') => (v === undefined || v === null ? d : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const si = (v: number, unit: string) => {
@@ -22,40 +23,40 @@ export function isSimulateOnly(r: ReportRun): boolean {
 /** One sentence: what the run trained, how it compressed and controlled the uplink. */
 export function methodSummary(r: ReportRun): string {
   const c = r.config;
-  const method = str(at(c, 'compression.method'), 'none');
-  const ctrl = str(at(c, 'control.method'), 'fixed');
-  const part = at(c, 'federation.partition') as Record<string, unknown> | undefined;
+  const method = str(getAt(c, 'compression.method'), 'none');
+  const ctrl = str(getAt(c, 'control.method'), 'fixed');
+  const part = getAt(c, 'federation.partition') as Record<string, unknown> | undefined;
   const partition = part?.method === 'dirichlet' ? `Dirichlet(${str(part.alpha)}) non-IID` : part?.method === 'shards' ? `${str(part.classesPerClient)} labels per client` : str(part?.method, 'iid');
-  const rankCfg = at(c, 'lora.rank');
+  const rankCfg = getAt(c, 'lora.rank');
   const rank = rankCfg === 'auto' ? `rank chosen offline by TSFA${r.rank !== null ? ` (${r.rank})` : ''}` : `rank ${str(rankCfg)}`;
-  const targets = Array.isArray(at(c, 'lora.targets')) ? (at(c, 'lora.targets') as string[]).join(', ') : '?';
+  const targets = Array.isArray(getAt(c, 'lora.targets')) ? (getAt(c, 'lora.targets') as string[]).join(', ') : '?';
   const comp = method === 'none' ? 'dense uplink (no compression)'
-    : `${method.toUpperCase()} compression (rho ${str(at(c, 'compression.rho'))}${at(c, 'compression.k') ? `, k ${str(at(c, 'compression.k'))}` : ''}, ${str(at(c, 'compression.valueBits'))}-bit values, error feedback ${at(c, 'compression.errorFeedback') === false ? 'off' : 'on'})`;
-  const budget = num(at(c, 'control.latencyBudget'));
-  const control = ctrl === 'tsfa' ? `TSFA control (latency budget ${budget} s, V ${str(at(c, 'control.V'))})`
+    : `${method.toUpperCase()} compression (rho ${str(getAt(c, 'compression.rho'))}${getAt(c, 'compression.k') ? `, k ${str(getAt(c, 'compression.k'))}` : ''}, ${str(getAt(c, 'compression.valueBits'))}-bit values, error feedback ${getAt(c, 'compression.errorFeedback') === false ? 'off' : 'on'})`;
+  const budget = num(getAt(c, 'control.latencyBudget'));
+  const control = ctrl === 'tsfa' ? `TSFA control (latency budget ${budget} s, V ${str(getAt(c, 'control.V'))})`
     : `${ctrl} control${budget !== null ? ` (budget ${budget} s logged against)` : ''}`;
   const source = obj(obj(r.meta.simulate).source);
   const who = isSimulateOnly(r)
-    ? `Channel and controller simulation (fedlora simulate, no training; ${source.kind === 'synthetic' ? `synthetic importance profiles, decay ${str(source.decay)}` : source.kind ? `importance profiles of ${str(source.run ?? source.kind)}` : 'importance profiles'}) for LoRA ${rank} on ${targets} with ${str(at(c, 'federation.numClients'))} clients (${str(at(c, 'federation.clientsPerRound'))} per round) over ${r.metrics.length} rounds`
-    : `${str(at(c, 'model.name'))} fine-tuned with LoRA (${rank} on ${targets}, train mode ${str(at(c, 'train.mode'))}) by ${str(at(c, 'federation.numClients'))} clients`
-      + ` (${str(at(c, 'federation.clientsPerRound'))} per round, ${partition} shards of ${str(at(c, 'data.dataset'))}) for ${str(at(c, 'federation.rounds'))} rounds`;
+    ? `Channel and controller simulation (fedlora simulate, no training; ${source.kind === 'synthetic' ? `synthetic importance profiles, decay ${str(source.decay)}` : source.kind ? `importance profiles of ${str(source.run ?? source.kind)}` : 'importance profiles'}) for LoRA ${rank} on ${targets} with ${str(getAt(c, 'federation.numClients'))} clients (${str(getAt(c, 'federation.clientsPerRound'))} per round) over ${r.metrics.length} rounds`
+    : `${str(getAt(c, 'model.name'))} fine-tuned with LoRA (${rank} on ${targets}, train mode ${str(getAt(c, 'train.mode'))}) by ${str(getAt(c, 'federation.numClients'))} clients`
+      + ` (${str(getAt(c, 'federation.clientsPerRound'))} per round, ${partition} shards of ${str(getAt(c, 'data.dataset'))}) for ${str(getAt(c, 'federation.rounds'))} rounds`;
   return `${who}; ${comp}; ${control};`
-    + ` uplink ${si(num(at(c, 'channel.bandwidthHz')) ?? 0, 'Hz')}; seed ${str(c.seed)}.`;
+    + ` uplink ${si(num(getAt(c, 'channel.bandwidthHz')) ?? 0, 'Hz')}; seed ${str(c.seed)}.`;
 }
 
 export interface Note { title: string; text: string }
 
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 function values(runs: ReportRun[], path: string): string {
-  return uniq(runs.map((r) => str(at(r.config, path)))).join(' / ');
+  return uniq(runs.map((r) => str(getAt(r.config, path)))).join(' / ');
 }
 
 /** The channel model and every METHOD.md assumption the runs used (docs/method.md sections 1-4). */
 export function methodNotes(runs: ReportRun[]): Note[] {
   const notes: Note[] = [];
   const any = (f: (r: ReportRun) => boolean) => runs.some(f);
-  const method = (r: ReportRun) => str(at(r.config, 'compression.method'), 'none');
-  const ctrl = (r: ReportRun) => str(at(r.config, 'control.method'), 'fixed');
+  const method = (r: ReportRun) => str(getAt(r.config, 'compression.method'), 'none');
+  const ctrl = (r: ReportRun) => str(getAt(r.config, 'control.method'), 'fixed');
 
   notes.push({ title: 'Federated LoRA (FedIT)', text: 'The server averages the LoRA factors A and B separately, weighted by shard size; B starts at 0, A uniform (PEFT\'s Kaiming bound); a fresh classification head is trained by every client and sent dense. Clients are sampled without replacement each round from a seeded stream; every random draw comes from a named stream under the seed, so a run is reproducible and a resumed run draws what an uninterrupted one draws.' });
   notes.push({ title: 'Evaluation', text: `The global model on the first ${values(runs, 'data.testSamples')} test images every ${values(runs, 'eval.every')} round(s) and always on the last round; rounds without evaluation have testAcc null.` });
@@ -67,9 +68,9 @@ export function methodNotes(runs: ReportRun[]): Note[] {
       + `Device speeds are uniform in [${values(runs, 'channel.computeGflopsMin')}, ${values(runs, 'channel.computeGflopsMax')}] GFLOP/s (our choice: METHOD.md leaves the distribution open). `
       + 'Compute time = samples x 3 x forward FLOPs / speed (backward counted as twice the forward) + the compressor\'s counted operations / speed; measured wall time never feeds the simulated clock. '
       + 'Round time = max over the sampled clients of compute + bits / rate. The server knows the round\'s gains when it allocates bandwidth (perfect CSI). '
-      + (any((r) => num(at(r.config, 'channel.downlinkMbps')) !== null) ? `Downlink broadcast of the global weights at ${values(runs, 'channel.downlinkMbps')} Mbit/s is added to compute time.` : 'The downlink is not modelled.'),
+      + (any((r) => num(getAt(r.config, 'channel.downlinkMbps')) !== null) ? `Downlink broadcast of the global weights at ${values(runs, 'channel.downlinkMbps')} Mbit/s is added to compute time.` : 'The downlink is not modelled.'),
   });
-  if (any((r) => (num(at(r.config, 'channel.bandwidthHz')) ?? 20e6) < 20e6)) {
+  if (any((r) => (num(getAt(r.config, 'channel.bandwidthHz')) ?? 20e6) < 20e6)) {
     notes.push({ title: 'Narrow band', text: 'The shipped adapter is small (about 283 kbit dense), so at METHOD.md\'s 20 MHz uploading takes milliseconds and no budget binds; runs with a narrower band (e.g. 100 kHz) put uploading at 20-30% of a round, where a much larger adapter would sit at 20 MHz.' });
   }
   if (any((r) => ['soft', 'topk', 'randk', 'svd'].includes(method(r)))) {
@@ -79,7 +80,7 @@ export function methodNotes(runs: ReportRun[]): Note[] {
   if (any((r) => method(r) === 'soft')) notes.push({ title: 'SOFT', text: `Components ranked by importance (${values(runs.filter((r) => method(r) === 'soft'), 'compression.importance')}: exact = ||b'_i a'_i^T - b_i a_i^T||_F, factor-norm = ||b'_i|| ||a'_i||); m = ceil(rho r) per layer are sent, ties to the lower index; indices cost min(r-bit mask, m ceil(log2 r)) bits per layer. Orthogonality weight soft.lambda = ${values(runs.filter((r) => method(r) === 'soft'), 'soft.lambda')}.` });
   if (any((r) => method(r) === 'svd')) notes.push({ title: 'SVD baseline', text: 'Per layer the product update dW is truncated to m components by a randomized SVD (2r oversampling, 2 power iterations, exact Jacobi SVD) and U S, V are sent; the server re-factorises the averaged product to rank r. Its error feedback does not apply and covNorm is null.' });
   if (any((r) => method(r) === 'topk' || method(r) === 'randk')) notes.push({ title: 'Top-k / random-k', text: 'Over all LoRA factor entries of a client together; unsent entries count as zero at the server (no renormalisation); random-k sends one 32-bit seed instead of positions.' });
-  if (any((r) => method(r) !== 'none' && method(r) !== 'svd' && at(r.config, 'compression.errorFeedback') !== false)) {
+  if (any((r) => method(r) !== 'none' && method(r) !== 'svd' && getAt(r.config, 'compression.errorFeedback') !== false)) {
     notes.push({ title: 'Error feedback', text: 'What a client did not send is kept (in factor space) and added to its next update; sparsError measures the error of the update plus that residual.' });
   }
   const ctrls = uniq(runs.map(ctrl));
@@ -90,7 +91,7 @@ export function methodNotes(runs: ReportRun[]): Note[] {
     tsfa: 'tsfa: each round, for every rho = j/r, the min-max shares and their round time T(rho); the smallest V E(rho) + Q T(rho) wins (ties to the larger rho); with Q = 0 equal shares are used when they meet the budget. E(rho) is the predicted sparsification error from each client\'s latest importance profile (sent with its update, in clientBits). The queue Q <- max(Q + T_t - budget, 0) turns the long-term latency budget into a per-round price.',
   };
   notes.push({ title: 'Controllers', text: ctrls.map((c) => ctrlText[c] ?? `${c}.`).join(' ') + ' Min-max shares come from a bracketing search on the deadline; shares are scaled to sum to exactly 1.' });
-  if (any((r) => at(r.config, 'lora.rank') === 'auto' || r.meta.offline !== undefined)) {
+  if (any((r) => getAt(r.config, 'lora.rank') === 'auto' || r.meta.offline !== undefined)) {
     notes.push({ title: 'Offline rank choice', text: 'With lora.rank "auto" a pilot fine-tune at the largest candidate rank on proxy data (here: the first training samples, which slightly overlap the clients\' data; a deployment would use public data) gives an energy curve; each candidate rank is scored by the energy it cannot express plus the energy left out per round at the largest ratio meeting the budget (expected latency from channel statistics). The choice and every candidate\'s score are in meta.json (offline).' });
   }
   if (any(isSimulateOnly)) {

@@ -4,7 +4,8 @@
  * mean ± sample standard deviation, and the configs flattened to dotted paths for the side-by-side view.
  */
 import { summarize } from '../runStore';
-import { at, bitsToTarget, num, type ReportRun } from './load';
+import { getAt } from '../../engine/paths';
+import { bitsToTarget, num, type ReportRun } from './load';
 
 export interface SummaryRow {
   label: string;
@@ -38,8 +39,8 @@ export function summaryRow(r: ReportRun, targetAcc: number | null): SummaryRow {
   const last = r.metrics[r.metrics.length - 1];
   return {
     label: r.label, id: r.id, status: r.status, seed: r.seed,
-    method: String(at(r.config, 'compression.method') ?? 'none'), controller: String(at(r.config, 'control.method') ?? 'fixed'), rank: r.rank,
-    roundsDone: s.rounds, rounds: num(at(r.config, 'federation.rounds')),
+    method: String(getAt(r.config, 'compression.method') ?? 'none'), controller: String(getAt(r.config, 'control.method') ?? 'fixed'), rank: r.rank,
+    roundsDone: s.rounds, rounds: num(getAt(r.config, 'federation.rounds')),
     finalAcc: s.finalAcc, bestAcc: s.bestAcc, totalUplinkBits: s.totalUplinkBits, meanRoundTime: s.meanRoundTime,
     simTime: last ? num(last.cumTime) : null,
     bitsToTarget: targetAcc === null ? null : bitsToTarget(r, targetAcc)?.bits ?? null,
