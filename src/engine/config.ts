@@ -44,7 +44,7 @@ const partitionSchema = z.discriminatedUnion('method', [
 ], { error: 'must be {"method": "iid" | "dirichlet" | "shards", ...}' });
 
 export const configSchema = z.object({
-  name: str().max(200, { error: 'must be at most 200 characters' }).default('experiment').meta({ description: 'run name shown in lists and reports' }),
+  name: str().max(200, { error: 'must be at most 200 characters' }).default('experiment').meta({ description: 'run name shown in lists and reports (at most 200 characters)' }),
   seed: int(0, 2 ** 31 - 1).default(0).meta({ description: 'root of every random stream (partition, init, sampling, batching, channel)' }),
   backend: z.enum(['auto', ...BACKENDS], { error: `must be one of auto, ${BACKENDS.join(', ')}` }).default('auto')
     .meta({ description: 'tfjs backend; auto tries tensorflow-gpu, tensorflow, wasm, cpu in order' }),
@@ -120,7 +120,7 @@ export const configSchema = z.object({
     minDistanceM: within(0.01, 1e6).default(10).meta({ description: 'closest a device may be to the base station', unit: 'm' }),
     txPowerDbm: within(-100, 100).default(23).meta({ description: 'device transmit power', unit: 'dBm' }),
     noisePsdDbmHz: within(-250, -50).default(-174).meta({ description: 'noise power spectral density N0', unit: 'dBm/Hz' }),
-    bandwidthHz: within(1, 1e12).default(20e6).meta({ description: 'total uplink bandwidth W shared by FDMA', unit: 'Hz' }),
+    bandwidthHz: within(1, 1e12).default(20e6).meta({ description: 'total uplink bandwidth W shared by FDMA; with the other channel values it must leave a device at the cell edge a mean SNR of at least 1e-3 over the whole band (below that its rate rounds to 0 bit/s)', unit: 'Hz' }),
     computeGflopsMin: within(1e-6, 1e9).default(5).meta({ description: 'slowest device speed (speeds are drawn uniformly once per device)', unit: 'GFLOP/s' }),
     computeGflopsMax: within(1e-6, 1e9).default(20).meta({ description: 'fastest device speed', unit: 'GFLOP/s' }),
     downlinkMbps: within(1e-6, 1e9).nullable().default(null).meta({ description: 'downlink broadcast rate for the global factors; null = downlink time not modelled', unit: 'Mbit/s' }),
