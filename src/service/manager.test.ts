@@ -13,8 +13,8 @@ import { tinyConfig } from './testFixtures';
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 
 const managers: RunManager[] = [];
-function newManager(opts: { maxConcurrent?: number; runsDir?: string; clientWorkers?: number } = {}): { m: RunManager; events: RunEvent[] } {
-  const m = new RunManager({ runsDir: opts.runsDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), maxConcurrent: opts.maxConcurrent, clientWorkers: opts.clientWorkers });
+function newManager(opts: { maxConcurrent?: number; runsDir?: string; clientWorkers?: number; workerEntry?: string } = {}): { m: RunManager; events: RunEvent[] } {
+  const m = new RunManager({ runsDir: opts.runsDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), maxConcurrent: opts.maxConcurrent, clientWorkers: opts.clientWorkers, workerEntry: opts.workerEntry });
   managers.push(m);
   const events: RunEvent[] = [];
   m.subscribe((e) => events.push(e));
@@ -180,5 +180,134 @@ describe('RunManager', () => {
     expect(apiError(() => m.createSweep({ ...spec, name: '../x' })).code).toBe('invalid-request');
     expect(apiError(() => m.createSweep({ ...spec, name: 'grid3', base: 'no-such-preset' })).message).toMatch(/not a preset/);
     expect(m.createSweep({ name: 'fromPreset', base: 'quick', grid: { seed: [5] } }, { start: 'no' }).total).toBe(1);
+  });
+});
+
+/** A worker that trains nothing: it holds its run as "running" until asked to stop (keeps ownership tests fast). */
+function stallWorker(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-stall-')), 'stall.js');
+  fs.writeFileSync(file, `const { parentPort, workerData } = require('node:worker_threads');
+require('node:fs').writeFileSync(workerData.dir + '/summary.json', JSON.stringify({ status: 'running', rounds: 0 }));
+setInterval(() => { if (Atomics.load(workerData.stopFlag, 0)) parentPort.postMessage({ type: 'done', summary: { status: 'stopped', rounds: 0, finalAcc: null, bestAcc: null, totalUplinkBits: 0, meanRoundTime: 0, backend: null } }); }, 20);`);
+  return file;
+}
+
+const summaryOf = (dir: string) => readJson<RunSummary>(files(dir).summary).status;
+async function until(ok: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 60_000; !ok() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+}
+
+describe('RunManager: one owner per run', () => {
+  it('a run queued by one manager is neither marked interrupted nor started, resumed, stopped or deleted by a second manager on the folder', async () => {
+    const one = newManager({ workerEntry: stallWorker() });
+    const running = one.m.create(tinyConfig({ name: 'a' }), { start: 'now' });
+    const queued = one.m.create(tinyConfig({ name: 'b' }), { start: 'now' });
+    expect([running.status, queued.status]).toEqual(['running', 'queued']);
+    await until(() => summaryOf(path.join(one.m.runsDir, running.id)) === 'running');
+    const two = newManager({ runsDir: one.m.runsDir });
+    const byId = new Map(two.m.list().map((r) => [r.id, r.status]));
+    expect([byId.get(running.id), byId.get(queued.id)]).toEqual(['running', 'queued']);
+    for (const op of [() => two.m.start(queued.id), () => two.m.resume(queued.id), () => two.m.stop(queued.id), () => two.m.delete(queued.id), () => two.m.stop(running.id)]) {
+      expect(apiError(op).code).toBe('conflict');
+    }
+    expect(apiError(() => two.m.stop(queued.id)).message).toMatch(/belongs to process \d+/);
+    expect(summaryOf(path.join(one.m.runsDir, queued.id))).toBe('queued');
+    // its owner stops it, which frees it for the other
+    expect(one.m.stop(queued.id).status).toBe('stopped');
+    expect(fs.existsSync(path.join(one.m.runsDir, queued.id, 'run.lock'))).toBe(false);
+    expect(two.m.delete(queued.id)).toEqual({ id: queued.id });
+  });
+
+  it('never writes a status into a run that another live process holds', () => {
+    const { m } = newManager({ workerEntry: stallWorker() });
+    m.create(tinyConfig({ name: 'a' }), { start: 'now' });
+    const q = m.create(tinyConfig({ name: 'b' }), { start: 'now' });
+    const dir = path.join(m.runsDir, q.id);
+    // another process took the run meanwhile (its lock replaced ours)
+    fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify({ pid: process.ppid, host: os.hostname(), token: 'theirs' }));
+    m.stop(q.id);
+    expect(summaryOf(dir)).toBe('queued');
+    expect(m.get(q.id).log.some((l) => /status stopped not written: the run belongs to process/.test(l))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.lock'), 'utf8')).token).toBe('theirs');
+  });
+
+  it('across processes: a live server\'s queued runs stay its own; once it is killed they are interrupted and its temp files removed', async () => {
+    const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-'));
+    const ready = path.join(runsDir, '..', `ready-${path.basename(runsDir)}.json`);
+    const code = `const fs = require('node:fs'); const { RunManager } = require(${JSON.stringify(path.join(__dirname, 'manager.ts'))});
+const m = new RunManager({ runsDir: ${JSON.stringify(runsDir)}, workerEntry: ${JSON.stringify(stallWorker())} });
+const ids = [m.create(${JSON.stringify(tinyConfig({ name: 'a' }))}, { start: 'now' }).id, m.create(${JSON.stringify(tinyConfig({ name: 'b' }))}, { start: 'now' }).id];
+fs.writeFileSync(${JSON.stringify(ready)}, JSON.stringify(ids)); setInterval(() => {}, 1000);`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: path.resolve(__dirname, '../..'), stdio: 'inherit' });
+    try {
+      await until(() => fs.existsSync(ready));
+      const [a, b] = JSON.parse(fs.readFileSync(ready, 'utf8')) as string[];
+      await until(() => summaryOf(path.join(runsDir, a)) === 'running');
+      const mine = newManager({ runsDir });
+      expect([mine.m.status(a), mine.m.status(b)]).toEqual(['running', 'queued']);
+      expect(apiError(() => mine.m.resume(b)).code).toBe('conflict');
+      expect(apiError(() => mine.m.start(b)).code).toBe('conflict');
+      const tmpFile = path.join(runsDir, b, `.summary.json.${child.pid}.${Date.now()}.tmp`);
+      fs.writeFileSync(tmpFile, '{');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const after = newManager({ runsDir });
+      expect([after.m.status(a), after.m.status(b)]).toEqual(['interrupted', 'interrupted']);
+      expect(fs.existsSync(tmpFile)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('RunManager: hostile run folders', () => {
+  it('refuses a run id whose folder is a symbolic link (not listed, not read, not started, nothing written through it)', () => {
+    const { m } = newManager();
+    const other = newManager();
+    const target = other.m.create(tinyConfig());
+    const targetDir = path.join(other.m.runsDir, target.id);
+    fs.symlinkSync(targetDir, path.join(m.runsDir, 'linked-run'));
+    expect(m.list()).toEqual([]);
+    for (const op of [() => m.get('linked-run'), () => m.start('linked-run'), () => m.resume('linked-run'), () => m.stop('linked-run'), () => m.delete('linked-run'), () => m.duplicate('linked-run'), () => m.metrics('linked-run')]) {
+      const e = apiError(op);
+      expect(e.code).toBe('invalid-request');
+      expect(e.message).toMatch(/symbolic link/);
+    }
+    expect(fs.readdirSync(targetDir).sort()).toEqual(['config.json', 'meta.json']);
+  });
+
+  it('a corrupt config.json or meta.json answers invalid-config naming the file and the problem, not its content', () => {
+    const { m } = newManager();
+    const r = m.create(tinyConfig());
+    const dir = path.join(m.runsDir, r.id);
+    fs.writeFileSync(files(dir).config, '{"name": "SECRET-VALUE", oops');
+    for (const op of [() => m.get(r.id), () => m.start(r.id), () => m.duplicate(r.id)]) {
+      const e = apiError(op);
+      expect(e.code).toBe('invalid-config');
+      expect(e.message).toMatch(new RegExp(`run ${r.id}: config\\.json is not valid JSON \\(.+\\)`));
+      expect(e.message).not.toContain('SECRET');
+    }
+    fs.writeFileSync(files(dir).config, 'SECRET');
+    expect(apiError(() => m.get(r.id)).message).not.toContain('SECRET');
+    fs.writeFileSync(files(dir).config, JSON.stringify(tinyConfig()));
+    fs.writeFileSync(files(dir).meta, '{"SECRET": [1,');
+    const e = apiError(() => m.duplicate(r.id));
+    expect([e.code, e.message.includes('meta.json is not valid JSON'), e.message.includes('SECRET')]).toEqual(['invalid-config', true, false]);
+    expect(m.list().map((x) => x.id)).toEqual([r.id]); // the list still shows it
+    expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(false);
+  });
+
+  it('removes temp files of dead writers in every run folder when it starts, keeps live ones', () => {
+    const { m } = newManager();
+    const dir = path.join(m.runsDir, m.create(tinyConfig()).id);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    fs.mkdirSync(path.join(dir, 'checkpoints'));
+    const stale = [path.join(dir, `.summary.json.${dead}.1.tmp`), path.join(dir, 'checkpoints', `.round-000002.safetensors.${dead}.2.tmp`)];
+    const live = path.join(dir, `.meta.json.${process.ppid}.3.tmp`);
+    for (const f of [...stale, live]) fs.writeFileSync(f, 'x');
+    newManager({ runsDir: m.runsDir });
+    expect(stale.filter((f) => fs.existsSync(f))).toEqual([]);
+    expect(fs.existsSync(live)).toBe(true);
   });
 });

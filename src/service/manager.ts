@@ -12,7 +12,8 @@ import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent
 import { dataPreview } from './preview';
 import { planSweep, SweepError, type PlannedRun, type SweepSpec } from './sweep';
 import { validateConfig } from '../engine/config';
-import { isLocked, lockOwner } from './lock';
+import { acquireRunLock, heldByOther, lockOwner, newOwnerToken, RunLockedError } from './lock';
+import { readRunFile, runDirOf, sweepRunsDir } from './runDirs';
 import { appendLog, readSummary, readTags, runItem, tailLog } from './runView';
 import type { RunWorkerData, RunWorkerMessage } from './runWorker';
 import { spawnWorker, workerEntry } from './workers';
@@ -94,6 +95,10 @@ export class RunManager {
   private readonly listCache = new Map<string, { key: string; item: RunListItem }>();
   /** Backend of the last finished run that asked for "auto". */
   lastAutoBackend: string | null = null;
+  /** This manager's owner token: the run locks it takes for the runs it queues and trains. */
+  private readonly token = newOwnerToken();
+  /** Release functions of the run locks this manager holds (its queued and running runs). */
+  private readonly held = new Map<string, () => void>();
 
   constructor(opts: RunManagerOptions) {
     this.runsDir = path.resolve(opts.runsDir);
@@ -105,7 +110,7 @@ export class RunManager {
     this.configBaseDir = opts.configBaseDir ?? process.cwd();
     this.workerEntry = opts.workerEntry ?? defaultWorkerEntry();
     fs.mkdirSync(this.runsDir, { recursive: true });
-    this.markInterrupted();
+    sweepRunsDir(this.runsDir);
   }
 
   // ---- events ----
@@ -133,10 +138,9 @@ export class RunManager {
 
   // ---- reading ----
 
-  /** The directory of a run id; anything but a plain folder name is refused (no path traversal). */
+  /** The directory of a run id; anything but a plain folder name (no path traversal), or a symlinked folder, is refused. */
   dirOf(id: unknown): string {
-    if (typeof id !== 'string' || !isValidRunId(id)) throw new ApiError('invalid-request', `id: not a valid run id: ${JSON.stringify(id)?.slice(0, 80)}`);
-    return path.join(this.runsDir, id);
+    return runDirOf(this.runsDir, id);
   }
 
   private existing(id: unknown): string {
@@ -183,8 +187,8 @@ export class RunManager {
     const dir = this.existing(id);
     return {
       item: runItem(dir, this.liveStatus(id)),
-      config: readJson<Record<string, unknown>>(files(dir).config),
-      meta: readJson<Record<string, unknown>>(files(dir).meta),
+      config: readRunFile<Record<string, unknown>>(dir, 'config'),
+      meta: readRunFile<Record<string, unknown>>(dir, 'meta'),
       metrics: readMetrics<RoundMetrics>(dir).rows,
       log: tailLog(dir),
     };
@@ -279,8 +283,8 @@ export class RunManager {
 
   duplicate(id: string, opts: { start?: 'now' | 'no' } = {}): RunListItem {
     const src = this.existing(id);
-    const tags = readTags(readJson<Record<string, unknown>>(files(src).meta));
-    const v = validateRunConfig(readJson(files(src).config), src);
+    const tags = readTags(readRunFile<Record<string, unknown>>(src, 'meta'));
+    const v = validateRunConfig(readRunFile(src, 'config'), src);
     if (!v.ok) throw new ApiError('invalid-config', `run ${id} has a config this version cannot run`, v.issues);
     const dir = createRunDir(this.runsDir, v.config, versions(), os.cpus().length);
     updateMeta(dir, { tags, duplicateOf: id });
@@ -311,12 +315,13 @@ export class RunManager {
     if (q >= 0) {
       this.queue.splice(q, 1);
       this.writeStatus(dir, 'stopped');
+      this.release(id);
       this.log(id, 'removed from the queue');
       this.emitStatus(id);
       return this.item(id);
     }
     const run = this.active.get(id);
-    if (!run) throw new ApiError('conflict', `run ${id} is ${this.status(id)}, not running or queued`);
+    if (!run) throw new ApiError('conflict', heldByOther(dir, this.token) ? `run ${id} belongs to process ${lockOwner(dir)?.pid} (another app or server on this folder); stop it there` : `run ${id} is ${this.status(id)}, not running or queued`);
     run.stopRequests++;
     if (run.stopRequests === 1) {
       Atomics.store(run.stopFlag, 0, 1);
@@ -332,9 +337,10 @@ export class RunManager {
   delete(id: string): { id: string } {
     const dir = this.existing(id);
     if (this.active.has(id)) throw new ApiError('conflict', `run ${id} is running; stop it first`);
-    if (isLocked(dir)) throw new ApiError('conflict', `run ${id} is being written by process ${lockOwner(dir)?.pid}; stop it first`);
+    if (heldByOther(dir, this.token)) throw new ApiError('conflict', `run ${id} is being written by process ${lockOwner(dir)?.pid}; stop it first`);
     const q = this.queue.indexOf(id);
     if (q >= 0) this.queue.splice(q, 1);
+    this.release(id);
     fs.rmSync(dir, { recursive: true, force: true });
     this.emit({ type: 'deleted', runId: id });
     return { id };
@@ -359,11 +365,17 @@ export class RunManager {
 
   // ---- queue and workers ----
 
+  /** Queue a run: this manager takes its run lock now (a queued run belongs to one process), and holds it until the run ends. */
   private enqueue(id: string): void {
     const dir = this.existing(id);
-    if (isLocked(dir)) throw new ApiError('conflict', `run ${id} is being written by process ${lockOwner(dir)?.pid}`);
-    const v = validateRunConfig(readJson(files(dir).config), dir);
+    const v = validateRunConfig(readRunFile(dir, 'config'), dir);
     if (!v.ok) throw new ApiError('invalid-config', `run ${id} cannot run: ` + v.issues.map((i) => `${i.path}: ${i.message}`).join('; '), v.issues);
+    try {
+      this.held.set(id, acquireRunLock(dir, { token: this.token }));
+    } catch (e) {
+      if (e instanceof RunLockedError) throw new ApiError('conflict', `run ${id} is being written by process ${lockOwner(dir)?.pid}`);
+      throw e;
+    }
     this.queue.push(id);
     this.writeStatus(dir, 'queued');
     this.emitStatus(id);
@@ -384,9 +396,10 @@ export class RunManager {
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
     let worker: Worker;
     try {
-      worker = spawnRunWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers });
+      worker = spawnRunWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers, lockToken: this.token });
     } catch (e) {
       this.writeStatus(dir, 'failed', `could not start a worker: ${(e as Error).message}`);
+      this.release(id);
       this.emitStatus(id);
       return;
     }
@@ -422,8 +435,9 @@ export class RunManager {
 
   private onWorkerExit(id: string, run: ActiveRun): void {
     this.active.delete(id);
-    const dir = this.dirOf(id);
-    if (fs.existsSync(files(dir).config)) {
+    let dir: string | null = null;
+    try { dir = this.dirOf(id); } catch { /* replaced by a link meanwhile: write nothing through it */ }
+    if (dir && fs.existsSync(files(dir).config)) {
       if (run.summary) {
         this.log(id, `${run.summary.status}`);
         try {
@@ -433,7 +447,6 @@ export class RunManager {
       } else if (run.locked) {
         this.log(id, `not started: ${run.error}`);
       } else {
-        this.releaseOwnLock(dir);
         if (run.terminated) {
           this.writeStatus(dir, 'stopped');
           this.log(id, 'worker terminated; stopped');
@@ -444,34 +457,33 @@ export class RunManager {
           this.log(id, `failed: ${error}`);
         }
       }
-      this.emitStatus(id);
     }
+    this.release(id);
+    if (dir && fs.existsSync(files(dir).config)) this.emitStatus(id);
     this.pump();
   }
 
-  /** A terminated worker of this process cannot release its lock; the manager does. */
-  private releaseOwnLock(dir: string): void {
-    if (lockOwner(dir)?.pid === process.pid) fs.rmSync(path.join(dir, 'run.lock'), { force: true });
+  /** Give up the run lock taken when the run was queued (only while it is still this manager's). */
+  private release(id: string): void {
+    this.held.get(id)?.();
+    this.held.delete(id);
   }
 
-  /** Rewrites summary.json with a new status, the numbers recomputed from metrics.jsonl. */
-  private writeStatus(dir: string, status: RunStatus, error?: string): void {
+  /**
+   * Rewrites summary.json with a new status, the numbers recomputed from metrics.jsonl; never into
+   * a run another process or manager holds (returns false then).
+   */
+  private writeStatus(dir: string, status: RunStatus, error?: string): boolean {
+    if (heldByOther(dir, this.token)) {
+      this.log(path.basename(dir), `status ${status} not written: the run belongs to process ${lockOwner(dir)?.pid}`);
+      return false;
+    }
     const prev = readSummary(dir);
     let rows: { round: number; testAcc: number | null; uplinkBits: number; roundTime: number }[] | null = null;
     try { rows = readMetrics<{ round: number; testAcc: number | null; uplinkBits: number; roundTime: number }>(dir).rows; } catch { /* keep prev numbers */ }
     const s = rows ? summarize(rows, status, prev?.backend ?? null, error) : { ...(prev ?? summarize([], status, null)), status, ...(error ? { error } : {}) };
     if (!error) delete s.error;
     writeSummary(dir, s);
-  }
-
-  /** Runs that a summary calls running or queued, but no live process holds: interrupted. */
-  private markInterrupted(): void {
-    for (const e of fs.readdirSync(this.runsDir, { withFileTypes: true })) {
-      if (!e.isDirectory() || !isValidRunId(e.name)) continue;
-      const dir = path.join(this.runsDir, e.name);
-      const s = readSummary(dir);
-      if (!s || (s.status !== 'running' && s.status !== 'queued') || isLocked(dir)) continue;
-      try { writeSummary(dir, { ...s, status: 'interrupted' }); } catch { /* read-only: list shows it as it is */ }
-    }
+    return true;
   }
 }

@@ -14,6 +14,8 @@ export interface RunWorkerData {
   stopFlag: Int32Array;
   /** Worker threads to train each round's clients on (default 1: this thread). */
   clientWorkers?: number;
+  /** The run lock the manager took under this owner token when it queued the run: the worker adopts it. */
+  lockToken?: string;
 }
 
 export type RunWorkerMessage =
@@ -27,13 +29,14 @@ function post(m: RunWorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  const { dir, stopFlag, clientWorkers } = workerData as RunWorkerData;
+  const { dir, stopFlag, clientWorkers, lockToken } = workerData as RunWorkerData;
   try {
     const summary = await executeRun(dir, {
       onRound: (metrics, totalRounds) => post({ type: 'round', metrics: { ...metrics }, totalRounds }),
       onLog: (line) => post({ type: 'log', line }),
       shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
       clientWorkers,
+      lockToken,
     });
     post({ type: 'done', summary });
   } catch (e) {
