@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeSafetensors, parseSafetensors } from './safetensors';
+import { encodeSafetensors, MAX_HEADER_BYTES, parseSafetensors, safetensorsHeaderLength } from './safetensors';
 
 describe('safetensors', () => {
   const tensors = { 'b.w': { shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0, 1e-8, -7]) }, a: { shape: [1], data: Float32Array.from([42]) } };
@@ -36,5 +36,29 @@ describe('safetensors', () => {
     expect(() => parseSafetensors(junk, 'junk.bin')).toThrow(/junk\.bin: header length 1000 exceeds/);
     const bad = new Uint8Array(16); new DataView(bad.buffer).setBigUint64(0, 8n, true); bad.set(new TextEncoder().encode('{notjson'), 8);
     expect(() => parseSafetensors(bad, 'bad.st')).toThrow(/bad\.st: header is not valid JSON/);
+  });
+
+  it('checks the header length field against the file size before allocating or decoding anything', () => {
+    const head = (n: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, n, true); return b; };
+    const t0 = Date.now();
+    expect(() => safetensorsHeaderLength(head(2n ** 40n), 1000, 'big.st')).toThrow(/big\.st: header length 1099511627776 exceeds the file \(1000 bytes\)/);
+    expect(() => safetensorsHeaderLength(head(2n ** 64n - 1n), 2 ** 40, 'max.st')).toThrow(/header length 18446744073709551615 exceeds/);
+    expect(() => safetensorsHeaderLength(head(BigInt(MAX_HEADER_BYTES) + 1n), 2 ** 40, 'huge.st')).toThrow(/more than the 104857600 bytes accepted/);
+    expect(safetensorsHeaderLength(head(992n), 1000, 'ok.st')).toBe(992); // exactly the rest of the file
+    expect(() => safetensorsHeaderLength(head(993n), 1000, 'ok.st')).toThrow(/exceeds/);
+    const file = new Uint8Array(64); file.set(head(2n ** 40n));
+    expect(() => parseSafetensors(file, 'x.st')).toThrow(/header length 1099511627776 exceeds the file \(64 bytes\)/);
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  it('a malformed header is reported without quoting it; metadata must be strings; no tensor named __proto__', () => {
+    const withHeader = (json: string) => { const hb = new TextEncoder().encode(json); const b = new Uint8Array(8 + hb.length); new DataView(b.buffer).setBigUint64(0, BigInt(hb.length), true); b.set(hb, 8); return b; };
+    let msg = '';
+    try { parseSafetensors(withHeader('SECRET-TOKEN-abc123 and more'), 'x.st'); } catch (e) { msg = (e as Error).message; }
+    expect(msg).toMatch(/x\.st: header is not valid JSON \(invalid JSON\)/);
+    expect(msg).not.toContain('SECRET');
+    expect(() => parseSafetensors(withHeader('{"__metadata__": {"fedlora.spec": {"arch": "vit"}}}'), 'm.st')).toThrow(/"__metadata__" must be an object of strings/);
+    expect(() => parseSafetensors(withHeader('{"__metadata__": null}'), 'm.st')).toThrow(/"__metadata__" must be an object of strings/);
+    expect(() => parseSafetensors(withHeader('{"__proto__": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}'), 'p.st')).toThrow(/"__proto__" is not accepted/);
   });
 });

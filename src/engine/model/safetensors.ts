@@ -6,6 +6,7 @@
  * `{ nonFloat: 'skip' }` are listed in `skipped` (a name map then reports a needed one by name).
  * The format is small enough that a parser is shorter than a dependency.
  */
+import { describeJsonError } from '../data/table';
 import type { WeightMap } from './types';
 
 export class ModelFileError extends Error {
@@ -33,18 +34,29 @@ export interface SafetensorsFile {
   skipped: Record<string, string>;
 }
 
+/** Largest JSON header accepted (100 MiB; a BERT-Base header is 20 kB). */
+export const MAX_HEADER_BYTES = 100 * 2 ** 20;
+
+/**
+ * The header length N from a file's first 8 bytes, checked against the file's size (and
+ * MAX_HEADER_BYTES) before anything is allocated or decoded for it: a length field of 2^40 in a
+ * small file is an error at once. Readers call it on the first 8 bytes before reading the rest.
+ */
+export function safetensorsHeaderLength(first: Uint8Array, fileSize: number, file: string): number {
+  if (fileSize < 8 || first.length < 8) throw new ModelFileError(file, `too short for a safetensors file (${fileSize} bytes)`);
+  const n = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileSize - 8)) throw new ModelFileError(file, `header length ${n} exceeds the file (${fileSize} bytes): not a safetensors file or truncated`);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new ModelFileError(file, `header length ${n} is more than the ${MAX_HEADER_BYTES} bytes accepted: not a safetensors file?`);
+  return Number(n);
+}
+
 export function parseSafetensors(bytes: Uint8Array, file: string, opts: { nonFloat?: 'error' | 'skip' } = {}): SafetensorsFile {
-  if (bytes.length < 8) throw new ModelFileError(file, `too short for a safetensors file (${bytes.length} bytes)`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
-  if (n > bytes.length - 8 || n > 100 * 1024 * 1024) {
-    throw new ModelFileError(file, `header length ${n} exceeds the file (${bytes.length} bytes): not a safetensors file or truncated`);
-  }
+  const n = safetensorsHeaderLength(bytes, bytes.length, file);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
-    throw new ModelFileError(file, `header is not valid JSON (${(e as Error).message})`);
+    throw new ModelFileError(file, `header is not valid JSON (${describeJsonError(e)}): not a safetensors file or corrupt`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new ModelFileError(file, 'header must be a JSON object');
   const dataStart = 8 + n, dataLen = bytes.length - dataStart;
@@ -52,7 +64,12 @@ export function parseSafetensors(bytes: Uint8Array, file: string, opts: { nonFlo
   const skipped: Record<string, string> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      if (!entry || typeof entry !== 'object' || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) throw new ModelFileError(file, '"__metadata__" must be an object of strings');
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    if (name === '__proto__') throw new ModelFileError(file, 'a tensor named "__proto__" is not accepted');
     const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
       throw new ModelFileError(file, `tensor "${name}": entry needs dtype, shape and data_offsets`);
