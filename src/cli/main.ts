@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { executeRun } from '../service/runner';
-import { createRunDir, files, readRunConfig } from '../service/runStore';
+import { createRunDir, files, isSymlink, readRunConfig } from '../service/runStore';
+import { jsonProblem } from '../service/runDirs';
+import { ConfigError, type ExperimentConfig } from '../engine/config';
 import { validateRunConfig } from '../service/validate';
 import { RunLockedError } from '../service/lock';
 import { versions } from '../service/versions';
@@ -143,11 +145,20 @@ async function cmdResume(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { workers: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('resume: give exactly one run directory');
   const dir = path.resolve(positionals[0]);
+  if (isSymlink(dir)) throw new UsageError(`resume: ${dir} is a symbolic link; give the run directory itself (a run never writes through a link)`);
   if (!fs.existsSync(files(dir).config) || !fs.existsSync(files(dir).meta)) {
     throw new UsageError(`resume: ${dir} is not a run directory (no config.json / meta.json)`);
   }
   exitWithParent();
-  const config = readRunConfig(dir);
+  let config: ExperimentConfig;
+  try {
+    config = readRunConfig(dir);
+  } catch (e) {
+    if (e instanceof SyntaxError) process.stderr.write(`${files(dir).config}: not valid JSON (${jsonProblem(e)}); the run cannot resume\n`);
+    else if (e instanceof ConfigError) for (const i of e.issues) process.stderr.write(`${files(dir).config}: ${i.path}: ${i.message}\n`);
+    else throw e;
+    return 2;
+  }
   const v = validateRunConfig(config, dir);
   if (!v.ok) {
     for (const i of v.issues) process.stderr.write(`${files(dir).config}: ${i.path}: ${i.message}\n`);
