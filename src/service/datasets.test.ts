@@ -112,8 +112,8 @@ describe('bring your own data and model (service)', () => {
     write(dir, 'cols.csv', toCsv(sentences(10, 'c'), 'sentence', 'label'));
     const base = { model: { name: 'text.safetensors' } };
     expect(issues({ ...base, data: { dataset: 'cols.csv' } }, dir)).toEqual([{ path: 'data.textColumn', message: expect.stringMatching(/cols\.csv: no column "text" \(columns: "sentence", "label"\); set data\.textColumn/) }]);
-    write(dir, 'ints.jsonl', [0, 2, 2, 0, 2].map((y) => JSON.stringify({ text: 'a cat', label: y })).join('\n'));
-    expect(issues({ ...base, data: { dataset: 'ints.jsonl', testFraction: 0.2 } }, dir)[0].message).toMatch(/ints\.jsonl: class 1 has no training samples/);
+    write(dir, 'ints.jsonl', [2, 2, 2, 2, 2].map((y) => JSON.stringify({ text: 'a cat', label: y })).join('\n'));
+    expect(issues({ ...base, data: { dataset: 'ints.jsonl', testFraction: 0.2 } }, dir)[0].message).toMatch(/ints\.jsonl: needs at least 2 classes, found 1 \("2"\)/);
     write(dir, 'cut.jsonl', '{"text": "a cat", "label": "x"}\n{"text": "a d');
     expect(issues({ ...base, data: { dataset: 'cut.jsonl' } }, dir)[0].message).toMatch(/cut\.jsonl: line 2: not valid JSON.*truncated file\?/);
     write(dir, 'notes.txt', 'hello');

@@ -1,7 +1,8 @@
 /**
  * Datasets on disk (docs/data.md): IDX folders, class-per-folder PNG/JPEG images, CSV and JSONL
  * text tables. Finds a dataset's format and its train/test sources, checks it at config time
- * (columns, labels, empty classes, image files) and loads it as the model's input rows.
+ * (columns, labels, at least 2 classes, empty classes, image files: regular files of bounded size,
+ * PNG/JPEG by their first bytes) and loads it as the model's input rows.
  * Where a dataset has no test split, a fixed seeded permutation (the stream "data/test-split",
  * the same for every run seed) holds out data.testFraction of it; image folders are put in a fixed
  * seeded order ("data/order") so that data.trainSamples takes a mix of classes.
@@ -10,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConfigIssue, ExperimentConfig } from '../engine/config';
 import { DataFileError } from '../engine/data/idx';
-import { decodeImage, imagesToDataset, toModelPixels } from '../engine/data/images';
+import { decodeImage, imageHeaderProblem, imagesToDataset, toModelPixels } from '../engine/data/images';
 import { mapLabels, readCsvTable, readJsonlTable, splitTable, type LabelMap, type TextTable } from '../engine/data/table';
 import { textDataset, tokenizeTexts } from '../engine/data/text';
 import type { ImageDataset } from '../engine/data/types';
@@ -18,7 +19,7 @@ import type { PatchedDataset } from '../engine/fl/client';
 import { patchDataset } from '../engine/model/input';
 import { Rng } from '../engine/rng';
 import { partition } from '../engine/data/partition';
-import { checkIdxFolder, loadIdxFolder, type LoadedModel } from './loaders';
+import { assertIdxFiles, assertRegularFile, checkIdxFolder, loadIdxFolder, readRegularFile, readRegularHead, type LoadedModel } from './loaders';
 import { resolveDataset } from './resources';
 
 export type DataFormat = 'idx' | 'image-folder' | 'csv' | 'jsonl';
@@ -30,6 +31,14 @@ export interface LocatedDataset { format: DataFormat; train: string; test: strin
 export const isTextFormat = (f: DataFormat) => f === 'csv' || f === 'jsonl';
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 const TABLE_EXT: Record<string, DataFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl' };
+/** Largest CSV/JSONL file read (256 MiB: a JavaScript string holds at most 2^29 characters). */
+export const MAX_TABLE_BYTES = 256 * 2 ** 20;
+/** Largest image file read (256 MiB). */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
+/** Most samples the preview returns (the form shows 8). */
+export const MAX_PREVIEW_SAMPLES = 64;
+/** Characters of a previewed text and of a previewed class name. */
+const PREVIEW_TEXT_CHARS = 300, PREVIEW_NAME_CHARS = 100;
 
 const subdirs = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 
@@ -37,7 +46,9 @@ const subdirs = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).fi
 export function locateDataset(p: string, requested: DataOptions['format']): LocatedDataset {
   if (!fs.existsSync(p)) throw new Error(`data.dataset: no such file or folder ${p}`);
   const want = (f: DataFormat) => requested === 'auto' || requested === f;
-  if (fs.statSync(p).isFile()) {
+  const st = fs.statSync(p);
+  if (!st.isFile() && !st.isDirectory()) assertRegularFile(p, 'data.dataset', MAX_TABLE_BYTES, 'a .csv/.jsonl file or a dataset folder'); // a FIFO or device: throws naming it
+  if (st.isFile()) {
     const byExt = TABLE_EXT[path.extname(p).toLowerCase()];
     const format = requested === 'csv' || requested === 'jsonl' ? requested : byExt;
     if (!format || !want(format)) throw new Error(`data.dataset: ${p} is a file, so it must be a .csv or .jsonl table (with data.format "csv" or "jsonl" for other extensions)`);
@@ -67,9 +78,15 @@ export function locateDataset(p: string, requested: DataOptions['format']): Loca
 
 // ---- text ----------------------------------------------------------------------------------
 
+/** A dataset needs two classes or more: one class trains nothing (and fails late, in oneHot). */
+function requireClasses(where: string, classNames: string[]): void {
+  if (classNames.length < 2) {
+    throw new DataFileError(where, `needs at least 2 classes, found ${classNames.length}${classNames.length ? ` (${JSON.stringify(classNames[0].slice(0, 40))})` : ''}: a classifier learns to tell classes apart; add samples of another class`);
+  }
+}
+
 function readTable(file: string, format: DataFormat, data: DataOptions): TextTable {
-  let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new DataFileError(file, `unreadable (${(e as Error).message})`); }
+  const text = readRegularFile(file, 'data.dataset', MAX_TABLE_BYTES, `a ${format === 'csv' ? 'CSV' : 'JSONL'} table`).toString('utf8');
   const cols = { textColumn: data.textColumn, labelColumn: data.labelColumn };
   return format === 'csv' ? readCsvTable(text, file, cols) : readJsonlTable(text, file, cols);
 }
@@ -82,7 +99,9 @@ export function loadTextSplits(loc: LocatedDataset, data: DataOptions): { train:
     const order = new Rng('data/test-split').shuffle(Array.from({ length: train.texts.length }, (_, i) => i)) as number[];
     ({ train, test } = splitTable(train, order, data.testFraction));
   }
-  return { train, test, labels: mapLabels(train, [test]) };
+  const labels = mapLabels(train, [test]);
+  requireClasses(loc.train, labels.classNames);
+  return { train, test, labels };
 }
 
 // ---- image folders ---------------------------------------------------------------------------
@@ -113,6 +132,7 @@ function shuffled<T>(items: T[], stream: string): T[] {
 
 function imageSplits(loc: LocatedDataset, testFraction: number): { classes: string[]; train: ImageFolder['files']; test: ImageFolder['files'] } {
   const tr = listImageFolder(loc.train);
+  requireClasses(loc.train, tr.classes);
   let train = shuffled(tr.files, 'data/order'), test: ImageFolder['files'];
   if (loc.test) test = listImageFolder(loc.test, tr.classes).files;
   else {
@@ -125,10 +145,13 @@ function imageSplits(loc: LocatedDataset, testFraction: number): { classes: stri
 }
 
 function readImages(files: ImageFolder['files'], limit: number | null, size: number, channels: number, classes: string[]): ImageDataset {
-  const items = files.slice(0, limit ?? files.length).map(({ file, label }) => {
-    try { return { file, bytes: new Uint8Array(fs.readFileSync(file)), label }; } catch (e) { throw new DataFileError(file, `unreadable (${(e as Error).message})`); }
-  });
+  const items = files.slice(0, limit ?? files.length).map(({ file, label }) => ({ file, bytes: readImageFile(file), label }));
   return imagesToDataset(items, size, channels, classes);
+}
+
+/** An image file's bytes: a regular file of at most MAX_IMAGE_FILE_BYTES (a FIFO would block the read). */
+function readImageFile(file: string): Uint8Array {
+  return new Uint8Array(readRegularFile(file, 'data.dataset', MAX_IMAGE_FILE_BYTES, 'a PNG or JPEG image'));
 }
 
 // ---- config-time checks and loading ------------------------------------------------------------
@@ -147,14 +170,14 @@ export function checkDataset(config: ExperimentConfig, baseDir: string): ConfigI
   try {
     const loc = locateDataset(resolveDataset(config.data.dataset, baseDir), config.data.format);
     if (isTextFormat(loc.format)) loadTextSplits(loc, config.data);
+    else if (loc.format === 'idx') assertIdxFiles(loc.train);
     else if (loc.format === 'image-folder') {
       const s = imageSplits(loc, config.data.testFraction);
       for (const f of [...s.train, ...s.test]) {
-        const head = Buffer.alloc(8);
-        const fd = fs.openSync(f.file, 'r');
-        try { fs.readSync(fd, head, 0, 8, 0); } finally { fs.closeSync(fd); }
-        const png = head[0] === 0x89 && head[1] === 0x50, jpg = head[0] === 0xff && head[1] === 0xd8;
-        if (!png && !jpg) throw new DataFileError(f.file, 'not a PNG or JPEG image (by its first bytes); remove it or convert it');
+        // every file a regular one (a FIFO would block), its first bytes a PNG (of bounded size) or a JPEG
+        const { head } = readRegularHead(f.file, 'data.dataset', 24, MAX_IMAGE_FILE_BYTES, 'a PNG or JPEG image');
+        const problem = imageHeaderProblem(head);
+        if (problem) throw new DataFileError(f.file, problem);
       }
     }
     return [];
@@ -233,14 +256,27 @@ export type PreviewSample =
   | { label: number; text: string }
   | { label: number; image: { width: number; height: number; channels: number; pixels: number[] } };
 
-/** The first `n` training samples as the user sees them (raw text, or images at their stored size, up to 64 px). */
+/** A text cut to `max` characters (not inside a surrogate pair), marked when cut. */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const end = s.charCodeAt(max - 1) >= 0xd800 && s.charCodeAt(max - 1) <= 0xdbff ? max - 1 : max;
+  return `${s.slice(0, end)}...`;
+}
+
+/**
+ * The first `n` training samples as the user sees them (raw text, cut at 300 characters, or images
+ * at their stored size, up to 64 px): at most MAX_PREVIEW_SAMPLES whatever `n`, never a whole file.
+ * Class names are cut at 100 characters.
+ */
 export function previewSamples(config: ExperimentConfig, baseDir: string, n: number): { format: DataFormat; classNames: string[]; samples: PreviewSample[] } {
+  n = Math.max(0, Math.min(Math.floor(n) || 0, MAX_PREVIEW_SAMPLES));
+  const names = (c: string[]) => c.map((x) => cut(x, PREVIEW_NAME_CHARS));
   const data = config.data;
   const loc = locateDataset(resolveDataset(data.dataset, baseDir), data.format);
   if (isTextFormat(loc.format)) {
     const t = loadTextSplits(loc, data);
-    const samples = t.train.texts.slice(0, n).map((text, i) => ({ label: t.labels.ids[0][i], text: text.slice(0, 300) }));
-    return { format: loc.format, classNames: t.labels.classNames, samples };
+    const samples = t.train.texts.slice(0, n).map((text, i) => ({ label: t.labels.ids[0][i], text: cut(text, PREVIEW_TEXT_CHARS) }));
+    return { format: loc.format, classNames: names(t.labels.classNames), samples };
   }
   if (loc.format === 'idx') {
     const { train } = loadIdxFolder(loc.train);
@@ -253,10 +289,9 @@ export function previewSamples(config: ExperimentConfig, baseDir: string, n: num
   }
   const s = imageSplits(loc, data.testFraction);
   const samples = s.train.slice(0, n).map(({ file, label }) => {
-    let img: ReturnType<typeof decodeImage>;
-    try { img = decodeImage(new Uint8Array(fs.readFileSync(file)), file); } catch (e) { throw new DataFileError(file, `unreadable (${(e as Error).message})`); }
+    const img = decodeImage(readImageFile(file), file);
     const size = Math.min(64, Math.max(img.width, img.height));
     return { label, image: { width: size, height: size, channels: 3, pixels: Array.from(toModelPixels(img, size, 3)) } };
   });
-  return { format: 'image-folder', classNames: s.classes, samples };
+  return { format: 'image-folder', classNames: names(s.classes), samples };
 }

@@ -2,19 +2,22 @@
  * Load the models named in a config from disk (names resolved by resources.ts): our own
  * safetensors files (metadata `fedlora.spec`), timm ViT/DeiT and Hugging Face BERT checkpoints
  * through the engine's name maps, and text models' tokenizers. Datasets: datasets.ts (IDX folders
- * stay here for the scripts and benchmarks that read them directly).
+ * stay here for the scripts and benchmarks that read them directly). Every file a config names is
+ * read through readRegularFile: regular files only (a FIFO blocks a read, /dev/zero never ends) and
+ * of bounded size; every model's architecture passes checkModelSpec before anything is built.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers';
 import type { ExperimentConfig } from '../engine/config';
-import { loadIdxImageDataset } from '../engine/data/idx';
+import { loadIdxImageDataset, MAX_IDX_BYTES } from '../engine/data/idx';
+import { describeJsonError } from '../engine/data/table';
 import { loadTokenizer, padIdOf } from '../engine/data/text';
 import type { ImageDataset } from '../engine/data/types';
-import { ARCHITECTURES } from '../engine/model';
 import { detectFormat, fromHfBert, fromTimmVit, type CheckpointFormat } from '../engine/model/checkpoints';
-import { ModelFileError, parseSafetensors } from '../engine/model/safetensors';
-import { checkTextSpec } from '../engine/model/text';
+import { ModelFileError, parseSafetensors, safetensorsHeaderLength } from '../engine/model/safetensors';
+import { checkModelSpec } from '../engine/model/specCheck';
 import type { ModelSpec, WeightMap } from '../engine/model/types';
 import { resolveModel, resolveUserPath } from './resources';
 
@@ -31,6 +34,11 @@ function findIdx(dir: string, base: string): string | null {
   return null;
 }
 
+/** The four IDX files of a folder that has them (checkIdxFolder empty), each checked to be a regular file of bounded size. */
+export function assertIdxFiles(dir: string): void {
+  for (const b of Object.values(IDX_FILES)) assertRegularFile(findIdx(dir, b)!, 'data.dataset', MAX_IDX_FILE_BYTES, 'an IDX file');
+}
+
 /** Problems that make `dir` unusable as an IDX dataset folder (empty when fine). */
 export function checkIdxFolder(dir: string): string[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [`no such folder ${dir}`];
@@ -40,7 +48,7 @@ export function checkIdxFolder(dir: string): string[] {
 export function loadIdxFolder(dir: string, numClasses = 10): { train: ImageDataset; test: ImageDataset } {
   const problems = checkIdxFolder(dir);
   if (problems.length) throw new Error(`data.dataset: ${problems.join('; ')}`);
-  const read = (b: string) => { const f = findIdx(dir, b)!; return { file: f, bytes: new Uint8Array(fs.readFileSync(f)) }; };
+  const read = (b: string) => { const f = findIdx(dir, b)!; return { file: f, bytes: new Uint8Array(readRegularFile(f, 'data.dataset', MAX_IDX_FILE_BYTES, 'an IDX file')) }; };
   const load = (img: string, lab: string) => {
     const i = read(img), l = read(lab);
     return loadIdxImageDataset(i.bytes, l.bytes, { images: i.file, labels: l.file }, numClasses);
@@ -75,12 +83,69 @@ export class FieldError extends Error {
   constructor(readonly path: string, message: string) { super(`${path}: ${message}`); this.name = 'FieldError'; }
 }
 
+// ---- reading files from config paths: regular files only, of bounded size ----------------------
+
+/** Largest model file read: 4 GiB (Node's Buffer limit; a 500M-parameter model is 2 GB in F32). */
+export const MAX_MODEL_FILE_BYTES = Math.min(4 * 2 ** 30, bufferConstants.MAX_LENGTH);
+/** Largest tokenizer.json / config.json read (64 MiB; BERT's tokenizer.json is 0.7 MB). */
+export const MAX_JSON_FILE_BYTES = 64 * 2 ** 20;
+/** Largest IDX file read (gzipped files also inflate to at most this). */
+export const MAX_IDX_FILE_BYTES = MAX_IDX_BYTES;
+
+const kindOf = (st: fs.Stats) => st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device'
+  : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a folder' : 'not a plain file';
+
+function refuseStat(st: fs.Stats, p: string, field: string, maxBytes: number, what: string): void {
+  if (!st.isFile()) throw new FieldError(field, `${p} is not a regular file (${kindOf(st)}): expected ${what}`);
+  if (st.size > maxBytes) throw new FieldError(field, `${p} is ${st.size} bytes, more than the ${maxBytes} accepted for ${what}`);
+}
+
+/**
+ * Check that `p` is a regular file of at most `maxBytes` without opening it: reading a FIFO blocks
+ * until someone writes, a device (/dev/zero) never ends. Throws a FieldError naming `field`.
+ */
+export function assertRegularFile(p: string, field: string, maxBytes: number, what: string): number {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) throw new FieldError(field, `no such file ${p}`);
+  refuseStat(st, p, field, maxBytes, what);
+  return st.size;
+}
+
+/** Open a regular file for reading: stat first, then open non-blocking and check the opened file again (it may have been swapped). */
+function openRegular(p: string, field: string, maxBytes: number, what: string): { fd: number; size: number } {
+  assertRegularFile(p, field, maxBytes, what);
+  let fd: number;
+  try { fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); } catch (e) { throw new FieldError(field, `${p}: unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+  try {
+    const st = fs.fstatSync(fd);
+    refuseStat(st, p, field, maxBytes, what);
+    return { fd, size: st.size };
+  } catch (e) { fs.closeSync(fd); throw e; }
+}
+
+/** The bytes of a regular file of at most `maxBytes` (FieldError naming `field` otherwise). */
+export function readRegularFile(p: string, field: string, maxBytes: number, what: string): Buffer {
+  const { fd } = openRegular(p, field, maxBytes, what);
+  try { return fs.readFileSync(fd); } finally { fs.closeSync(fd); }
+}
+
+/** The first `n` bytes (fewer when the file is shorter) of a regular file of at most `maxBytes`, and its size. */
+export function readRegularHead(p: string, field: string, n: number, maxBytes: number, what: string): { head: Buffer; size: number } {
+  const { fd, size } = openRegular(p, field, maxBytes, what);
+  try {
+    const head = Buffer.alloc(Math.min(n, size));
+    const got = fs.readSync(fd, head, 0, head.length, 0);
+    return { head: head.subarray(0, got), size };
+  } finally { fs.closeSync(fd); }
+}
+
 /** Attention heads from a config.json beside a checkpoint (HF: num_attention_heads; timm: num_heads). */
 function headsBeside(file: string): number | null {
   const cfg = path.join(path.dirname(file), 'config.json');
   if (!fs.existsSync(cfg)) return null;
+  const text = readRegularFile(cfg, 'model.heads', MAX_JSON_FILE_BYTES, 'a config.json beside the checkpoint (read for the number of attention heads; set model.heads to skip it)').toString('utf8');
   try {
-    const j = JSON.parse(fs.readFileSync(cfg, 'utf8')) as Record<string, unknown>;
+    const j = JSON.parse(text) as Record<string, unknown>;
     const h = j.num_attention_heads ?? j.num_heads ?? (j.model_args as Record<string, unknown> | undefined)?.num_heads;
     return typeof h === 'number' && Number.isInteger(h) && h > 0 ? h : null;
   } catch { return null; }
@@ -91,41 +156,62 @@ function readTokenizer(file: string, opts: ModelOptions, metadata: Record<string
   if (opts.tokenizer) {
     source = opts.tokenizer;
     if (!fs.existsSync(source)) throw new FieldError('model.tokenizer', `no such file ${source}`);
-    try { json = JSON.parse(fs.readFileSync(source, 'utf8')); } catch (e) { throw new FieldError('model.tokenizer', `${source} is not valid JSON (${(e as Error).message}); truncated file?`); }
+    const text = readRegularFile(source, 'model.tokenizer', MAX_JSON_FILE_BYTES, 'a tokenizer.json').toString('utf8');
+    try { json = JSON.parse(text); } catch (e) { throw new FieldError('model.tokenizer', `${source} is not valid JSON (${describeJsonError(e)}); truncated file?`); }
   } else if (metadata['fedlora.tokenizer']) {
     source = `${file} (embedded tokenizer)`;
     try { json = JSON.parse(metadata['fedlora.tokenizer']); } catch { throw new ModelFileError(file, '"fedlora.tokenizer" metadata is not valid JSON'); }
   } else {
     source = path.join(path.dirname(file), 'tokenizer.json');
     if (!fs.existsSync(source)) throw new FieldError('model.tokenizer', `the text model ${file} has no tokenizer inside and no tokenizer.json beside it; set model.tokenizer to its tokenizer.json`);
-    try { json = JSON.parse(fs.readFileSync(source, 'utf8')); } catch (e) { throw new FieldError('model.tokenizer', `${source} is not valid JSON (${(e as Error).message})`); }
+    const text = readRegularFile(source, 'model.tokenizer', MAX_JSON_FILE_BYTES, 'a tokenizer.json').toString('utf8');
+    try { json = JSON.parse(text); } catch (e) { throw new FieldError('model.tokenizer', `${source} is not valid JSON (${describeJsonError(e)})`); }
   }
   return { tok: loadTokenizer(json, source), json: json as Record<string, unknown>, source };
+}
+
+/**
+ * The bytes of a model file: a regular file (not a FIFO or device: /dev/zero would never end) of at
+ * most MAX_MODEL_FILE_BYTES, whose safetensors header length fits the file, checked on its first 8
+ * bytes before the rest is read.
+ */
+function readModelBytes(file: string): Uint8Array {
+  const { head, size } = readRegularHead(file, 'model.name', 8, MAX_MODEL_FILE_BYTES, 'a .safetensors model file');
+  safetensorsHeaderLength(head, size, file);
+  return new Uint8Array(readRegularFile(file, 'model.name', MAX_MODEL_FILE_BYTES, 'a .safetensors model file'));
+}
+
+/** A spec's problems as one ModelFileError (checkModelSpec: bounds, divisibility, tensors, parameter count). */
+function requireSpec(spec: unknown, weights: WeightMap | undefined, file: string, from: string): asserts spec is ModelSpec {
+  const problems = checkModelSpec(spec, weights);
+  if (problems.length) throw new ModelFileError(file, `${from}: ${problems.join('; ')}`);
 }
 
 /** Read a model file: our format (metadata `fedlora.spec`), or a timm ViT / HF BERT checkpoint through its name map. */
 export function loadModelFile(file: string, opts: ModelOptions = {}): LoadedModel {
   if (!fs.existsSync(file)) throw new Error(`model.name: no such file ${file}`);
-  const parsed = parseSafetensors(new Uint8Array(fs.readFileSync(file)), file, { nonFloat: 'skip' });
+  const parsed = parseSafetensors(readModelBytes(file), file, { nonFloat: 'skip' });
   const { metadata, skipped } = parsed;
   const detected = detectFormat(Object.keys(parsed.tensors), metadata);
   const format = opts.format && opts.format !== 'auto' ? opts.format : detected;
   if (!format) throw new ModelFileError(file, 'neither our metadata ("fedlora.spec") nor timm ViT nor Hugging Face BERT tensor names: see docs/models.md for the supported checkpoints');
   const notes: string[] = [];
   let spec: ModelSpec, weights: WeightMap;
-  const heads = opts.heads ?? headsBeside(file);
   if (format === 'fedlora') {
     const specText = metadata['fedlora.spec'];
     if (!specText) throw new ModelFileError(file, 'metadata has no "fedlora.spec" (the architecture); set model.format to timm-vit or hf-bert for foreign checkpoints (docs/models.md)');
-    try { spec = JSON.parse(specText) as ModelSpec; } catch { throw new ModelFileError(file, '"fedlora.spec" metadata is not valid JSON'); }
-    if (!(ARCHITECTURES as readonly string[]).includes(spec.arch)) throw new ModelFileError(file, `unsupported architecture "${spec.arch}" (supported: ${ARCHITECTURES.join(', ')})`);
+    let raw: unknown;
+    try { raw = JSON.parse(specText); } catch { throw new ModelFileError(file, '"fedlora.spec" metadata is not valid JSON'); }
     const bad = Object.entries(skipped)[0];
     if (bad) throw new ModelFileError(file, `tensor "${bad[0]}" has dtype ${bad[1]}; our model files hold float tensors only`);
-    weights = parsed.tensors;
+    requireSpec(raw, parsed.tensors, file, 'the architecture in its "fedlora.spec" metadata');
+    spec = raw; weights = parsed.tensors;
   } else {
+    const heads = opts.heads ?? headsBeside(file);
     const conv = format === 'timm-vit'
       ? fromTimmVit(parsed.tensors, file, { heads, skipped })
       : fromHfBert(parsed.tensors, file, { heads, skipped, seqLen: opts.seqLen });
+    requireSpec(conv.spec, conv.weights, file, `the ${format} architecture read from its tensor shapes`);
     spec = conv.spec; weights = conv.weights;
     notes.push(`${file}: ${format} checkpoint, ${spec.depth} blocks, dim ${spec.dim}, ${spec.heads} heads${opts.heads ? '' : heads ? ' (config.json)' : ' (dim / 64)'}`);
     const ignored = [...conv.ignored, ...Object.keys(skipped).filter((n) => !n.endsWith('position_ids'))];
@@ -140,15 +226,11 @@ export function loadModelFile(file: string, opts: ModelOptions = {}): LoadedMode
       if (opts.seqLen > spec.maxLen) throw new FieldError('data.seqLen', `${opts.seqLen} tokens but the model has ${spec.maxLen} positions; use at most ${spec.maxLen}`);
       spec = { ...spec, seqLen: opts.seqLen };
     }
-    const problems = checkTextSpec(spec);
-    if (problems.length) throw new ModelFileError(file, problems.join('; '));
-  } else {
-    if (opts.pixelMean && opts.pixelStd) {
-      if (opts.pixelMean.length !== spec.channels) throw new FieldError('model.pixelMean', `${opts.pixelMean.length} values for a ${spec.channels}-channel model; give one per channel`);
-      spec = { ...spec, pixelMean: opts.pixelMean, pixelStd: opts.pixelStd };
-    }
-    if (spec.dim % spec.heads !== 0) throw new ModelFileError(file, `dim ${spec.dim} is not divisible by heads ${spec.heads}`);
+  } else if (opts.pixelMean && opts.pixelStd) {
+    if (opts.pixelMean.length !== spec.channels) throw new FieldError('model.pixelMean', `${opts.pixelMean.length} values for a ${spec.channels}-channel model; give one per channel`);
+    spec = { ...spec, pixelMean: opts.pixelMean, pixelStd: opts.pixelStd };
   }
+  requireSpec(spec, undefined, file, 'with the tokenizer and config applied'); // padId from the tokenizer, seqLen, pixel normalisation
   return { spec, weights, metadata, file, format, tokenizer, notes };
 }
 
