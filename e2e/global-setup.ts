@@ -1,9 +1,9 @@
 /**
- * Builds the renderer, fills a temp runs folder with 1,000 synthetic runs, starts
- * `fedlora serve --runs <tmp> --port 0` and reads the URL (with its token) from its stdout.
+ * Removes out/ (a fresh clone's state), fills a temp runs folder with 1,000 synthetic runs, starts
+ * `fedlora serve --runs <tmp> --port 0`, which must build the UI, and reads the URL (with its token) from its stdout.
  * The URL reaches the tests as E2E_URL; the returned function stops the server.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -17,7 +17,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   if (!fs.existsSync(browser)) {
     throw new Error(`e2e: no Chromium at ${browser}. Install Debian's (sudo apt-get install chromium; .ci/run does) or set CHROMIUM_PATH to a Chromium/Chrome binary.`)
   }
-  if (!process.env.E2E_SKIP_BUILD) execFileSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+  // A fresh clone's state: no built app. `fedlora serve` must build it (scripts/ensure-built.cjs).
+  if (!process.env.E2E_KEEP_BUILD) fs.rmSync(path.join(root, 'out'), { recursive: true, force: true })
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-e2e-'))
   writeSyntheticRuns(runsDir, SYNTHETIC_RUNS)
 
@@ -40,6 +41,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     })
     server.on('exit', (code) => reject(new Error(`server exited (${code}) before printing its URL; stderr:\n${stderr}`)))
   })
+  if (!process.env.E2E_KEEP_BUILD && !/building the app with electron-vite/.test(stderr)) {
+    server.kill('SIGKILL')
+    throw new Error(`fedlora serve did not build the missing UI; stderr:\n${stderr}`)
+  }
   process.env.E2E_URL = url
   process.env.E2E_RUNS_DIR = runsDir
 

@@ -1,37 +1,51 @@
 #!/usr/bin/env node
-// `npm start`: launch the desktop app, building it first when out/ is missing.
+// `npm start`: launch the desktop app. The install runs no package scripts (.npmrc), so the
+// Electron binary is fetched here on first start; the app is (re)built when out/ is stale.
 const { spawnSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { ensureBuilt } = require('./ensure-built.cjs')
 
 const root = path.resolve(__dirname, '..')
 
 function electronBinary() {
   try {
-    const bin = require('electron') // the binary's path, or throws when it was never downloaded
+    delete require.cache[require.resolve('electron', { paths: [root] })]
+    const bin = require(require.resolve('electron', { paths: [root] })) // the binary's path; throws when never downloaded
     return typeof bin === 'string' && fs.existsSync(bin) ? bin : null
   } catch {
     return null
   }
 }
 
-const bin = electronBinary()
+let bin = electronBinary()
 if (!bin) {
-  console.error(
-    'Electron binary not installed (ELECTRON_SKIP_BINARY_DOWNLOAD?). ' +
-      'Install it with `npm rebuild electron` / `node node_modules/electron/install.js`, ' +
-      'or use server mode: `npm run serve` (opens the same UI in a browser).'
-  )
-  process.exit(1)
+  let installer = null
+  try {
+    installer = require.resolve('electron/install.js', { paths: [root] })
+  } catch {
+    /* the electron package itself is missing */
+  }
+  if (installer && !process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
+    console.error('Fetching the Electron binary (first start only, ~100 MB from github.com)...')
+    spawnSync(process.execPath, [installer], { cwd: root, stdio: 'inherit' })
+    bin = electronBinary()
+  }
+  if (!bin) {
+    console.error(
+      'The desktop app needs the Electron binary, which could not be fetched' +
+        (installer ? ' (no access to github.com, or ELECTRON_SKIP_BINARY_DOWNLOAD is set)' : ' (run `npm install` first)') +
+        '.\nUse the same app in a browser instead: `npm run serve`, then open the URL it prints.' +
+        '\nWhere a mirror is reachable: ELECTRON_MIRROR=https://<mirror>/electron/ npm start'
+    )
+    process.exit(1)
+  }
 }
 
-const built = ['out/main/index.js', 'out/preload/index.js', 'out/renderer/index.html'].every((f) =>
-  fs.existsSync(path.join(root, f))
-)
-if (!built) {
-  const cli = require.resolve('electron-vite/bin/electron-vite.js', { paths: [root] })
-  const result = spawnSync(process.execPath, [cli, 'build'], { cwd: root, stdio: 'inherit' })
-  if (result.status !== 0) process.exit(result.status ?? 1)
+const build = ensureBuilt(root)
+if (build.error) {
+  console.error(build.error)
+  process.exit(1)
 }
 
 const env = { ...process.env }

@@ -1,7 +1,7 @@
 /**
  * `fedlora`: the headless CLI over the same service the app uses.
  *   fedlora run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S]
- *   fedlora serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N]
+ *   fedlora serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N] [--no-build]
  * Exit codes: 0 ok, 1 run failed, 2 bad input (config, arguments).
  */
 import * as fs from 'node:fs';
@@ -55,9 +55,10 @@ commands:
   report <runDir>... [--format html,pdf,svg,png,csv,json,tex,md] [--out <dir>] [--target-acc X] [--dpi N]
       figures, tables and a self-contained report of one run or a comparison (docs/reports.md)
 
-  serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N]
-      the app's UI and API on 127.0.0.1 (default: runs/, a free port, 1 run at a time); prints
-      the URL with its per-launch token and serves until Ctrl-C
+  serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N] [--no-build]
+      the app's UI and API on 127.0.0.1 (default: runs/, a free port, 1 run at a time); builds
+      the UI first when it is missing or older than src/; prints the URL with its per-launch
+      token and serves until Ctrl-C
 
 exit codes: 0 ok, 1 the run failed, 2 bad input (arguments or config)`;
 

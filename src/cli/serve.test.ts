@@ -11,7 +11,7 @@ const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
 describe('fedlora serve', () => {
   it('prints a URL with the token, trains a run in a worker under plain node + tsx, and stops on SIGINT', async () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-serve-'));
-    const child = spawn(process.execPath, [...nodeArgs, 'serve', '--runs', runs, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, 'serve', '--runs', runs, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

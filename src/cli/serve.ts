@@ -1,10 +1,12 @@
 /**
- * `fedlora serve [--runs dir] [--port N] [--max-concurrent N] [--client-workers N]`: the app's API and UI over HTTP +
- * WebSocket on 127.0.0.1. Prints the URL (with the per-launch token) on stdout and serves until
+ * `fedlora serve [--runs dir] [--port N] [--max-concurrent N] [--client-workers N] [--no-build]`: the app's API and UI
+ * over HTTP + WebSocket on 127.0.0.1. In a checkout, out/ is first (re)built when missing or older than src/
+ * (`--no-build`: serve whatever build there is). Prints the URL (with the per-launch token) on stdout and serves until
  * Ctrl-C; running runs then finish their round and stop (Ctrl-C twice quits at once; the next start
  * marks them interrupted).
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApi } from '../service/api';
@@ -22,10 +24,24 @@ function intOption(name: string, v: string | undefined, min: number, max: number
 
 /** out/renderer of the repo (or the packaged app), if it was built. */
 export function builtRenderer(): string | null {
+  const root = repoRoot();
+  const candidate = root && path.join(root, 'out', 'renderer');
+  return candidate && fs.existsSync(path.join(candidate, 'index.html')) ? candidate : null;
+}
+
+/** The repo's scripts/ensure-built.cjs (shared with `npm start`): rebuilds out/ when missing or older than src/. */
+function buildUiIfStale(): { built: boolean; error: string | null } {
+  const root = repoRoot();
+  const script = root && path.join(root, 'scripts', 'ensure-built.cjs');
+  if (!script || !fs.existsSync(script)) return { built: false, error: null }; // a packaged app: out/ ships built
+  const { ensureBuilt } = createRequire(__filename)(script) as { ensureBuilt(root: string): { built: boolean; error: string | null } };
+  return ensureBuilt(root);
+}
+
+function repoRoot(): string | null {
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'out', 'renderer');
-    if (fs.existsSync(path.join(dir, 'package.json'))) return fs.existsSync(path.join(candidate, 'index.html')) ? candidate : null;
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
     dir = path.dirname(dir);
   }
   return null;
@@ -34,15 +50,17 @@ export function builtRenderer(): string | null {
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { runs: { type: 'string' }, port: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'client-workers': { type: 'string' } },
+    options: { runs: { type: 'string' }, port: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'client-workers': { type: 'string' }, 'no-build': { type: 'boolean' } },
   });
   const port = intOption('port', values.port, 0, 65535, 0);
   const maxConcurrent = intOption('max-concurrent', values['max-concurrent'], 1, 64, 1);
   const clientWorkers = intOption('client-workers', values['client-workers'], 1, 64, 1);
   const manager = new RunManager({ runsDir: path.resolve(values.runs ?? 'runs'), maxConcurrent, clientWorkers });
+  const build = values['no-build'] ? { built: false, error: null } : buildUiIfStale();
   const staticDir = builtRenderer();
   const server = await startServer({ api: createApi(manager, { transport: 'http' }), host: '127.0.0.1', port, staticDir: staticDir ?? undefined });
-  if (!staticDir) process.stderr.write('the UI is not built: run `npx electron-vite build` for it (the API works without it)\n');
+  if (!staticDir) process.stderr.write(`the UI is not built${build.error ? ` (${build.error})` : ''}: \`npx electron-vite build\` builds it; the API works without it\n`);
+  else if (build.error) process.stderr.write(`serving the previous UI build: ${build.error}\n`);
   process.stderr.write(`runs in ${manager.runsDir}, at most ${maxConcurrent} at once, clients of each on ${clientWorkers} thread${clientWorkers > 1 ? 's' : ''}; Ctrl-C stops\n`);
   process.stdout.write(server.url + '\n');
 

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -38,8 +39,10 @@ async function tryBackend(name: BackendName): Promise<string> {
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow': {
+      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      requireNativeAddon(pkg);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      require(pkg);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend failed to initialise');
       return 'tensorflow';
     }
@@ -54,6 +57,19 @@ async function tryBackend(name: BackendName): Promise<string> {
       if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
       return 'cpu';
   }
+}
+
+/**
+ * Throws unless `pkg` is installed with its native addon (lib/napi-v<N>/tfjs_binding.node, which its
+ * install script downloads). Checked before `require`: an addon-less package registers hundreds of
+ * kernels (and logs each) before it fails, and then its sibling logs them all again.
+ */
+function requireNativeAddon(pkg: string): void {
+  let dir: string;
+  try { dir = path.dirname(require.resolve(`${pkg}/package.json`)); } catch { throw new Error(`${pkg} is not installed (optional dependency)`); }
+  const lib = path.join(dir, 'lib');
+  const found = fs.existsSync(lib) && fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, 'tfjs_binding.node')));
+  if (!found) throw new Error(`${pkg} is installed without its native library (installs run no package scripts): \`npm run setup-native\` downloads it`);
 }
 
 /**
