@@ -43,7 +43,8 @@ function ensureBuilt(root, log = (line) => process.stderr.write(line + '\n')) {
   const t0 = Date.now()
   let cli
   try {
-    cli = require.resolve('electron-vite/bin/electron-vite.js', { paths: [root] })
+    const pkg = require.resolve('electron-vite/package.json', { paths: [root] }) // its exports hide bin/
+    cli = path.join(path.dirname(pkg), require(pkg).bin['electron-vite'])
   } catch {
     return { built: false, error: 'electron-vite is not installed: run `npm install` first' }
   }
