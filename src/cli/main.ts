@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { executeRun } from '../service/runner';
 import { createRunDir, files, isSymlink, readRunConfig } from '../service/runStore';
 import { jsonProblem } from '../service/runDirs';
+import { cleanStaleTemps } from '../service/fsutil';
 import { ConfigError, type ExperimentConfig } from '../engine/config';
 import { validateRunConfig } from '../service/validate';
 import { RunLockedError } from '../service/lock';
@@ -101,7 +102,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     return 2;
   }
   const workers = workersArg(values.workers);
-  const dir = createRunDir(path.resolve(values.out ?? 'runs'), v.config, versions(), os.cpus().length);
+  const outDir = path.resolve(values.out ?? 'runs');
+  cleanStaleTemps(outDir); // run folders a killed `run` left half-created
+  const dir = createRunDir(outDir, v.config, versions(), os.cpus().length);
   return runInForeground(dir, v.config.federation.rounds, workers);
 }
 

@@ -136,7 +136,8 @@ export function isStaleTemp(name: string): boolean {
 
 /**
  * Remove the temp files of dead writers (killed mid-write) in a run directory and its
- * checkpoints/ folder; files of live processes are left alone. Returns the removed paths.
+ * checkpoints/ folder, or in a runs folder (half-created run folders); those of live processes
+ * are left alone. Returns the removed paths.
  */
 export function cleanStaleTemps(dir: string): string[] {
   const removed: string[] = [];
@@ -145,7 +146,7 @@ export function cleanStaleTemps(dir: string): string[] {
     try { names = fs.readdirSync(d); } catch { continue; }
     for (const n of names) {
       if (!isStaleTemp(n)) continue;
-      try { fs.unlinkSync(path.join(d, n)); removed.push(path.join(d, n)); } catch { /* gone already */ }
+      try { fs.rmSync(path.join(d, n), { recursive: true }); removed.push(path.join(d, n)); } catch { /* gone already */ }
     }
   }
   return removed;

@@ -48,7 +48,7 @@ export function readRunFile<T>(dir: string, which: 'config' | 'meta'): T {
  */
 export function sweepRunsDir(runsDir: string): { interrupted: string[]; tempsRemoved: number } {
   const interrupted: string[] = [];
-  let tempsRemoved = 0;
+  let tempsRemoved = cleanStaleTemps(runsDir).length; // run folders whose creation was cut short
   for (const e of fs.readdirSync(runsDir, { withFileTypes: true })) {
     if (!e.isDirectory() || !isValidRunId(e.name)) continue;
     const dir = path.join(runsDir, e.name);

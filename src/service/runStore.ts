@@ -81,18 +81,30 @@ export const files = (dir: string) => ({
   summary: path.join(dir, 'summary.json'),
 });
 
-/** Create `<outDir>/<runId>/` with config.json and meta.json. */
+/**
+ * Create `<outDir>/<runId>/` with config.json and meta.json, whole: both are written into a temp
+ * folder (`.<runId>.<pid>.<ms>.tmp`) that is renamed into place, so a run folder never lacks either
+ * (a kill mid-creation leaves only the temp folder, which `cleanStaleTemps(outDir)` removes).
+ */
 export function createRunDir(outDir: string, config: ExperimentConfig, versions: Record<string, string>, hostCores: number, runId = newRunId(config.name)): string {
   if (!isValidRunId(runId)) throw new Error(`invalid run id "${runId}"`);
   fs.mkdirSync(outDir, { recursive: true });
   const dir = path.join(outDir, runId);
-  fs.mkdirSync(dir);
-  writeJsonAtomic(files(dir).config, config);
-  const meta: RunMeta = {
-    formatVersion: RUN_FORMAT_VERSION, runId, name: config.name, seed: config.seed, createdAt: new Date().toISOString(), versions,
-    host: { cores: hostCores, platform: process.platform, arch: process.arch, totalMemGiB: Math.round(os.totalmem() / 2 ** 30) },
-  };
-  writeJsonAtomic(files(dir).meta, meta);
+  if (fs.existsSync(dir)) throw Object.assign(new Error(`EEXIST: run directory already exists, mkdir '${dir}'`), { code: 'EEXIST' });
+  const tmp = path.join(outDir, `.${runId}.${process.pid}.${Date.now()}.tmp`);
+  fs.mkdirSync(tmp);
+  try {
+    writeJsonAtomic(files(tmp).config, config);
+    const meta: RunMeta = {
+      formatVersion: RUN_FORMAT_VERSION, runId, name: config.name, seed: config.seed, createdAt: new Date().toISOString(), versions,
+      host: { cores: hostCores, platform: process.platform, arch: process.arch, totalMemGiB: Math.round(os.totalmem() / 2 ** 30) },
+    };
+    writeJsonAtomic(files(tmp).meta, meta);
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   return dir;
 }
 
