@@ -6,6 +6,7 @@
  *   ranking     [--rounds N] [--json]                              SOFT ranking vs optimal SVD
  *   soft-table  [--rounds N] [--out DIR]                           the SOFT communication table
  *   clients     [--workers N] [--rounds N] [--json]                 clients/s on 1 vs N worker threads, round overhead
+ *   crash       [--kills N] [--seed S] [--parallel P] [--json]      SIGKILL + resume of CLI runs: identical metrics, no leftovers
  * Unknown name: usage on stderr, exit code 2.
  */
 type Opts = Record<string, string | boolean>;
@@ -19,6 +20,7 @@ export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
   ranking: async (o) => (await import('./ranking')).benchRanking({ rounds: num(o, 'rounds'), json: !!o.json }),
   'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
   clients: async (o) => (await import('./clients')).benchClients({ workers: num(o, 'workers'), rounds: num(o, 'rounds'), json: !!o.json }),
+  crash: async (o) => (await import('./crash')).benchCrash({ kills: num(o, 'kills'), seed: num(o, 'seed'), parallel: num(o, 'parallel'), rounds: num(o, 'rounds'), json: !!o.json }),
 };
 
 export function usage(): string {
