@@ -140,20 +140,21 @@ describe('bring your own data and model (service)', () => {
     const hf = toHfBert(bertSpec, initTextWeights(bertSpec, new Rng('w')));
     fs.writeFileSync(path.join(dir, 'bert.safetensors'), encodeSafetensors(hf));
     const data = { dataset: 'ok' };
-    expect(issues({ data, model: { name: 'bert.safetensors', heads: 2 } }, dir)[0]).toMatchObject({ path: 'model.tokenizer', message: expect.stringMatching(/no tokenizer inside and no tokenizer\.json beside it; set model\.tokenizer/) });
+    const federation = { numClients: 2, clientsPerRound: 1 }; // 10 rows: the partition is checked at validation too
+    expect(issues({ data, federation, model: { name: 'bert.safetensors', heads: 2 } }, dir)[0]).toMatchObject({ path: 'model.tokenizer', message: expect.stringMatching(/no tokenizer inside and no tokenizer\.json beside it; set model\.tokenizer/) });
     write(dir, 'tokenizer.json', JSON.stringify(buildWordTokenizer(sentences(40, 'v').map((s) => s.text), 40)));
-    expect(issues({ data, model: { name: 'bert.safetensors', heads: 2 } }, dir)).toEqual([]);
+    expect(issues({ data, federation, model: { name: 'bert.safetensors', heads: 2 } }, dir)).toEqual([]);
     write(dir, 'config.json', JSON.stringify({ num_attention_heads: 3 }));
-    expect(issues({ data, model: { name: 'bert.safetensors' } }, dir)[0].message).toMatch(/bert\.safetensors: dim 16 is not divisible by model\.heads 3/);
+    expect(issues({ data, federation, model: { name: 'bert.safetensors' } }, dir)[0].message).toMatch(/bert\.safetensors: dim 16 is not divisible by model\.heads 3/);
     fs.rmSync(path.join(dir, 'config.json'));
     const bad = { ...hf, 'bert.encoder.layer.0.attention.self.key.weight': { shape: [16, 8], data: new Float32Array(128) } };
     fs.writeFileSync(path.join(dir, 'bad.safetensors'), encodeSafetensors(bad));
-    expect(issues({ data, model: { name: 'bad.safetensors', heads: 2 } }, dir)[0]).toMatchObject({ path: 'model.name', message: expect.stringMatching(/bad\.safetensors: tensor "bert\.encoder\.layer\.0\.attention\.self\.key\.weight" has shape \[16,8\], expected \[16,16\]/) });
+    expect(issues({ data, federation, model: { name: 'bad.safetensors', heads: 2 } }, dir)[0]).toMatchObject({ path: 'model.name', message: expect.stringMatching(/bad\.safetensors: tensor "bert\.encoder\.layer\.0\.attention\.self\.key\.weight" has shape \[16,8\], expected \[16,16\]/) });
     const bytes = fs.readFileSync(path.join(dir, 'bert.safetensors'));
     fs.writeFileSync(path.join(dir, 'cut.safetensors'), bytes.subarray(0, bytes.length - 100));
-    expect(issues({ data, model: { name: 'cut.safetensors', heads: 2 } }, dir)[0].message).toMatch(/cut\.safetensors: tensor ".*": data ends at byte \d+ but the file has \d+ data bytes \(truncated\?\)/);
+    expect(issues({ data, federation, model: { name: 'cut.safetensors', heads: 2 } }, dir)[0].message).toMatch(/cut\.safetensors: tensor ".*": data ends at byte \d+ but the file has \d+ data bytes \(truncated\?\)/);
     fs.writeFileSync(path.join(dir, 'other.safetensors'), encodeSafetensors({ 'x.weight': { shape: [2], data: new Float32Array(2) } }));
-    expect(issues({ data, model: { name: 'other.safetensors' } }, dir)[0].message).toMatch(/other\.safetensors: neither our metadata .* nor timm ViT nor Hugging Face BERT tensor names/);
+    expect(issues({ data, federation, model: { name: 'other.safetensors' } }, dir)[0].message).toMatch(/other\.safetensors: neither our metadata .* nor timm ViT nor Hugging Face BERT tensor names/);
     // a tokenizer whose ids exceed the model's embeddings fails at load, naming both
     write(dir, 'big-tokenizer.json', JSON.stringify(buildWordTokenizer(sentences(40, 'v').map((s) => s.text).concat([Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ')]), 200)));
     const cfg = parseConfig({ data: { dataset: path.join(dir, 'ok') }, model: { name: path.join(dir, 'bert.safetensors'), heads: 2, tokenizer: path.join(dir, 'big-tokenizer.json') } });
