@@ -157,7 +157,7 @@ ${configSection(doc.runs)}
 <h2>Environment</h2>
 ${environment(doc.runs)}
 <h2>Channel model and assumptions</h2>
-<p class="small">What the simulation assumes where the method specification (METHOD.md) is silent, for the parts these runs used; the full list with config fields is docs/method.md.</p>
+<p class="small">What the simulation assumes where the method specification is silent, for the parts these runs used; the full list with config fields is docs/method.md.</p>
 <dl class="notes">${notes}</dl>
 </body></html>
 `;

@@ -1,6 +1,6 @@
 /**
  * Plain-language method summary of a run and the modelling assumptions it used, condensed from
- * docs/method.md (the choices the code makes where shared/METHOD.md is silent). A note appears
+ * docs/method.md (the choices the code makes where the method specification is silent). A note appears
  * only when some run of the report used that part of the method.
  */
 import { getAt } from '../../engine/paths';
@@ -51,7 +51,22 @@ function values(runs: ReportRun[], path: string): string {
   return uniq(runs.map((r) => str(getAt(r.config, path)))).join(' / ');
 }
 
-/** The channel model and every METHOD.md assumption the runs used (docs/method.md sections 1-4). */
+/**
+ * What the evaluation covered, per run: "the first N test samples" (data.testSamples), or with
+ * null "all N test samples" when the run's last confusion matrix gives N, else "the whole test set".
+ */
+export function evalScope(r: ReportRun): string {
+  const cap = num(getAt(r.config, 'data.testSamples'));
+  let seen: number | null = null;
+  for (let i = r.metrics.length - 1; i >= 0 && seen === null; i--) {
+    const c = r.metrics[i].confusion;
+    if (Array.isArray(c)) seen = c.flat().reduce<number>((a, x) => a + (typeof x === 'number' ? x : 0), 0);
+  }
+  if (cap !== null) return seen !== null && seen < cap ? `all ${seen} test samples` : `the first ${cap} test samples`;
+  return seen !== null ? `all ${seen} test samples` : 'the whole test set';
+}
+
+/** The channel model and every assumption of the method the runs used (docs/method.md sections 1-4). */
 export function methodNotes(runs: ReportRun[]): Note[] {
   const notes: Note[] = [];
   const any = (f: (r: ReportRun) => boolean) => runs.some(f);
@@ -59,23 +74,23 @@ export function methodNotes(runs: ReportRun[]): Note[] {
   const ctrl = (r: ReportRun) => str(getAt(r.config, 'control.method'), 'fixed');
 
   notes.push({ title: 'Federated LoRA (FedIT)', text: 'The server averages the LoRA factors A and B separately, weighted by shard size; B starts at 0, A uniform (PEFT\'s Kaiming bound); a fresh classification head is trained by every client and sent dense. Clients are sampled without replacement each round from a seeded stream; every random draw comes from a named stream under the seed, so a run is reproducible and a resumed run draws what an uninterrupted one draws.' });
-  notes.push({ title: 'Evaluation', text: `The global model on the first ${values(runs, 'data.testSamples')} test images every ${values(runs, 'eval.every')} round(s) and always on the last round; rounds without evaluation have testAcc null.` });
+  notes.push({ title: 'Evaluation', text: `The global model on ${uniq(runs.map(evalScope)).join(' / ')} every ${values(runs, 'eval.every')} round(s) and always on the last round; rounds without evaluation have testAcc null.` });
   notes.push({
     title: 'Wireless uplink (simulated)',
-    text: `Devices are placed once, uniformly over the annulus ${values(runs, 'channel.minDistanceM')} m <= d <= ${values(runs, 'channel.radiusM')} m around the base station (METHOD.md says a disc; the inner radius avoids the path-loss singularity at d -> 0). `
+    text: `Devices are placed once, uniformly over the annulus ${values(runs, 'channel.minDistanceM')} m <= d <= ${values(runs, 'channel.radiusM')} m around the base station (the method specifies a disc, docs/method.md; the inner radius avoids the path-loss singularity at d -> 0). `
       + `Path loss 128.1 + 37.6 log10(d_km) dB with Rayleigh block fading |h|^2 ~ Exp(1) drawn per round and device; the channel depends on the seed and round only, so runs with the same seed see the same channel. `
       + `FDMA over W = ${values(runs, 'channel.bandwidthHz')} Hz, transmit power ${values(runs, 'channel.txPowerDbm')} dBm, noise PSD ${values(runs, 'channel.noisePsdDbmHz')} dBm/Hz; client k's rate with share x_k is x_k W log2(1 + p g_k / (x_k W N0)) (noise over its own band). `
-      + `Device speeds are uniform in [${values(runs, 'channel.computeGflopsMin')}, ${values(runs, 'channel.computeGflopsMax')}] GFLOP/s (our choice: METHOD.md leaves the distribution open). `
+      + `Device speeds are uniform in [${values(runs, 'channel.computeGflopsMin')}, ${values(runs, 'channel.computeGflopsMax')}] GFLOP/s (our choice: the method leaves the distribution open). `
       + 'Compute time = samples x 3 x forward FLOPs / speed (backward counted as twice the forward) + the compressor\'s counted operations / speed; measured wall time never feeds the simulated clock. '
       + 'Round time = max over the sampled clients of compute + bits / rate. The server knows the round\'s gains when it allocates bandwidth (perfect CSI). '
       + (any((r) => num(getAt(r.config, 'channel.downlinkMbps')) !== null) ? `Downlink broadcast of the global weights at ${values(runs, 'channel.downlinkMbps')} Mbit/s is added to compute time.` : 'The downlink is not modelled.'),
   });
   if (any((r) => (num(getAt(r.config, 'channel.bandwidthHz')) ?? 20e6) < 20e6)) {
-    notes.push({ title: 'Narrow band', text: 'The shipped adapter is small (about 283 kbit dense), so at METHOD.md\'s 20 MHz uploading takes milliseconds and no budget binds; runs with a narrower band (e.g. 100 kHz) put uploading at 20-30% of a round, where a much larger adapter would sit at 20 MHz.' });
+    notes.push({ title: 'Narrow band', text: 'The shipped adapter is small (about 283 kbit dense), so at the method\'s 20 MHz uploading takes milliseconds and no budget binds; runs with a narrower band (e.g. 100 kHz) put uploading at 20-30% of a round, where a much larger adapter would sit at 20 MHz.' });
   }
   if (any((r) => ['soft', 'topk', 'randk', 'svd'].includes(method(r)))) {
     const agg = values(runs.filter((r) => method(r) !== 'none'), 'compression.aggregate');
-    notes.push({ title: 'Sparse aggregation', text: `compression.aggregate = ${agg}: "all" divides by the weight of all sampled clients (an unsent component counts as a zero update), "senders" by the weight of the clients that sent it; METHOD.md admits both readings. Messages carry a 64-bit header; bit counts are exact.` });
+    notes.push({ title: 'Sparse aggregation', text: `compression.aggregate = ${agg}: "all" divides by the weight of all sampled clients (an unsent component counts as a zero update), "senders" by the weight of the clients that sent it; the method admits both readings (docs/method.md). Messages carry a 64-bit header; bit counts are exact.` });
   }
   if (any((r) => method(r) === 'soft')) notes.push({ title: 'SOFT', text: `Components ranked by importance (${values(runs.filter((r) => method(r) === 'soft'), 'compression.importance')}: exact = ||b'_i a'_i^T - b_i a_i^T||_F, factor-norm = ||b'_i|| ||a'_i||); m = ceil(rho r) per layer are sent, ties to the lower index; indices cost min(r-bit mask, m ceil(log2 r)) bits per layer. Orthogonality weight soft.lambda = ${values(runs.filter((r) => method(r) === 'soft'), 'soft.lambda')}.` });
   if (any((r) => method(r) === 'svd')) notes.push({ title: 'SVD baseline', text: 'Per layer the product update dW is truncated to m components by a randomized SVD (2r oversampling, 2 power iterations, exact Jacobi SVD) and U S, V are sent; the server re-factorises the averaged product to rank r. Its error feedback does not apply and covNorm is null.' });
