@@ -128,7 +128,8 @@ export async function benchCrash(opts: { kills?: number; seed?: number; parallel
   const plans = Array.from({ length: kills }, () => {
     const timer = random() < 0.25;
     const p = POINTS[Math.floor(random() * POINTS.length)];
-    const round = p.round0 && random() < 0.5 ? 0 : 1 + Math.floor(random() * rounds);
+    // meta.json is written before the first round and after the last one only
+    const round = p.round0 && random() < 0.5 ? 0 : p.point === 'meta-tmp' ? rounds : 1 + Math.floor(random() * rounds);
     const delay = Math.floor(random() * trainMs * 0.9);
     const again = random() < 0.25, p2 = POINTS[2 + Math.floor(random() * (POINTS.length - 2))], r2 = random();
     return { kill: timer ? `timer:${delay}` : `${p.point}:${round}`, group: timer ? 'timer' : p.point + (round === 0 ? ':0' : ''), delay: timer ? delay : null, again, p2, r2 };

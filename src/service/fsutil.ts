@@ -51,6 +51,15 @@ function tmpPoint(file: string): string {
 
 // ---- writes ----
 
+/** Write all of `data` at the file's position: a short write (a disk filling up) is continued, or fails with its error. */
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.length;) {
+    const n = fs.writeSync(fd, data, off, data.length - off);
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device (short write)'), { code: 'ENOSPC' });
+    off += n;
+  }
+}
+
 /** Write `data` to `file` atomically: readers see the old or the new file, never a torn one. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
@@ -58,7 +67,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   try {
     writeFault?.(file);
     fd = fs.openSync(tmp, 'w');
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
@@ -84,15 +93,15 @@ export function appendJsonLine(file: string, value: unknown): void {
 export function appendJsonLines(file: string, values: unknown[]): void {
   if (!values.length) return;
   writeFault?.(file);
-  const text = values.map((v) => JSON.stringify(v) + '\n').join('');
+  const text = Buffer.from(values.map((v) => JSON.stringify(v) + '\n').join(''));
   const fd = fs.openSync(file, 'a');
   try {
     if (CRASH_AT?.point === 'metrics-torn' && CRASH_AT.round === crashRound) {
-      fs.writeSync(fd, text.slice(0, text.length >> 1));
+      writeAll(fd, text.subarray(0, text.length >> 1));
       fs.fsyncSync(fd);
       crashPoint('metrics-torn');
     }
-    fs.writeSync(fd, text);
+    writeAll(fd, text);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { syncBuiltinESMExports } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../engine/config';
-import { cleanStaleTemps, injectWriteFault, readJsonLines } from './fsutil';
+import { appendJsonLines, cleanStaleTemps, injectWriteFault, readJsonLines, writeFileAtomic } from './fsutil';
 import { createRunDir, files } from './runStore';
 import { tinyConfig } from './testFixtures';
 
@@ -42,5 +43,23 @@ describe('run directory creation', () => {
     expect(readJsonLines(f)).toEqual({ rows: [{ round: 1 }], tornLastLine: false });
     fs.writeFileSync(f, '{"round":1}\n{"rou\n{"round":3}\n');
     expect(() => readJsonLines(f)).toThrow(/line 2 is not valid JSON/);
+  });
+
+  it('a short write (a disk filling up) is continued, never renamed into place or appended torn', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-short-'));
+    const cjsFs = require('node:fs') as typeof fs;
+    const real = cjsFs.writeSync;
+    // every write puts at most 7 bytes on disk, as a nearly full disk may
+    cjsFs.writeSync = ((fd: number, data: Uint8Array, off = 0, len = data.length - off) => real(fd, data, off, Math.min(7, len))) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    try {
+      writeFileAtomic(path.join(dir, 'summary.json'), JSON.stringify({ status: 'completed', rounds: 12 }));
+      appendJsonLines(path.join(dir, 'm.jsonl'), [{ round: 1, trainLoss: 0.5 }, { round: 2, trainLoss: 0.25 }]);
+    } finally {
+      cjsFs.writeSync = real;
+      syncBuiltinESMExports();
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'))).toEqual({ status: 'completed', rounds: 12 });
+    expect(readJsonLines(path.join(dir, 'm.jsonl'))).toEqual({ rows: [{ round: 1, trainLoss: 0.5 }, { round: 2, trainLoss: 0.25 }], tornLastLine: false });
   });
 });
