@@ -3,10 +3,11 @@
  * CLI run (`fedlora run` on a tiny config: 4 clients, 200 training samples, a checkpoint every
  * round) N times (default 100), each in a fresh run, at seeded random moments: inside checkpoint,
  * sidecar, summary, meta and metrics writes (the FEDLORA_CRASH_AT hook kills the process at that
- * point of a chosen round) or after a random delay; a quarter of the runs are killed a second time
- * during their resume. Then `fedlora resume` until the run completes. Asserts every run completes
- * with the metrics of an uninterrupted run of the same seed (wall-clock fields aside), with no temp
- * file, takeover claim, orphan sidecar or lock left. Prints a table per kill point.
+ * point of a chosen round) or after a random delay (halved until it comes before the run ends); a
+ * quarter of the runs are killed a second time during their resume. Then `fedlora resume` until
+ * the run completes. Asserts every run completes with the metrics of an uninterrupted run of the
+ * same seed (wall-clock fields aside), with no temp file, takeover claim, orphan sidecar or lock
+ * left. Prints a table per kill point.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -140,8 +141,18 @@ export async function benchCrash(opts: { kills?: number; seed?: number; parallel
     const plan = plans[i];
     const started = Date.now();
     const out = path.join(work, `r${String(i).padStart(3, '0')}`);
-    const first = await cli(['run', '--config', configFile, '--out', out], plan.delay === null ? { FEDLORA_CRASH_AT: plan.kill } : {}, plan.delay === null ? undefined : { out, killAfterMs: plan.delay });
-    const r: CrashRun = { i, kill: plan.kill, group: plan.group, killed: first.signal === 'SIGKILL', rowsAtKill: 0, tornAtKill: false, tempsAtKill: 0, resumeKill: null, resumeKilled: false, resumes: 0, completed: false, metricsEqual: false, leftovers: [], ms: 0 };
+    let first: Exit, kill = plan.kill;
+    if (plan.delay === null) first = await cli(['run', '--config', configFile, '--out', out], { FEDLORA_CRASH_AT: plan.kill });
+    else {
+      // a kill from outside may come after the run finished: then again in a fresh folder, sooner
+      for (let delay = plan.delay, k = 0; ; delay = Math.floor(delay / 2), k++) {
+        first = await cli(['run', '--config', configFile, '--out', out], {}, { out, killAfterMs: delay });
+        kill = `timer:${delay}`;
+        if (first.signal === 'SIGKILL' || k === 4) break;
+        fs.rmSync(out, { recursive: true, force: true });
+      }
+    }
+    const r: CrashRun = { i, kill, group: plan.group, killed: first.signal === 'SIGKILL', rowsAtKill: 0, tornAtKill: false, tempsAtKill: 0, resumeKill: null, resumeKilled: false, resumes: 0, completed: false, metricsEqual: false, leftovers: [], ms: 0 };
     if (!runDirIn(out)) {
       // killed while the run folder was being created: there is no run to resume; `run` again
       r.tempsAtKill = fs.existsSync(out) ? fs.readdirSync(out).filter((n) => n.endsWith('.tmp')).length : 0;

@@ -50,7 +50,7 @@ describe('run directory creation', () => {
     const cjsFs = require('node:fs') as typeof fs;
     const real = cjsFs.writeSync;
     // every write puts at most 7 bytes on disk, as a nearly full disk may
-    cjsFs.writeSync = ((fd: number, data: Uint8Array, off = 0, len = data.length - off) => real(fd, data, off, Math.min(7, len))) as typeof fs.writeSync;
+    cjsFs.writeSync = ((fd: number, data: Uint8Array, off?: number, len?: number) => real(fd, data, off ?? 0, Math.min(7, len ?? data.length - (off ?? 0)))) as unknown as typeof fs.writeSync;
     syncBuiltinESMExports();
     try {
       writeFileAtomic(path.join(dir, 'summary.json'), JSON.stringify({ status: 'completed', rounds: 12 }));
