@@ -101,6 +101,10 @@ export interface RoundMetrics {
   wallMs: number
   clientIds: number[]
   clientBits: number[]
+  /** Test accuracy per class, in class order (rows where testAcc is not null; newer runs). */
+  classAcc?: number[]
+  /** Confusion counts of the evaluation: rows = true class, columns = predicted (at most 50 classes). */
+  confusion?: number[][]
   [extra: string]: unknown
 }
 
