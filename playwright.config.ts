@@ -14,7 +14,8 @@ export default defineConfig({
   retries: 0,
   timeout: 90_000,
   expect: { timeout: 15_000 },
-  reporter: [['list']],
+  // list, plus the reason of each skipped test (list shows only "-")
+  reporter: [['list'], ['./e2e/skip-reporter.ts']],
   outputDir: 'test-results/e2e',
   use: {
     browserName: 'chromium',
