@@ -3,57 +3,8 @@
  * validation errors; a tiny run created from the form, watched live to completion; a second run
  * stopped, resumed and reloaded mid-run; both compared. Screenshots go to test-results/e2e/screens/.
  */
-import { expect, test, type Page } from '@playwright/test'
-
-const URL = () => {
-  const u = process.env.E2E_URL
-  if (!u) throw new Error('E2E_URL is not set: run through playwright.config.ts (its global setup starts the server)')
-  return u
-}
-const SHOTS = 'test-results/e2e/screens'
-
-/** Console errors and uncaught exceptions of the page, checked at the end of each test. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = []
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`)
-  })
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
-  return errors
-}
-
-async function open(page: Page, hash = ''): Promise<void> {
-  await page.goto(URL() + hash)
-}
-
-const field = (page: Page, path: string) => page.locator(`[id="cfg-${path}"]`)
-
-/** Fills the New run form with a tiny config (seconds to train) and presses Start/Queue. */
-async function createTinyRun(page: Page, name: string, rounds = 3, seed = 0, preset = 'quick'): Promise<void> {
-  await open(page, '#/new')
-  await expect(page.getByTestId('config-form')).toBeVisible()
-  await expect(page.getByTestId('preset-select')).toHaveValue('quick')
-  if (preset !== 'quick') {
-    await page.getByTestId('preset-select').selectOption(preset)
-    await expect(page.getByTestId('preset-select')).toHaveValue(preset)
-  }
-  const values: Record<string, string> = {
-    name,
-    seed: String(seed),
-    'data.trainSamples': '200',
-    'data.testSamples': '100',
-    'federation.rounds': String(rounds),
-    'federation.numClients': '4',
-    'federation.clientsPerRound': '2',
-    'train.localSteps': '2'
-  }
-  for (const [path, v] of Object.entries(values)) await field(page, path).fill(v)
-  await expect(page.getByTestId('validity')).toHaveText('config is valid')
-  await expect(page.getByTestId('config-json')).toHaveValue(/"localSteps": 2/)
-  await page.getByTestId('create-start').click()
-  await expect(page.getByTestId('run-view')).toBeVisible()
-  await expect(page.getByTestId('run-name')).toHaveText(name)
-}
+import { expect, test } from '@playwright/test'
+import { createTinyRun, docShot, field, open, SHOTS, watchErrors } from './helpers'
 
 test.describe.serial('server mode', () => {
   test('opens without console errors; every view renders', async ({ page }) => {
@@ -156,32 +107,60 @@ test.describe.serial('server mode', () => {
     expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([])
   })
 
-  test('a tiny run created from the form trains live to completion', async ({ page }) => {
+  test('a tiny run created from the form: waits for round 1, shows the backend while training, trains live to completion', async ({ page }) => {
     const errors = watchErrors(page)
     await createTinyRun(page, 'e2e-first')
-    const chart = page.getByTestId('chart-accuracy')
     const status = page.getByTestId('run-status')
-    // Record every change of the chart's point count while it trains (pushed rounds, no reload).
+    // Sample the view while it trains (pushed rounds, no reload): status, the waiting panel,
+    // the accuracy chart's point count, and whether the Environment panel has the backend and start time.
     await page.evaluate(() => {
-      const w = window as unknown as { pointLog: string[] }
-      const el = document.querySelector('[data-testid="chart-accuracy"]')
-      w.pointLog = [el?.getAttribute('data-points') ?? '']
-      if (el) new MutationObserver(() => w.pointLog.push(el.getAttribute('data-points') ?? '')).observe(el, { attributeFilter: ['data-points'] })
+      const w = window as unknown as { samples: { status: string; waiting: string; points: string; meta: boolean }[] }
+      w.samples = []
+      const sample = () => {
+        const meta = document.querySelector('[data-testid="run-meta"]')?.textContent ?? ''
+        const s = {
+          status: document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') ?? '',
+          waiting: document.querySelector('[data-testid="run-waiting"]')?.textContent ?? '',
+          points: document.querySelector('[data-testid="chart-accuracy"]')?.getAttribute('data-points') ?? '',
+          meta: meta.includes('backend.name') && meta.includes('startedAt')
+        }
+        const last = w.samples[w.samples.length - 1]
+        if (!last || JSON.stringify(last) !== JSON.stringify(s)) w.samples.push(s)
+      }
+      sample()
+      setInterval(sample, 20)
     })
+    // before round 1: the view says the run is starting and waits for round 1 (no chart notes about missing fields)
+    await expect(page.getByTestId('run-waiting')).toContainText('waiting for round 1')
+    await expect(page.getByTestId('note-shares')).toHaveCount(0)
+    await expect(page.getByTestId('note-latency')).toHaveCount(0)
     await expect(status).toHaveAttribute('data-status', 'completed', { timeout: 60_000 })
+    const chart = page.getByTestId('chart-accuracy')
     await expect(chart).toHaveAttribute('data-points', '3')
-    const pointLog = await page.evaluate(() => (window as unknown as { pointLog: string[] }).pointLog)
-    console.log(`accuracy chart point counts while training: ${pointLog.join(' -> ')}`)
-    // points arrived one round at a time (0, 1, 2, 3, or from a later start if rounds were already done)
-    expect(new Set(pointLog).size, `accuracy chart point counts seen: ${pointLog.join(', ')}`).toBeGreaterThan(1)
+    const samples = await page.evaluate(() => (window as unknown as { samples: { status: string; waiting: string; points: string; meta: boolean }[] }).samples)
+    console.log(`run view while training: ${samples.map((s) => `${s.status}/${s.waiting ? 'waiting' : `${s.points} pts`}${s.meta ? '+backend' : ''}`).join(' -> ')}`)
+    // points arrived one round at a time (1, 2, 3, or from a later start if rounds were already done)
+    expect(new Set(samples.map((s) => s.points).filter(Boolean)).size, 'accuracy chart point counts seen').toBeGreaterThan(1)
+    // the Environment panel had the backend and start time while the run was still training (not only after it ended)
+    expect(samples.some((s) => s.status === 'running' && s.meta), 'meta.json backend shown while running').toBe(true)
     await expect(page.getByTestId('run-rounds')).toContainText('round 3 / 3')
     await expect(page.getByTestId('client-row')).toHaveCount(2)
     await expect(page.getByTestId('chart-latency')).toBeVisible()
+    await expect(page.getByTestId('chart-shares-heatmap')).toBeVisible()
+    // 4 clients: the stacked view is offered too
+    await page.getByTestId('shares-view-stacked').check()
     await expect(page.getByTestId('chart-shares')).toBeVisible()
+    // per-class results where the engine records them, else a one-line note
+    await expect(page.getByTestId('chart-class-acc').or(page.getByTestId('note-classes'))).toBeVisible()
     await expect(page.getByTestId('run-meta')).toContainText('wasm')
+    await expect(page.getByTestId('stat-final-acc')).toHaveText(/^\d+\.\d\d%$/)
     await page.getByTestId('x-axis-bits').check()
     await expect(chart).toHaveAttribute('data-points', '3')
+    await page.getByTestId('x-axis-round').check()
     await page.screenshot({ path: `${SHOTS}/run-view.png`, fullPage: true })
+    // Help: the backend that run used, without a reload
+    await page.getByTestId('nav-help').click()
+    await expect(page.getByTestId('system-backend')).toHaveText('wasm')
     await page.getByTestId('nav-runs').click()
     const row = page.getByTestId('run-row').filter({ hasText: 'e2e-first' })
     await expect(row).toBeVisible()
@@ -222,7 +201,7 @@ test.describe.serial('server mode', () => {
     await expect(page.getByTestId('compare-row')).toHaveCount(2)
     await page.getByTestId('x-axis-time').check()
     await expect(acc).toHaveAttribute('data-points', '11')
-    await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true })
+    await docShot(page, 'compare')
     // export a comparison report (html + csv) through the API; the service lists what it wrote
     await page.getByTestId('report-export').locator('summary').click()
     await page.getByTestId('report-export-go').click()

@@ -31,11 +31,7 @@ export function writeSyntheticRuns(runsDir: string, count: number): string[] {
       // one TSFA run whose rank the offline stage chose, with control fields per round
       Object.assign(config.lora, { rank: 'auto' })
       Object.assign(meta, { offline: offlineChoice() })
-      fs.writeFileSync(path.join(dir, 'metrics.jsonl'), Array.from({ length: 20 }, (_, r) => JSON.stringify({
-        round: r + 1, trainLoss: 1 / (r + 1), testAcc: 0.5 + r / 50, testLoss: 1, uplinkBits: 1e5, cumUplinkBits: 1e5 * (r + 1),
-        roundTime: 1.5 + (r % 3) * 0.4, cumTime: 2 * (r + 1), wallMs: 100, clientIds: [1, 2], clientBits: [5e4, 5e4],
-        rho: [1, 0.25, 0.5][r % 3], queue: (r % 3) * 0.2
-      }) + '\n').join(''))
+      fs.writeFileSync(path.join(dir, 'metrics.jsonl'), Array.from({ length: 20 }, (_, r) => JSON.stringify(tsfaRow(r + 1)) + '\n').join(''))
     }
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config))
     fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta))
@@ -43,6 +39,29 @@ export function writeSyntheticRuns(runsDir: string, count: number): string[] {
     ids.push(id)
   }
   return ids
+}
+
+/**
+ * Round t of the synthetic TSFA run: 6 of 24 clients per round with their bandwidth shares, the
+ * slowest client's compute and upload time, wall-clock phases, and (on evaluated rounds, every
+ * 5th) per-class accuracy and the confusion matrix of 10 classes x 100 test samples.
+ */
+function tsfaRow(t: number) {
+  const clientIds = Array.from({ length: 6 }, (_, k) => (t * 5 + k * 4) % 24)
+  const raw = clientIds.map((_, k) => 1 + ((t + k) % 4))
+  const sum = raw.reduce((a, b) => a + b, 0)
+  const roundTime = 1.5 + (t % 3) * 0.4
+  const evaluated = t % 5 === 0
+  const acc = 0.5 + (t - 1) / 50 + ((t * 7) % 5) / 100
+  const confusion = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 60 + i * 3 : (i + j + t) % 9 === 0 ? 40 - i * 3 : 0)))
+  return {
+    round: t, trainLoss: 1 / t + ((t * 13) % 7) / 50, testAcc: evaluated || t === 20 ? acc : null, testLoss: evaluated ? 1 / t + 0.2 : null,
+    uplinkBits: 1e5, cumUplinkBits: 1e5 * t, roundTime, cumTime: 2 * t, wallMs: 100 + (t % 4) * 10,
+    clientIds, clientBits: clientIds.map(() => 5e4 / 3), shares: raw.map((v) => v / sum),
+    computeTime: roundTime - 0.02, commTime: 0.02, rho: [1, 0.25, 0.5][t % 3], queue: (t % 3) * 0.2,
+    phaseMs: { plan: 2, train: 70 + (t % 4) * 10, compress: 5, measure: 3, aggregate: 4, eval: evaluated ? 16 : 0 },
+    ...(evaluated || t === 20 ? { classAcc: confusion.map((row, i) => row[i] / row.reduce((a, b) => a + b, 0)), confusion } : {})
+  }
 }
 
 /** A meta.json `offline` record as the TSFA offline stage writes it (rank 8 chosen). */

@@ -51,3 +51,20 @@ export function fmtAxis(v: number): string {
   if (a >= 1e4) return `${trim(v / 1e3)}k`
   return trim(v)
 }
+
+/** A tooltip value in the chart's unit (percent values are already x100). */
+export function fmtValue(v: unknown, format: 'num' | 'pct' | 'seconds' | 'bits' | 'ms' = 'num'): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '—'
+  switch (format) {
+    case 'pct':
+      return `${v.toFixed(2)}%`
+    case 'seconds':
+      return v < 1 ? `${(v * 1000).toFixed(1)} ms` : `${v.toFixed(3)} s`
+    case 'bits':
+      return fmtBits(v)
+    case 'ms':
+      return `${v.toFixed(0)} ms`
+    default:
+      return fmtNum(v, 4)
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RoundMetrics } from '../../../shared/api'
-import { etaSeconds, hasSimulatedTime, pointsOf, sharesByClient } from './series'
+import { clientRoundCells, ema, etaSeconds, hasSimulatedTime, pointsOf, runStats, sharesByClient, xValues } from './series'
 
 function row(round: number, extra: Partial<RoundMetrics> = {}): RoundMetrics {
   return { round, trainLoss: 1 / round, testAcc: round === 2 ? null : round / 10, testLoss: null, uplinkBits: 100, cumUplinkBits: 100 * round, roundTime: 0, cumTime: 0, wallMs: 1000, clientIds: [1, 2], clientBits: [50, 50], ...extra }
@@ -39,5 +39,34 @@ describe('series', () => {
     expect(etaSeconds(rows, 5)).toBe(2)
     expect(etaSeconds(rows, 3)).toBe(0)
     expect(etaSeconds([], 3)).toBeNull()
+  })
+})
+
+describe('series for the chart controls', () => {
+  const rows = [1, 2, 3].map((r) => ({ round: r, trainLoss: 1 / r, testAcc: r / 10, testLoss: null, uplinkBits: 100, cumUplinkBits: 100 * r, roundTime: 0.5, cumTime: 0.5 * r, wallMs: 2000, clientIds: [1, 2], clientBits: [50, 50] }))
+
+  it('wall time is the running sum of wallMs in seconds', () => {
+    expect(xValues(rows, 'wall')).toEqual([2, 4, 6])
+    expect(pointsOf(rows, 'testAcc', 'time', 100)).toEqual([[0.5, 10], [1, 20], [1.5, 30]])
+  })
+
+  it('smooths with a debiased EMA (weight 0 = raw; a constant stays constant)', () => {
+    const pts: [number, number | null][] = [[1, 1], [2, null], [3, 3]]
+    expect(ema(pts, 0)).toEqual(pts)
+    expect(ema([[1, 2], [2, 2], [3, 2]], 0.9).map((p) => p[1]!.toFixed(6))).toEqual(['2.000000', '2.000000', '2.000000'])
+    const s = ema(pts, 0.5)
+    expect(s[0]).toEqual([1, 1])
+    expect(s[1]).toEqual([2, null])
+    // (0.5 * 0.5 + 0.5 * 3) / (1 - 0.25) = 2.333
+    expect(s[2][1]).toBeCloseTo(7 / 3, 6)
+  })
+
+  it('client x round cells for the heatmap; stats at a glance', () => {
+    const h = clientRoundCells([row(1, { clientIds: [5, 2], shares: [0.4, 0.6] }), row(2, { clientIds: [2, 9], shares: [0.5, 0.5] })])
+    expect(h.clients).toEqual([2, 5, 9])
+    expect(h.rounds).toEqual([1, 2])
+    expect(h.cells).toEqual([[0, 1, 0.4], [0, 0, 0.6], [1, 0, 0.5], [1, 2, 0.5]])
+    const s = runStats(rows)
+    expect(s).toMatchObject({ finalAcc: 0.3, bestAcc: 0.3, bestRound: 3, totalBits: 300, simTime: 1.5, meanRoundTime: 0.5, wallSeconds: 6 })
   })
 })

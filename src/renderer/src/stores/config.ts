@@ -1,4 +1,8 @@
-/** Presets and the config JSON Schema (both from the service, loaded once), and validation. */
+/**
+ * Presets and the config JSON Schema (both from the service, loaded once), validation, and
+ * `system.info`, re-read when a run starts or ends (the backend a run with "auto" gets is known
+ * only once one has run).
+ */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { Preset, SystemInfo, ValidateResult } from '../../../shared/api'
@@ -12,6 +16,16 @@ export const useConfigStore = defineStore('config', () => {
   const system = shallowRef<SystemInfo | null>(null)
   const error = ref<string | null>(null)
   let loading: Promise<void> | null = null
+  let unsubscribe: (() => void) | null = null
+  let timer: ReturnType<typeof setTimeout> | null = null
+
+  async function refreshSystem(): Promise<void> {
+    try {
+      system.value = await api().call('system.info', undefined)
+    } catch {
+      /* keep what we have */
+    }
+  }
 
   function load(): Promise<void> {
     if (!loading) {
@@ -23,6 +37,10 @@ export const useConfigStore = defineStore('config', () => {
           form.value = sectionOf('', '', s)
           system.value = info
           error.value = null
+          unsubscribe ??= api().subscribe((e) => {
+            if (e.type !== 'status' || e.status === 'queued' || e.status === 'created') return
+            if (!timer) timer = setTimeout(() => ((timer = null), void refreshSystem()), 300)
+          })
         } catch (e) {
           error.value = errorText(e)
           loading = null
@@ -36,5 +54,5 @@ export const useConfigStore = defineStore('config', () => {
     return api().call('config.validate', { config })
   }
 
-  return { presets, schema, form, system, error, load, validate }
+  return { presets, schema, form, system, error, load, validate, refreshSystem }
 })

@@ -1,6 +1,9 @@
 /**
  * The run on screen: its detail (config, meta, log) and metrics, extended live by pushed round
  * events. Metrics sit in a shallowRef array, replaced on each round, never deep-watched.
+ * meta.json changes without an event of its own: the worker writes `startedAt` and `backend` just
+ * after the `running` status event, so while a running run's meta lacks them the store re-reads the
+ * detail on its next log line or round (one request at a time).
  */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
@@ -27,12 +30,19 @@ export const useRunStore = defineStore('run', () => {
     return m.length ? m[m.length - 1].round : 0
   }
 
+  /** A running run whose meta.json has not yet been seen with its start time and backend. */
+  function metaIncomplete(): boolean {
+    const m = detail.value?.meta
+    return item.value?.status === 'running' && !!m && (m.startedAt === undefined || m.backend === undefined)
+  }
+
   function apply(e: ApiEvent): void {
     if (e.runId !== id.value) return
     if (pending) {
       pending.push(e)
       return
     }
+    if ((e.type === 'log' || e.type === 'round') && metaIncomplete()) void refresh(e.runId)
     if (e.type === 'round') {
       if (e.metrics.round <= lastRound()) return
       // A new array each round: components that take it as a prop see the change (cheap at 1 round/s).
@@ -81,18 +91,34 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
-  /** Re-read config, meta and log; metrics only if the reply has more rounds than shown. */
-  async function refresh(runId: string): Promise<void> {
-    try {
-      const d = await api().call('runs.get', { id: runId })
-      if (runId !== id.value || pending) return
-      detail.value = d
-      log.value = d.log.slice(-LOG_LINES)
-      const lastNew = d.metrics.length ? d.metrics[d.metrics.length - 1].round : 0
-      if (lastNew > lastRound()) metrics.value = [...d.metrics]
-    } catch {
-      /* the view keeps what it has */
+  let refreshing: Promise<void> | null = null
+  let again = false
+
+  /** Re-read config, meta and log; metrics only if the reply has more rounds than shown. One at a time (a call meanwhile runs once after). */
+  function refresh(runId: string): Promise<void> {
+    if (refreshing) {
+      again = true
+      return refreshing
     }
+    refreshing = (async () => {
+      try {
+        const d = await api().call('runs.get', { id: runId })
+        if (runId !== id.value || pending) return
+        detail.value = d
+        log.value = d.log.slice(-LOG_LINES)
+        const lastNew = d.metrics.length ? d.metrics[d.metrics.length - 1].round : 0
+        if (lastNew > lastRound()) metrics.value = [...d.metrics]
+      } catch {
+        /* the view keeps what it has */
+      } finally {
+        refreshing = null
+        if (again) {
+          again = false
+          void refresh(runId)
+        }
+      }
+    })()
+    return refreshing
   }
 
   /** Fetch rounds missed (e.g. after the page was hidden); cheap when nothing is new. */
