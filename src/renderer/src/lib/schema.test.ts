@@ -91,3 +91,13 @@ describe('config schema -> form', () => {
     expect(parseFieldText(byPath('data.trainSamples'), '  ')).toBeNull()
   })
 })
+
+describe('form layout', () => {
+  it('finds every essential field in the engine-shaped schema by path', async () => {
+    const { fieldsByPath } = await import('./formLayout')
+    const root = sectionOf('', '', schema)
+    const byPath = fieldsByPath(root)
+    expect([...byPath.keys()]).toEqual(['name', 'data.trainSamples', 'lora.rank', 'lora.targets', 'compression.valueBits', 'compression.errorFeedback'])
+    expect(byPath.get('lora.rank')?.alternatives).toEqual(['auto'])
+  })
+})
