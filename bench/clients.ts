@@ -39,7 +39,7 @@ export async function benchClients(opts: { workers?: number; rounds?: number; js
     federation: { numClients: 20, clientsPerRound: 4 * workers, rounds: 2 + 2 * rounds }, compression: { method: 'soft' }, soft: { lambda: 0.01 },
     channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudget: 50 },
   }));
-  const trainer = buildTrainer(cfg, root);
+  const trainer = await buildTrainer(cfg, root);
   const pool = await ClientWorkerPool.create(workers, trainer.workerInit(), backend.name);
   try {
     await trainer.runRoundWith(); // warm-up (kernels, caches) of this thread

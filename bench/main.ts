@@ -6,6 +6,7 @@
  *   ranking     [--rounds N] [--json]                              SOFT ranking vs optimal SVD
  *   soft-table  [--rounds N] [--out DIR]                           the SOFT communication table
  *   clients     [--workers N] [--rounds N] [--json]                 clients/s on 1 vs N worker threads, round overhead
+ *   backends    [--backends wasm,webgpu] [--model base|vit-tiny] [--steps N] [--warmup N] [--profile] [--json]   one train step per backend
  *   crash       [--kills N] [--seed S] [--parallel P] [--json]      SIGKILL + resume of CLI runs: identical metrics, no leftovers
  * Unknown name: usage on stderr, exit code 2.
  */
@@ -20,6 +21,7 @@ export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
   ranking: async (o) => (await import('./ranking')).benchRanking({ rounds: num(o, 'rounds'), json: !!o.json }),
   'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
   clients: async (o) => (await import('./clients')).benchClients({ workers: num(o, 'workers'), rounds: num(o, 'rounds'), json: !!o.json }),
+  backends: async (o) => (await import('./backends')).benchBackends({ backends: str(o, 'backends'), model: str(o, 'model'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), json: !!o.json, child: !!o.child, profile: !!o.profile }),
   crash: async (o) => (await import('./crash')).benchCrash({ kills: num(o, 'kills'), seed: num(o, 'seed'), parallel: num(o, 'parallel'), rounds: num(o, 'rounds'), json: !!o.json }),
 };
 

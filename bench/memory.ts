@@ -17,12 +17,12 @@ export async function benchMemory(opts: { json?: boolean; backend?: string } = {
     federation: { numClients: 100, clientsPerRound: 100, rounds: 2, partition: { method: 'dirichlet', alpha: 0.5 } },
     train: { localSteps: 1 }, data: { testSamples: 256 },
   });
-  const trainer = buildTrainer(config, path.resolve('.'));
+  const trainer = await buildTrainer(config, path.resolve('.'));
   global.gc?.();
   const baselineRssMiB = process.memoryUsage().rss / 2 ** 20;
-  trainer.runRound();
+  await trainer.runRound();
   const warm = tf.memory().numTensors;
-  trainer.runRound();
+  await trainer.runRound();
   global.gc?.();
   const mu = process.memoryUsage();
   const stateBytes = Object.values(trainer.state.clientOpt).reduce((s, o) => s + [...Object.values(o.m), ...Object.values(o.v)].reduce((a, d) => a + d.byteLength, 0), 0)

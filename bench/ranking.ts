@@ -22,7 +22,7 @@ export async function benchRanking(opts: { rounds?: number; lambdas?: number[]; 
   const rows: RankingRow[] = [];
   for (const lambda of lambdas) {
     const config = parseConfig({ ...base, compression: { method: 'soft', rho: 0.25 }, soft: { lambda }, federation: { ...base.federation, rounds } });
-    const trainer = buildTrainer(config, path.resolve('configs'));
+    const trainer = await buildTrainer(config, path.resolve('configs'));
     const soft = makeCompressor(config.compression), svd = makeCompressor({ ...config.compression, method: 'svd' });
     const ratios: number[] = [];
     let se = 0, ve = 0, n = 0, orth = 0;
@@ -33,7 +33,7 @@ export async function benchRanking(opts: { rounds?: number; lambdas?: number[]; 
       const ev = relativeError(trainer.layers, global, update, svd.compress(input));
       se += es; ve += ev; n++; ratios.push(es / ev);
     };
-    for (let t = 0; t < rounds; t++) orth = trainer.runRound().orthResidual as number;
+    for (let t = 0; t < rounds; t++) orth = (await trainer.runRound()).orthResidual as number;
     trainer.dispose();
     rows.push({ lambda, updates: n, softErr: se / n, svdErr: ve / n, ratio: se / ve, worstRatio: Math.max(...ratios), orthResidual: orth });
     process.stderr.write(`lambda ${lambda}: ${n} updates\n`);

@@ -63,11 +63,13 @@ export async function benchStep(opts: { steps?: number; warmup?: number; backend
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
     const t0 = performance.now();
     const { x, y } = makeBatch(data, idx);
-    opt.minimize(() => crossEntropy(model, x, y, batch)); // reads the loss back: the step is complete
+    const loss = opt.minimize(() => crossEntropy(model, x, y, batch));
+    await loss.data(); // reads the loss back: the step is complete
+    loss.dispose();
     x.dispose(); y.dispose();
     if (s >= warmup) ts.push(performance.now() - t0);
   }
-  opt.finish();
+  await opt.finish();
   model.dispose();
   const tfjsMs = median(ts);
   process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}): ${tfjsMs.toFixed(1)} ms/step (median of ${steps} after ${warmup} warm-up; min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})\n`);

@@ -120,12 +120,12 @@ async function main() {
       for (let i = 0; i < batch; i++) ids.set(trainIds.subarray(perm[s + i] * T, (perm[s + i] + 1) * T), i * T);
       const f = step(ids, batch, rng.child('mask').child(e).child(s));
       const loss = opt.minimize(() => { const o = f(); o.hits.dispose(); return o.loss; }, true, vars);
-      lossSum += loss!.dataSync()[0]; loss!.dispose(); steps++;
+      lossSum += (await loss!.data())[0]; loss!.dispose(); steps++;
     }
     acc = heldAcc();
     process.stderr.write(`epoch ${e + 1}/${epochs} masked-word loss ${(lossSum / steps).toFixed(4)} held-out masked-word acc ${(acc * 100).toFixed(2)}% ${((Date.now() - t0) / 1000).toFixed(0)}s\n`);
   }
-  const weights = model.mergedWeights();
+  const weights = await model.mergedWeights();
   weights['head.w'] = { shape: [spec.dim, 1], data: new Float32Array(spec.dim) };
   weights['head.b'] = { shape: [1], data: new Float32Array(1) };
   const card = {

@@ -69,12 +69,12 @@ async function main() {
   let acc = 0;
   for (let e = 0; e < epochs; e++) {
     const lr = 1e-3 * 0.5 * (1 + Math.cos((Math.PI * e) / epochs)); // cosine decay per epoch
-    const res = localTrain(model, model.getTrainable(), trainP, all, { optimizer: { name: 'adam', lr, momentum: 0 }, batchSize: 64, localEpochs: 1, localSteps: null }, opt, rng.child('epoch').child(e));
+    const res = await localTrain(model, await model.getTrainable(), trainP, all, { optimizer: { name: 'adam', lr, momentum: 0 }, batchSize: 64, localEpochs: 1, localSteps: null }, opt, rng.child('epoch').child(e));
     opt = res.optState;
-    acc = evaluate(model, testP, 256).acc;
+    acc = (await evaluate(model, testP, 256)).acc;
     process.stderr.write(`epoch ${e + 1}/${epochs} loss ${res.meanLoss.toFixed(4)} test acc (classes 0-4) ${(acc * 100).toFixed(2)}% ${((Date.now() - t0) / 1000).toFixed(0)}s\n`);
   }
-  const weights = model.mergedWeights();
+  const weights = await model.mergedWeights();
   const card = {
     name: 'vit-fmnist-base', spec, format: 'safetensors F32, metadata "fedlora.spec" (architecture JSON) and "fedlora.card" (this)',
     pretraining: {

@@ -106,7 +106,7 @@ async function main(): Promise<number> {
   const autoCfg = parseConfig({ ...base, lora: { ...base.lora, rank: 'auto' }, control: { method: 'tsfa', latencyBudget: mid } });
   const inputs = loadRunInputs(autoCfg, path.join(root, 'configs/replicate'));
   const R0 = Math.max(...autoCfg.offline.candidates);
-  const pilot = pilotSpectrum({ config: autoCfg, spec: inputs.model.spec, base: inputs.model.weights, train: inputs.train, shardSizes: shard.shardSizes }, R0);
+  const pilot = await pilotSpectrum({ config: autoCfg, spec: inputs.model.spec, base: inputs.model.weights, train: inputs.train, shardSizes: shard.shardSizes }, R0);
   const energy = energyCurve(pilot.singularValues, R0);
   md.push(`## (c) Offline rank choice (candidates ${autoCfg.offline.candidates.join(', ')}; pilot: ${autoCfg.offline.pilotSteps} steps at rank ${R0} on ${autoCfg.offline.pilotSamples} proxy samples)`, '',
     `Pilot energy curve e(m) at m = 1, 2, 4, 8, 16, 32: ${[1, 2, 4, 8, 16, 32].map((m) => energy[m].toFixed(3)).join(', ')}.`, '',

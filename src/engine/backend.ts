@@ -1,9 +1,13 @@
 /**
- * Backend selection: tfjs-node-gpu -> tfjs-node -> wasm -> cpu.
+ * Backend selection: tfjs-node-gpu -> WebGPU (a hardware adapter) -> tfjs-node -> wasm -> cpu.
  *
  * The native packages are optional dependencies: their install downloads libtensorflow and may fail
  * (offline machines, no CUDA). A failed `require` can throw errors without a `code`, so any error
  * falls through to the next candidate, and the reason is kept for the run's metadata.
+ * WebGPU comes from the optional `webgpu` package (Dawn's Node bindings: Vulkan, Metal or D3D12)
+ * and `@tensorflow/tfjs-backend-webgpu`. `auto` takes it only on a hardware adapter: a software one
+ * (SwiftShader, llvmpipe) is slower than wasm for our models and is skipped with the reason; asking
+ * for "webgpu" by name accepts any adapter (how the tests run it on CPU-only machines).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -12,7 +16,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export type BackendPreference = BackendName | 'auto';
 
@@ -26,6 +30,17 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** Why each earlier candidate was skipped. */
   skipped: { name: BackendName; reason: string }[];
+  /** webgpu: the adapter and the limits the device was created with. */
+  adapter?: GpuAdapterInfo;
+}
+
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A software (CPU) implementation: Dawn's fallback flag, or SwiftShader / llvmpipe / lavapipe by name. */
+  software: boolean;
+  limits: Record<string, number>;
 }
 
 let current: BackendInfo | null = null;
@@ -35,8 +50,53 @@ function firstLine(e: unknown): string {
   return msg.split('\n')[0].slice(0, 300);
 }
 
-async function tryBackend(name: BackendName): Promise<string> {
+/** Minimal WebGPU typings: the engine is compiled without DOM types. */
+interface GpuAdapterLike { info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean; limits: Record<string, unknown> }
+interface GpuLike { requestAdapter(opts?: { powerPreference?: string }): Promise<GpuAdapterLike | null> }
+
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
+
+/** `navigator.gpu` in Node, from the optional `webgpu` package (Dawn); throws saying what is missing. */
+async function nodeGpu(): Promise<GpuLike> {
+  const g = globalThis as { navigator?: { gpu?: GpuLike } };
+  if (g.navigator?.gpu) return g.navigator.gpu;
+  let dawn: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+  try { dawn = await import('webgpu') as unknown as typeof dawn; } catch (e) { throw new Error(`the optional package "webgpu" (Dawn) is not installed or failed to load (${firstLine(e)}); npm install webgpu`); }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  return gpu;
+}
+
+async function webgpuAdapter(acceptSoftware: boolean): Promise<GpuAdapterInfo> {
+  const adapter = await (await nodeGpu()).requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new Error('no WebGPU adapter: Dawn found no Vulkan (Linux/Windows), Metal (macOS) or D3D12 (Windows) device. Linux: install libvulkan1 and your GPU\'s Vulkan driver '
+      + '(NVIDIA: the proprietary driver; AMD/Intel: mesa-vulkan-drivers); a CPU-only machine can use SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (Debian chromium)');
+  }
+  const i = adapter.info ?? {};
+  const info: GpuAdapterInfo = {
+    vendor: i.vendor ?? '', architecture: i.architecture ?? '', description: i.description ?? '',
+    software: !!(i.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description}`),
+    limits: Object.fromEntries(['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension']
+      .map((k) => [k, Number(adapter.limits[k])]).filter(([, v]) => Number.isFinite(v))),
+  };
+  if (info.software && !acceptSoftware) throw new Error(`software adapter (${info.architecture || info.description || info.vendor}) skipped: slower than wasm; ask for "webgpu" by name to use it`);
+  return info;
+}
+
+let adapterInfo: GpuAdapterInfo | undefined;
+
+async function tryBackend(name: BackendName, auto: boolean): Promise<string> {
   switch (name) {
+    case 'webgpu': {
+      adapterInfo = await webgpuAdapter(!auto);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('@tensorflow/tfjs-backend-webgpu');
+      if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
+      return 'webgpu';
+    }
     case 'tensorflow-gpu':
     case 'tensorflow': {
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
@@ -112,9 +172,9 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
     try {
-      const tfBackend = await tryBackend(name);
+      const tfBackend = await tryBackend(name, requested === 'auto');
       await tf.ready();
-      current = { requested, name, tfBackend, tfjsVersion: tf.version_core, skipped };
+      current = { requested, name, tfBackend, tfjsVersion: tf.version_core, skipped, ...(name === 'webgpu' ? { adapter: adapterInfo } : {}) };
       return current;
     } catch (e) {
       skipped.push({ name, reason: firstLine(e) });

@@ -47,7 +47,7 @@ export const configSchema = z.object({
   name: str().max(200, { error: 'must be at most 200 characters' }).default('experiment').meta({ description: 'run name shown in lists and reports (at most 200 characters)' }),
   seed: int(0, 2 ** 31 - 1).default(0).meta({ description: 'root of every random stream (partition, init, sampling, batching, channel)' }),
   backend: z.enum(['auto', ...BACKENDS], { error: `must be one of auto, ${BACKENDS.join(', ')}` }).default('auto')
-    .meta({ description: 'tfjs backend; auto tries tensorflow-gpu, tensorflow, wasm, cpu in order' }),
+    .meta({ description: 'tfjs backend; auto tries tensorflow-gpu, webgpu (on a hardware GPU only), tensorflow, wasm, cpu in order; "webgpu" by name also takes a software adapter (SwiftShader)' }),
   data: z.object({
     dataset: str().default('fashion-mnist').meta({ description: 'a shipped dataset (fashion-mnist: images; wordnet-nouns: text) or a path relative to the config file: a folder of IDX files, a folder of class folders of PNG/JPEG images (optionally split into train/ and test/), a .csv or .jsonl file, or a folder holding train and test .csv/.jsonl files (see docs/data.md)' }),
     format: z.enum(['auto', 'idx', 'image-folder', 'csv', 'jsonl'], { error: 'must be one of auto, idx, image-folder, csv, jsonl' }).default('auto')

@@ -31,9 +31,10 @@ async function main(): Promise<void> {
     const cfg = init.config;
     const rng = Rng.fromSeed(cfg.seed);
     const model = createModel(init.spec, init.base, cfg.lora, cfg.train.mode, rng.child('init'));
-    parentPort!.on('message', ({ id, jobs }: ClientWorkerRequest) => {
+    parentPort!.on('message', async ({ id, jobs }: ClientWorkerRequest) => {
       try {
-        const results = jobs.map((j) => trainLocalJob(model, cfg, init.train, init.partition, rng, j));
+        const results = [];
+        for (const j of jobs) results.push(await trainLocalJob(model, cfg, init.train, init.partition, rng, j));
         parentPort!.postMessage({ id, results } satisfies ClientWorkerReply, transferables(results));
       } catch (e) {
         parentPort!.postMessage({ id, error: e instanceof Error ? e.message : String(e) } satisfies ClientWorkerReply);

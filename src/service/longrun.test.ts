@@ -23,15 +23,15 @@ const gc = vm.runInNewContext('gc') as () => void;
 describe('long runs', () => {
   beforeAll(async () => { await initBackend('wasm'); });
 
-  it('50 rounds of tsfa + SOFT training: tensor count flat after the warm-up round, live memory flat after round 11', () => {
+  it('50 rounds of tsfa + SOFT training: tensor count flat after the warm-up round, live memory flat after round 11', async () => {
     const cfg = parseConfig({
       backend: 'wasm', data: { trainSamples: 200, testSamples: 64 }, train: { localSteps: 1, batchSize: 16 },
       federation: { numClients: 4, clientsPerRound: 2, rounds: 51 }, eval: { every: 10, batchSize: 64 },
       compression: { method: 'soft' }, soft: { lambda: 0.01 }, channel: { bandwidthHz: 3e4 },
       control: { method: 'tsfa', latencyBudget: 5 },
     });
-    const t = buildTrainer(cfg, root);
-    t.runRound();
+    const t = await buildTrainer(cfg, root);
+    await t.runRound();
     const n = tf.memory().numTensors;
     const counts: number[] = [];
     // live memory after a full GC: the JS heap plus external memory (the wasm heap, typed arrays).
@@ -40,7 +40,7 @@ describe('long runs', () => {
     let live10 = 0;
     const rss0 = process.memoryUsage().rss;
     for (let i = 0; i < 50; i++) {
-      t.runRound();
+      await t.runRound();
       counts.push(tf.memory().numTensors);
       if (i === 9) live10 = live(); // after round 11: a training round and an evaluation (round 10) seen
     }

@@ -54,12 +54,15 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
     backendName = backend.name;
     updateMeta(dir, { startedAt: new Date().toISOString(), backend, pid: process.pid, hostCores: os.cpus().length });
     log(`backend ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => s.name).join(', ')})` : ''}`);
-    const trainer = buildTrainer(config, dir, (o) => {
+    const trainer = await buildTrainer(config, dir, (o) => {
       updateMeta(dir, { offline: o });
       log(`offline stage: rank ${o.chosenRank} chosen from ${o.candidates.map((c) => c.rank).join(', ')}${o.feasible ? '' : ' (no candidate meets the budget: using the smallest)'}`);
     }, readJson<{ offline?: OfflineResult }>(files(dir).meta).offline, log);
     log(`${trainer.numTrainableParams} trainable parameters; ${config.federation.numClients} clients, ${config.federation.clientsPerRound} per round`);
-    const workers = Math.max(1, Math.min(hooks.clientWorkers ?? 1, config.federation.clientsPerRound));
+    // one GPU device per run: its clients train one after another on it (worker threads are for wasm's cores)
+    const asked = hooks.clientWorkers ?? 1;
+    const workers = backend.name === 'webgpu' ? 1 : Math.max(1, Math.min(asked, config.federation.clientsPerRound));
+    if (backend.name === 'webgpu' && asked > 1) log(`webgpu: clients train one after another on the GPU (${asked} client workers asked for)`);
     let pool: ClientWorkerPool | undefined;
     try {
       if (workers > 1) {
@@ -149,13 +152,13 @@ export function loadRunInputs(config: ExperimentConfig, baseDir: string) {
  * first (or its earlier result `offline` is reused, so a resumed run keeps its rank) and
  * `onOffline` receives a fresh result to record; `onNote` the loaders' notes.
  */
-export function buildTrainer(config: ExperimentConfig, baseDir: string, onOffline?: (o: OfflineResult) => void, offline?: OfflineResult, onNote?: (s: string) => void): FederatedTrainer {
+export async function buildTrainer(config: ExperimentConfig, baseDir: string, onOffline?: (o: OfflineResult) => void, offline?: OfflineResult, onNote?: (s: string) => void): Promise<FederatedTrainer> {
   const { model, train, test, partition: parts, notes } = loadRunInputs(config, baseDir);
   for (const n of notes) onNote?.(n);
   let rc: ResolvedConfig;
   if (config.lora.rank === 'auto') {
     if (!offline) {
-      offline = runOfflineStage({ config, spec: model.spec, base: model.weights, train, shardSizes: parts.map((p) => p.length) });
+      offline = await runOfflineStage({ config, spec: model.spec, base: model.weights, train, shardSizes: parts.map((p) => p.length) });
       onOffline?.(offline);
     }
     rc = withRank(config, offline.chosenRank);

@@ -95,15 +95,15 @@ export interface OfflineInput {
 }
 
 /** Singular values of each layer's learned update A'B' after a short central fine-tune at rank R. */
-export function pilotSpectrum(input: OfflineInput, rank: number): { singularValues: number[][]; meanLoss: number } {
+export async function pilotSpectrum(input: OfflineInput, rank: number): Promise<{ singularValues: number[][]; meanLoss: number }> {
   const cfg = input.config, o = cfg.offline;
   const rng = Rng.fromSeed(cfg.seed).child('offline');
   const task = taskModelInputs(input.spec, input.base, input.train.numClasses, rng);
   const model = createModel(task.spec, task.base, { ...cfg.lora, rank }, 'lora', rng.child('init'));
   try {
-    const global = model.getTrainable();
+    const global = model.initialTrainable();
     const proxy = Int32Array.from({ length: Math.min(o.pilotSamples, input.train.n) }, (_, i) => i);
-    const res = localTrain(
+    const res = await localTrain(
       model, global, input.train, proxy,
       { optimizer: { name: cfg.train.optimizer, lr: cfg.train.lr, momentum: cfg.train.momentum }, batchSize: cfg.train.batchSize, localEpochs: 1, localSteps: o.pilotSteps },
       emptyOptimizerState(), rng.child('batch'),
@@ -138,13 +138,13 @@ export function expectedLatency(config: ExperimentConfig, spec: ModelSpec, shard
   };
 }
 
-export function runOfflineStage(input: OfflineInput): OfflineResult {
+export async function runOfflineStage(input: OfflineInput): Promise<OfflineResult> {
   const cfg = input.config;
   const budget = cfg.control.latencyBudget;
   if (budget === null) throw new Error('offline stage: control.latencyBudget is required');
   const candidates = cfg.offline.candidates;
   const R = Math.max(...candidates);
-  const { singularValues, meanLoss } = pilotSpectrum(input, R);
+  const { singularValues, meanLoss } = await pilotSpectrum(input, R);
   const energy = energyCurve(singularValues, R);
   const spec = { ...input.spec, numClasses: input.train.numClasses };
   const scored = scoreRanks(candidates, budget, energy, expectedLatency(cfg, spec, input.shardSizes));

@@ -73,37 +73,51 @@ export function plannedSamples(n: number, spec: Pick<LocalTrainSpec, 'batchSize'
   return full * n + rest * spec.batchSize;
 }
 
-/** Train on a shard. `global` must already be loaded into the model's variables. */
-export function localTrain(
+/** Values of kept scalars, read after the work that made them (one async read each), then disposed. */
+export async function readScalars(ts: tf.Tensor[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const t of ts) { out.push((await t.data())[0]); t.dispose(); }
+  return out;
+}
+
+/**
+ * Train on a shard. `global` must already be loaded into the model's variables. The step losses
+ * are read once the steps are queued (a GPU backend runs ahead) and summed in step order.
+ */
+export async function localTrain(
   model: LoraModel, global: WeightMap, ds: PatchedDataset, shard: Int32Array,
   spec: LocalTrainSpec, optState: OptimizerState, rng: Rng,
   extraLoss?: () => tf.Scalar,
-): LocalResult {
+): Promise<LocalResult> {
   const opt = new LocalOptimizer(spec.optimizer, model.vars, optState);
-  let lossSum = 0, steps = 0, samples = 0;
+  let steps = 0, samples = 0;
+  const losses: tf.Scalar[] = [];
   const maxSteps = spec.localSteps ?? Infinity;
   for (let epoch = 0; steps < maxSteps && (spec.localSteps !== null || epoch < spec.localEpochs); epoch++) {
     for (const idx of batchOrder(shard, spec.batchSize, rng.child(`epoch${epoch}`))) {
       if (steps >= maxSteps) break;
       const { x, y } = makeBatch(ds, idx);
-      lossSum += opt.minimize(() => {
+      losses.push(opt.minimize(() => {
         const ce = crossEntropy(model, x, y, idx.length);
         return extraLoss ? tf.add(ce, extraLoss()) : ce;
-      });
+      }));
       x.dispose(); y.dispose();
       steps += 1;
       samples += idx.length;
     }
     if (shard.length === 0) break;
   }
-  const local = model.getTrainable();
-  return { update: subtractWeights(local, global), optState: opt.finish(), meanLoss: steps ? lossSum / steps : NaN, steps, samplesProcessed: samples };
+  let lossSum = 0;
+  for (const l of await readScalars(losses)) lossSum += l;
+  const local = await model.getTrainable();
+  return { update: subtractWeights(local, global), optState: await opt.finish(), meanLoss: steps ? lossSum / steps : NaN, steps, samplesProcessed: samples };
 }
 
 /** Accuracy and mean loss over the first `limit` samples of `ds`. */
-export function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: number, limit = ds.n): { acc: number; loss: number } {
+export async function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: number, limit = ds.n): Promise<{ acc: number; loss: number }> {
   let correct = 0, lossSum = 0;
   const n = Math.min(limit, ds.n);
+  const parts: tf.Scalar[] = [];
   for (let s = 0; s < n; s += batchSize) {
     const b = Math.min(batchSize, n - s);
     const idx = Int32Array.from({ length: b }, (_, i) => s + i);
@@ -112,10 +126,12 @@ export function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: number
       const logits = model.forward(x, b);
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(y, -1)), 'float32'));
       const loss = tf.mul(tf.losses.softmaxCrossEntropy(y, logits), b);
-      return [hits.dataSync()[0], loss.dataSync()[0]];
+      return [tf.keep(hits), tf.keep(loss)] as tf.Scalar[];
     });
-    correct += c; lossSum += l;
+    parts.push(c, l);
     x.dispose(); y.dispose();
   }
+  const values = await readScalars(parts);
+  for (let i = 0; i < values.length; i += 2) { correct += values[i]; lossSum += values[i + 1]; }
   return { acc: n ? correct / n : NaN, loss: n ? lossSum / n : NaN };
 }

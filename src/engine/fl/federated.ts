@@ -78,7 +78,7 @@ interface RoundStart { t: number; t0: number; planMs: number; clients: number[];
  * global weights, train on the client's shard with its optimizer state, batches from the stream
  * (seed, batch, round, client), plus the orthogonality penalty when soft.lambda > 0.
  */
-export function trainLocalJob(model: LoraModel, cfg: ResolvedConfig, train: PatchedDataset, partition: Int32Array[], rng: Rng, job: LocalJob): LocalResult {
+export function trainLocalJob(model: LoraModel, cfg: ResolvedConfig, train: PatchedDataset, partition: Int32Array[], rng: Rng, job: LocalJob): Promise<LocalResult> {
   const layerNames = loraLayers(job.global).map((l) => l.name);
   const extraLoss = cfg.soft.lambda > 0 && layerNames.length ? () => orthogonalityPenalty(model.vars, layerNames, cfg.soft.lambda) : undefined;
   model.setTrainable(job.global);
@@ -119,7 +119,7 @@ export class FederatedTrainer {
     this.taskSpec = spec;
     this.taskBase = base;
     this.model = createModel(spec, base, this.cfg.lora, this.cfg.train.mode, this.rng.child('init'));
-    this.state = { round: 0, global: this.model.getTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0, control: { queue: 0, tails: {} } };
+    this.state = { round: 0, global: this.model.initialTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0, control: { queue: 0, tails: {} } };
     this.layers = loraLayers(this.state.global);
     this.compressor = makeCompressor(this.cfg.compression);
     this.latency = new LatencyModel({ config: this.cfg, spec, shardSizes: input.partition.map((p) => p.length) });
@@ -184,10 +184,11 @@ export class FederatedTrainer {
   }
 
   /** Run round `state.round + 1`, training its clients one after the other on this thread. */
-  runRound(): RoundMetrics {
+  async runRound(): Promise<RoundMetrics> {
     const start = this.beginRound();
     const c0 = performance.now();
-    const results = start.jobs.map((j) => trainLocalJob(this.model, this.cfg, this.input.train, this.input.partition, this.rng, j));
+    const results: LocalResult[] = [];
+    for (const j of start.jobs) results.push(await trainLocalJob(this.model, this.cfg, this.input.train, this.input.partition, this.rng, j));
     return this.completeRound(start, results, performance.now() - c0);
   }
 
@@ -200,7 +201,7 @@ export class FederatedTrainer {
     return this.completeRound(start, results, performance.now() - c0);
   }
 
-  private completeRound({ t, t0, planMs, clients, plan }: RoundStart, results: LocalResult[], trainMs: number): RoundMetrics {
+  private async completeRound({ t, t0, planMs, clients, plan }: RoundStart, results: LocalResult[], trainMs: number): Promise<RoundMetrics> {
     const cfg = this.cfg;
     const controller = this.latency.controller;
     const profileBits = this.latency.profileBits();
@@ -255,7 +256,7 @@ export class FederatedTrainer {
     const e0 = performance.now();
     const isLast = t === cfg.federation.rounds;
     const ev = isLast || t % cfg.eval.every === 0
-      ? evaluate(this.model, this.input.test, cfg.eval.batchSize) : null;
+      ? await evaluate(this.model, this.input.test, cfg.eval.batchSize) : null;
     const evalMs = performance.now() - e0;
     const timing = this.latency.finishRound(clients, plan);
     this.state.round = t;
@@ -283,7 +284,7 @@ export class FederatedTrainer {
   }
 
   /** Accuracy of the current global model on the test set. */
-  evaluateGlobal(): { acc: number; loss: number } {
+  evaluateGlobal(): Promise<{ acc: number; loss: number }> {
     this.model.setTrainable(this.state.global);
     return evaluate(this.model, this.input.test, this.cfg.eval.batchSize);
   }

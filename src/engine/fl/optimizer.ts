@@ -38,8 +38,11 @@ export class LocalOptimizer {
     }
   }
 
-  /** One step: minimise `loss`, return its value. All intermediates are disposed. */
-  minimize(loss: () => tf.Scalar): number {
+  /**
+   * One step: minimise `loss`; returns its value as a kept scalar, for the caller to read (all at
+   * once after the steps: a GPU backend reads asynchronously) and dispose. Intermediates are disposed.
+   */
+  minimize(loss: () => tf.Scalar): tf.Scalar {
     this.step += 1;
     const t = this.step, { lr, momentum } = this.spec;
     const old: tf.Tensor[] = [];
@@ -76,16 +79,14 @@ export class LocalOptimizer {
       return value;
     });
     for (const t0 of old) t0.dispose();
-    const out = value.dataSync()[0];
-    value.dispose();
-    return out;
+    return value;
   }
 
   /** Slots back to arrays; the tensors are disposed. */
-  finish(): OptimizerState {
+  async finish(): Promise<OptimizerState> {
     const state: OptimizerState = { step: this.step, m: {}, v: {} };
-    for (const [name, t] of this.m) { state.m[name] = t.dataSync() as Float32Array; t.dispose(); }
-    for (const [name, t] of this.v) { state.v[name] = t.dataSync() as Float32Array; t.dispose(); }
+    for (const [name, t] of this.m) { state.m[name] = await t.data() as Float32Array; t.dispose(); }
+    for (const [name, t] of this.v) { state.v[name] = await t.data() as Float32Array; t.dispose(); }
     this.m.clear(); this.v.clear();
     return state;
   }

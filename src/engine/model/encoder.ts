@@ -115,6 +115,8 @@ export abstract class EncoderLora implements LoraModel {
   protected readonly frozen = new Map<string, tf.Tensor>();
   /** Trainable variables, in a fixed order. */
   readonly vars = new Map<string, tf.Variable>();
+  /** The arrays each trainable variable was created from (initialTrainable copies them). */
+  private readonly initial = new Map<string, Float32Array>();
   private readonly frozenLinears = new Map<string, (x: tf.Tensor2D) => tf.Tensor2D>();
   readonly scale: number;
   protected readonly eps: number;
@@ -131,7 +133,7 @@ export abstract class EncoderLora implements LoraModel {
       }
       const trainable = isTrainableBase(name, mode);
       const t = tf.tensor(w.data, shape);
-      if (trainable) this.vars.set(name, tf.variable(t, true, `${name}#${nextId++}`));
+      if (trainable) { this.vars.set(name, tf.variable(t, true, `${name}#${nextId++}`)); this.initial.set(name, w.data); }
       else this.frozen.set(name, tf.keep(t));
       if (trainable) t.dispose();
     }
@@ -146,6 +148,8 @@ export abstract class EncoderLora implements LoraModel {
           for (let i = 0; i < a.length; i++) a[i] = (2 * ar.uniform() - 1) * bound;
           this.vars.set(`${n}.lora_a`, tf.variable(tf.tensor2d(a, [din, lora.rank]), true, `${n}.lora_a#${nextId++}`));
           this.vars.set(`${n}.lora_b`, tf.variable(tf.zeros([lora.rank, dout]), true, `${n}.lora_b#${nextId++}`));
+          this.initial.set(`${n}.lora_a`, a);
+          this.initial.set(`${n}.lora_b`, new Float32Array(lora.rank * dout));
         }
       }
     }
@@ -225,9 +229,16 @@ export abstract class EncoderLora implements LoraModel {
   trainableNames(): string[] { return [...this.vars.keys()]; }
 
   /** Trainable values as plain arrays (copies). */
-  getTrainable(): WeightMap {
+  async getTrainable(): Promise<WeightMap> {
     const out: WeightMap = {};
-    for (const [name, v] of this.vars) out[name] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
+    for (const [name, v] of this.vars) out[name] = { shape: v.shape.slice(), data: await v.data() as Float32Array };
+    return out;
+  }
+
+  /** The values the trainable variables were created with (copies): no read from the backend. */
+  initialTrainable(): WeightMap {
+    const out: WeightMap = {};
+    for (const [name, v] of this.vars) out[name] = { shape: v.shape.slice(), data: Float32Array.from(this.initial.get(name)!) };
     return out;
   }
 
@@ -241,17 +252,17 @@ export abstract class EncoderLora implements LoraModel {
   }
 
   /** Base weights merged with the adapters: W0 + (alpha/r) lora_a @ lora_b, and trained heads. */
-  mergedWeights(): WeightMap {
+  async mergedWeights(): Promise<WeightMap> {
     const out: WeightMap = {};
     for (const [name, t] of [...this.frozen, ...this.vars]) {
       if (name.includes('.lora_') || name.endsWith('^T')) continue;
-      out[name] = { shape: t.shape.slice(), data: t.dataSync() as Float32Array };
+      out[name] = { shape: t.shape.slice(), data: await t.data() as Float32Array };
     }
     for (const name of this.vars.keys()) {
       if (!name.endsWith('.lora_a')) continue;
       const base = name.slice(0, -'.lora_a'.length);
       const merged = tf.tidy(() => tf.add(this.param(`${base}.w`), tf.mul(tf.matMul(this.param(name) as tf.Tensor2D, this.param(`${base}.lora_b`) as tf.Tensor2D), this.scale)));
-      out[`${base}.w`] = { shape: merged.shape.slice(), data: merged.dataSync() as Float32Array };
+      out[`${base}.w`] = { shape: merged.shape.slice(), data: await merged.data() as Float32Array };
       merged.dispose();
     }
     return out;

@@ -17,8 +17,8 @@ function tokens(lens: number[], T: number, seed: number): tf.Tensor2D {
   return tf.tensor2d(ids, [lens.length * T, 1]);
 }
 
-function withRandomB(m: TextLora): void {
-  const tr = m.getTrainable(); const r = new Rng('b');
+async function withRandomB(m: TextLora): Promise<void> {
+  const tr = await m.getTrainable(); const r = new Rng('b');
   for (const [name, w] of Object.entries(tr)) if (name.endsWith('lora_b')) w.data.set(r.normalArray(w.data.length, 0.3));
   m.setTrainable(tr);
 }
@@ -26,13 +26,13 @@ function withRandomB(m: TextLora): void {
 describe('TextLora', () => {
   beforeAll(async () => { await initBackend('wasm'); });
 
-  it('adapted forward equals forward with merged weights, for pre/post norm and cls/mean pooling', () => {
+  it('adapted forward equals forward with merged weights, for pre/post norm and cls/mean pooling', async () => {
     for (const variant of [{ norm: 'pre', pooling: 'mean', pooler: false }, { norm: 'post', pooling: 'cls', pooler: true }] as const) {
       const s = { ...spec, ...variant };
       const base = initTextWeights(s, new Rng('base'));
       const m = new TextLora(s, base, lora, 'lora', new Rng('init'));
-      withRandomB(m);
-      const merged = new TextLora(s, m.mergedWeights(), lora, 'head-only', new Rng('u'));
+      await withRandomB(m);
+      const merged = new TextLora(s, await m.mergedWeights(), lora, 'head-only', new Rng('u'));
       const plain = new TextLora(s, base, lora, 'head-only', new Rng('u'));
       const x = tokens([6, 3, 1], 6, 1);
       const ya = m.forward(x, 3).arraySync().flat(), yb = merged.forward(x, 3).arraySync().flat(), y0 = plain.forward(x, 3).arraySync().flat();

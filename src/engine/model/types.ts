@@ -63,9 +63,12 @@ export interface LoraModel {
   /** Logits [batch, classes] for a batch tensor made by `makeBatch` ([batch * tokens, features]; text: [batch * seqLen, 1] token ids). */
   forward(x: import('@tensorflow/tfjs-core').Tensor2D, batch: number): import('@tensorflow/tfjs-core').Tensor2D;
   trainableNames(): string[];
-  getTrainable(): WeightMap;
+  /** Trainable values as plain arrays (copies; read asynchronously: a GPU backend has no sync read). */
+  getTrainable(): Promise<WeightMap>;
+  /** The trainable values the model was created with (copies), without reading the backend. */
+  initialTrainable(): WeightMap;
   setTrainable(values: WeightMap): void;
-  mergedWeights(): WeightMap;
+  mergedWeights(): Promise<WeightMap>;
   dispose(): void;
 }
 

@@ -18,16 +18,16 @@ function randomPatches(n: number, seed: number): tf.Tensor2D {
 describe('VitLora', () => {
   beforeAll(async () => { await initBackend('wasm'); });
 
-  it('adapted forward equals forward with merged weights W0 + (alpha/r) B A', () => {
+  it('adapted forward equals forward with merged weights W0 + (alpha/r) B A', async () => {
     const base = initVitWeights(spec, new Rng('base'));
     const lora = { rank: 4, alpha: 8, targets: ['q', 'v', 'fc1'] };
     const m = new VitLora(spec, base, lora, 'lora', new Rng('init'));
     // make B non-zero so the adapters matter
-    const tr = m.getTrainable();
+    const tr = await m.getTrainable();
     const r = new Rng('b');
     for (const [name, w] of Object.entries(tr)) if (name.endsWith('lora_b')) w.data.set(r.normalArray(w.data.length, 0.3));
     m.setTrainable(tr);
-    const merged = new VitLora(spec, m.mergedWeights(), lora, 'head-only', new Rng('unused'));
+    const merged = new VitLora(spec, await m.mergedWeights(), lora, 'head-only', new Rng('unused'));
     const x = randomPatches(3, 1);
     const plain = new VitLora(spec, base, lora, 'head-only', new Rng('unused'));
     const ya = m.forward(x, 3).arraySync().flat();
@@ -40,7 +40,7 @@ describe('VitLora', () => {
     x.dispose();
   });
 
-  it('the CLS-only last block gives the logits and gradients of running every block on every token', () => {
+  it('the CLS-only last block gives the logits and gradients of running every block on every token', async () => {
     /** The plain forward: every block on every token, then the CLS row. */
     class FullVit extends VitLora {
       forwardFull(patches: tf.Tensor2D, batch: number): tf.Tensor2D {
@@ -53,7 +53,7 @@ describe('VitLora', () => {
       }
     }
     const m = new FullVit(spec, initVitWeights(spec, new Rng('base')), { rank: 4, alpha: 8, targets: ['q', 'v', 'fc2'] }, 'lora', new Rng('init'));
-    const tr = m.getTrainable();
+    const tr = await m.getTrainable();
     for (const [name, w] of Object.entries(tr)) if (name.endsWith('lora_b')) w.data.set(new Rng(name).normalArray(w.data.length, 0.3));
     m.setTrainable(tr);
     const x = randomPatches(4, 2);
