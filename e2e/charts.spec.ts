@@ -106,6 +106,8 @@ test.describe.serial('run charts', () => {
     // per-class accuracy and the confusion matrix of the last evaluation
     const ca = await chart(page, 'chart-class-acc')
     expect(ca.option.series[0].data).toHaveLength(10)
+    expect(ca.option.xAxis[0].type).toBe('category')
+    expect(ca.option.yAxis[0].name).toBe('accuracy [%]')
     expect((ca.option.series[0].data as [number, number][])[0][1]).toBeCloseTo(60, 6)
     const cm = await chart(page, 'chart-confusion')
     expect(cm.option.series[0].data).toHaveLength(100)
