@@ -3,7 +3,9 @@
  * events. Metrics sit in a shallowRef array, replaced on each round, never deep-watched.
  * meta.json changes without an event of its own: the worker writes `startedAt` and `backend` just
  * after the `running` status event, so while a running run's meta lacks them the store re-reads the
- * detail on its next log line or round (one request at a time).
+ * detail on its next log line or round (one request at a time); after a `running` status event
+ * (a resume keeps the previous start in meta.json until the worker rewrites it) it also re-reads on
+ * the next few log lines and the first round.
  */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
@@ -30,6 +32,9 @@ export const useRunStore = defineStore('run', () => {
     return m.length ? m[m.length - 1].round : 0
   }
 
+  /** Re-reads of the detail still due after a run turned running (see apply). */
+  let metaReads = 0
+
   /** A running run whose meta.json has not yet been seen with its start time and backend. */
   function metaIncomplete(): boolean {
     const m = detail.value?.meta
@@ -42,7 +47,14 @@ export const useRunStore = defineStore('run', () => {
       pending.push(e)
       return
     }
-    if ((e.type === 'log' || e.type === 'round') && metaIncomplete()) void refresh(e.runId)
+    if (e.type === 'log' || e.type === 'round') {
+      // a resumed run's meta.json still has the previous start: re-read on its first lines and round too
+      const resumed = metaReads > 0
+      if (metaIncomplete() || resumed) {
+        metaReads = e.type === 'round' ? 0 : Math.max(0, metaReads - 1)
+        void refresh(e.runId)
+      }
+    }
     if (e.type === 'round') {
       if (e.metrics.round <= lastRound()) return
       // A new array each round: components that take it as a prop see the change (cheap at 1 round/s).
@@ -50,6 +62,7 @@ export const useRunStore = defineStore('run', () => {
       totalRounds.value = e.totalRounds || totalRounds.value
       if (item.value) item.value = { ...item.value, roundsDone: e.metrics.round }
     } else if (e.type === 'status') {
+      metaReads = e.item.status === 'running' ? 3 : 0
       item.value = e.item
       totalRounds.value = e.item.rounds || totalRounds.value
       // meta.json gains the backend, start and end times as the status changes.
