@@ -40,6 +40,18 @@ describe('FederatedTrainer', () => {
     f.dispose();
   });
 
+  it('evaluated rounds carry per-class accuracy and the confusion matrix, consistent with testAcc', async () => {
+    const t = await buildTrainer(small({}), root);
+    const m = await t.runRound();
+    const conf = m.confusion!, acc = m.classAcc!;
+    expect(conf).toHaveLength(10);
+    const total = conf.flat().reduce((a, x) => a + x, 0), diag = conf.reduce((a, row, c) => a + row[c], 0);
+    expect(total).toBe(small({}).data.testSamples);
+    expect(diag / total).toBe(m.testAcc);
+    conf.forEach((row, c) => { const n = row.reduce((a, x) => a + x, 0); expect(acc[c]).toBe(n ? row[c] / n : null); });
+    t.dispose();
+  });
+
   it('validates compression.k against the model and rejects compression without LoRA', async () => {
     await expect(buildTrainer(small({ compression: { method: 'topk', k: 10_000_000 } }), root)).rejects.toThrow(/compression\.k: must be <= \d+/);
     await expect(buildTrainer(small({ compression: { method: 'soft' }, train: { mode: 'head-only' } }), root)).rejects.toThrow(/compression\.method/);

@@ -101,8 +101,8 @@ export interface RoundMetrics {
   wallMs: number
   clientIds: number[]
   clientBits: number[]
-  /** Test accuracy per class, in class order (rows where testAcc is not null; newer runs). */
-  classAcc?: number[]
+  /** Test accuracy per class, in class order (rows where testAcc is not null; newer runs); null: no test sample of that class. */
+  classAcc?: (number | null)[]
   /** Confusion counts of the evaluation: rows = true class, columns = predicted (at most 50 classes). */
   confusion?: number[][]
   [extra: string]: unknown

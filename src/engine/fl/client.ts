@@ -114,10 +114,23 @@ export async function localTrain(
 }
 
 /** Accuracy and mean loss over the first `limit` samples of `ds`. */
-export async function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: number, limit = ds.n): Promise<{ acc: number; loss: number }> {
+/** Most classes for which evaluation reports a confusion matrix (C x C counts in every evaluated row). */
+export const MAX_CONFUSION_CLASSES = 50;
+
+export interface EvalResult {
+  acc: number;
+  loss: number;
+  /** Accuracy per class (class order; NaN-free: a class without test samples gets null). */
+  classAcc: (number | null)[];
+  /** Counts, rows = true class, columns = predicted; only with at most MAX_CONFUSION_CLASSES classes. */
+  confusion: number[][] | null;
+}
+
+export async function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: number, limit = ds.n): Promise<EvalResult> {
   let correct = 0, lossSum = 0;
   const n = Math.min(limit, ds.n);
   const parts: tf.Scalar[] = [];
+  const predicted: tf.Tensor[] = [];
   for (let s = 0; s < n; s += batchSize) {
     const b = Math.min(batchSize, n - s);
     const idx = Int32Array.from({ length: b }, (_, i) => s + i);
@@ -126,6 +139,7 @@ export async function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: 
       const logits = model.forward(x, b);
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(y, -1)), 'float32'));
       const loss = tf.mul(tf.losses.softmaxCrossEntropy(y, logits), b);
+      predicted.push(tf.keep(tf.argMax(logits, -1)));
       return [tf.keep(hits), tf.keep(loss)] as tf.Scalar[];
     });
     parts.push(c, l);
@@ -133,5 +147,12 @@ export async function evaluate(model: LoraModel, ds: PatchedDataset, batchSize: 
   }
   const values = await readScalars(parts);
   for (let i = 0; i < values.length; i += 2) { correct += values[i]; lossSum += values[i + 1]; }
-  return { acc: n ? correct / n : NaN, loss: n ? lossSum / n : NaN };
+  const C = ds.numClasses, counts = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+  let s = 0;
+  for (const p of predicted) {
+    for (const k of await p.data()) counts[ds.y[s++]][k]++;
+    p.dispose();
+  }
+  const classAcc = counts.map((row, c) => { const total = row.reduce((a, x) => a + x, 0); return total ? row[c] / total : null; });
+  return { acc: n ? correct / n : NaN, loss: n ? lossSum / n : NaN, classAcc, confusion: C <= MAX_CONFUSION_CLASSES ? counts : null };
 }

@@ -12,7 +12,7 @@ import { LatencyModel } from '../control/latency';
 import { componentImportance } from '../compress/soft';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
-import { evaluate, localTrain, type LocalResult, type PatchedDataset } from './client';
+import { evaluate, localTrain, type EvalResult, type LocalResult, type PatchedDataset } from './client';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
 import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from './weights';
 
@@ -29,6 +29,10 @@ export interface RoundMetrics {
   trainLoss: number;
   testAcc: number | null;
   testLoss: number | null;
+  /** Accuracy per class (null: no test sample of that class), on evaluated rounds. */
+  classAcc?: (number | null)[];
+  /** Evaluation counts, rows = true class, columns = predicted (at most MAX_CONFUSION_CLASSES classes). */
+  confusion?: number[][];
   uplinkBits: number;
   cumUplinkBits: number;
   roundTime: number;
@@ -268,6 +272,7 @@ export class FederatedTrainer {
       trainLoss: weightSum ? lossSum / weightSum : NaN,
       testAcc: ev ? ev.acc : null,
       testLoss: ev ? ev.loss : null,
+      ...(ev ? { classAcc: ev.classAcc, ...(ev.confusion ? { confusion: ev.confusion } : {}) } : {}),
       ...timing,
       cumUplinkBits: this.state.cumUplinkBits,
       cumTime: this.state.cumTime,
@@ -284,7 +289,7 @@ export class FederatedTrainer {
   }
 
   /** Accuracy of the current global model on the test set. */
-  evaluateGlobal(): Promise<{ acc: number; loss: number }> {
+  evaluateGlobal(): Promise<EvalResult> {
     this.model.setTrainable(this.state.global);
     return evaluate(this.model, this.input.test, this.cfg.eval.batchSize);
   }
