@@ -1,5 +1,5 @@
 /**
- * FDMA bandwidth allocation for one synchronous round (METHOD.md sections 3-4). A round ends when
+ * FDMA bandwidth allocation for one synchronous round (docs/method.md section 3-4). A round ends when
  * the slowest client has computed and uploaded: T = max_k (compute_k + bits_k / R_k(beta_k)).
  *  - equal shares: beta_k = 1 / S;
  *  - min-max: the shares that minimise T, found by a bracketing search on T; for a candidate T each client

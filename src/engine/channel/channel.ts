@@ -1,5 +1,5 @@
 /**
- * Wireless uplink (METHOD.md section 3): devices placed uniformly in a disc around the base
+ * Wireless uplink (docs/method.md section 3): devices placed uniformly in a disc around the base
  * station, path loss 128.1 + 37.6 log10(d_km) dB, block Rayleigh fading |h|^2 ~ Exp(1) redrawn
  * every round, FDMA shares of a total bandwidth W. Every draw comes from the streams
  * (seed, "channel", ...) and the round: two runs with the same seed see the same channel,
@@ -29,7 +29,7 @@ export interface Device {
 
 export const dbmToWatt = (dbm: number): number => 10 ** ((dbm - 30) / 10);
 
-/** Path loss in dB at distance d (metres), the 3GPP macro-cell formula of METHOD.md. */
+/** Path loss in dB at distance d (metres), the 3GPP macro-cell formula of docs/method.md. */
 export function pathLossDb(distanceM: number): number {
   return 128.1 + 37.6 * Math.log10(distanceM / 1000);
 }

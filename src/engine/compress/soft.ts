@@ -1,5 +1,5 @@
 /**
- * SOFT selection (METHOD.md section 2; arXiv 2505.00333): rank each LoRA component by the change
+ * SOFT selection (docs/method.md section 2; arXiv 2505.00333): rank each LoRA component by the change
  * of its rank-one term, s_i = || b'_i a'_i^T - b_i a_i^T ||_F, computed from norms and two dot
  * products in O(d_in + d_out) (no product matrix, no SVD), and send, per layer, the
  * ceil(rho r) components with the largest s_i: their indices and (db_i, da_i).

@@ -1,5 +1,5 @@
 /**
- * SVD truncation baseline (METHOD.md section 2): per layer form dW = B'A' - BA (here, x W
+ * SVD truncation baseline (docs/method.md section 2): per layer form dW = B'A' - BA (here, x W
  * convention: A'_x B'_x - A_x B_x, [d_in, d_out]), truncate it to m = ceil(rho r) components by a
  * randomized SVD, and send U S and V. The server adds the weighted mean of the received dW_hat to
  * the product and re-factorises it to rank r (see refactorize). Its operation count (forming dW

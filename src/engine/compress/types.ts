@@ -1,5 +1,5 @@
 /**
- * The compressor interface (METHOD.md section 2): a client's update in, what the server receives
+ * The compressor interface (docs/method.md section 2): a client's update in, what the server receives
  * out, with exact bits from a formula and an operation count for the simulated clock.
  */
 import type { WeightMap } from '../model/types';

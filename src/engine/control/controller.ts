@@ -1,5 +1,5 @@
 /**
- * Online control of each round (METHOD.md section 4): the sparsification ratio rho_t and the
+ * Online control of each round (docs/method.md section 4): the sparsification ratio rho_t and the
  * bandwidth shares beta_t.
  *  - fixed:     the configured rho, equal shares;
  *  - fixed-opt: the configured rho, min-max shares;

@@ -1,5 +1,5 @@
 /**
- * The simulated clock of a run (METHOD.md sections 3-4), independent of tfjs: which clients a round
+ * The simulated clock of a run (docs/method.md section 3-4), independent of tfjs: which clients a round
  * samples, what each message costs, how long each client computes, the channel, and the
  * controller's plan. The trainer, the offline stage, `fedlora simulate` and config-time
  * feasibility checks all use this one model, so they agree to the bit.
@@ -27,7 +27,7 @@ export function sampleClients(seed: number, t: number, numClients: number, perRo
   return Rng.fromSeed(seed).child('sample').child(t).sample(numClients, perRound).sort((a, b) => a - b);
 }
 
-/** The simulated-clock fields of a round's metrics row (METHOD.md section 5). */
+/** The simulated-clock fields of a round's metrics row (README, "metrics.jsonl fields"). */
 export interface RoundTiming {
   rho: number;
   /** Virtual queue after this round. */

@@ -1,5 +1,5 @@
 /**
- * TSFA offline stage (METHOD.md section 4): choose the LoRA rank before round 1.
+ * TSFA offline stage (docs/method.md section 4): choose the LoRA rank before round 1.
  *
  * Pilot: the server fine-tunes the model at the largest candidate rank for a few steps on proxy
  * data (here: the first `offline.pilotSamples` training samples, see docs/method.md) and measures

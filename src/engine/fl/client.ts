@@ -1,5 +1,5 @@
 /**
- * One client's local training (METHOD.md section 1, step 2): start from the global trainable
+ * One client's local training (docs/method.md section 1, step 2): start from the global trainable
  * weights, run E local epochs (or a step budget) on its shard, return the update
  * (local - global) and the client's new optimizer state.
  */

@@ -1,5 +1,5 @@
 /**
- * The covariance effect of separate averaging (METHOD.md section 1): with client factors (A_k, B_k)
+ * The covariance effect of separate averaging (docs/method.md section 1): with client factors (A_k, B_k)
  * and weights n_k, mean_k(A_k B_k) = Abar Bbar + C with
  *   C = (1 / sum n_k) sum_k n_k (A_k - Abar)(B_k - Bbar)        (x W convention, [d_in, d_out]).
  * Reported relative to the product update it perturbs: ||C||_F / ||mean_k(A_k B_k) - A B||_F,

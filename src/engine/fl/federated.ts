@@ -1,5 +1,5 @@
 /**
- * The federated round loop (METHOD.md section 1), written once: sample clients, train locally,
+ * The federated round loop (docs/method.md section 1), written once: sample clients, train locally,
  * build each client's uplink message, aggregate, apply, evaluate, report. Every random draw comes
  * from a stream named by (seed, purpose, round, client), so a run resumed at round t draws exactly
  * what an uninterrupted run draws.

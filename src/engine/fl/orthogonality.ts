@@ -1,5 +1,5 @@
 /**
- * SOFT's near-orthogonality (METHOD.md section 2): penalise the off-diagonal of the Gram matrix of
+ * SOFT's near-orthogonality (docs/method.md section 2): penalise the off-diagonal of the Gram matrix of
  * the normalised components of each adapter, so that ranking components by their norms
  * approximates the SVD. Norms stay free; only directions are pushed apart.
  *   lora_a [d_in, r]: components are its columns; lora_b [r, d_out]: its rows.

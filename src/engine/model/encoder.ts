@@ -7,7 +7,7 @@
  *
  * Weight convention: y = x W + b with W stored [d_in, d_out]. A LoRA adapter on W stores
  * `lora_a` = A^T [d_in, r] and `lora_b` = B^T [r, d_out], so the effective weight is
- * W0 + (alpha / r) * lora_a @ lora_b, i.e. (W0' + (alpha/r) B A)^T in METHOD.md's notation.
+ * W0 + (alpha / r) * lora_a @ lora_b, i.e. (W0' + (alpha/r) B A)^T in docs/method.md's notation.
  * Component i of the adapter is (column i of lora_a, row i of lora_b) = (a_i, b_i).
  */
 import * as tf from '@tensorflow/tfjs-core';

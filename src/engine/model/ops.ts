@@ -1,5 +1,5 @@
 /**
- * Tensor ops shaped for speed on the tfjs wasm backend (see shared/ENV.md): only plain 2-D,
+ * Tensor ops shaped for speed on the tfjs wasm backend (docs/performance.md): only plain 2-D,
  * non-transposed matMuls are fast there, so every linear layer works on 2-D activations and its
  * backward pass uses explicit transposes instead of transposed matMuls. Layer norm, GELU,
  * attention and the LoRA branch run as the engine's fused kernels (kernels.ts) on wasm and cpu;
