@@ -51,6 +51,9 @@ let manager: RunManager | null = null
 
 void app.whenReady().then(() => {
   app.setName('FedLoRA Workbench')
+  // An installed app: configs/ and resources/ are in Electron's resources folder (package.json "build");
+  // worker threads read the same through the environment.
+  if (app.isPackaged) process.env['FEDLORA_RESOURCES'] ??= join(process.resourcesPath, 'resources')
   // Training runs in worker threads (out/main/runWorker.js, built beside this file).
   manager = new RunManager({
     runsDir: join(app.getPath('userData'), 'runs'),
