@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TrainerState } from '../engine/fl/federated';
-import { discardCheckpointsAfter, findCheckpoint, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
+import { discardCheckpointsAfter, findCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint';
 import { injectWriteFault } from './fsutil';
 
 function state(round: number): TrainerState {
@@ -28,7 +28,7 @@ describe('checkpoints', () => {
       injectWriteFault(null);
     }
     expect(listCheckpoints(dir)).toEqual([]); // the checksum goes first: no checkpoint without one
-    expect(loadLatestCheckpoint(dir)).toBeNull();
+    expect(findCheckpoint(dir).checkpoint).toBeNull();
     // the other way round: a kill after the sidecar leaves a sidecar alone, removed by the next save
     fs.writeFileSync(path.join(ckDir(dir), 'round-000002.safetensors.sha256'), 'ab\n');
     saveCheckpoint(dir, state(1), {}, 2);
@@ -50,8 +50,8 @@ describe('checkpoints', () => {
     expect(found.skipped[0]).toMatch(/ENOENT/);
     expect(found.skipped[1]).toMatch(/checksum mismatch/);
     fs.rmSync(f(1) + '.sha256');
-    expect(() => loadLatestCheckpoint(dir)).not.toThrow();
-    expect(loadLatestCheckpoint(dir)).toBeNull();
+    expect(() => findCheckpoint(dir).checkpoint).not.toThrow();
+    expect(findCheckpoint(dir).checkpoint).toBeNull();
     expect(findCheckpoint(dir).skipped).toHaveLength(4);
     expect(discardCheckpointsAfter(dir, 0)).toHaveLength(4);
     expect(fs.readdirSync(ckDir(dir))).toEqual([]);
@@ -61,6 +61,6 @@ describe('checkpoints', () => {
     const dir = runDir();
     for (const r of [1, 2, 3]) saveCheckpoint(dir, state(r), { r }, 2);
     expect(fs.readdirSync(ckDir(dir)).sort()).toEqual(['round-000002.safetensors', 'round-000002.safetensors.sha256', 'round-000003.safetensors', 'round-000003.safetensors.sha256']);
-    expect(loadLatestCheckpoint(dir)).toMatchObject({ extra: { r: 3 }, skipped: [] });
+    expect(findCheckpoint(dir).checkpoint).toMatchObject({ extra: { r: 3 }, skipped: [] });
   });
 });

@@ -115,11 +115,6 @@ export function findCheckpoint(runDir: string): { checkpoint: LoadedCheckpoint |
   return { checkpoint: null, skipped };
 }
 
-/** The newest usable checkpoint (see `findCheckpoint`), or null when none is usable. Never throws for a bad checkpoint. */
-export function loadLatestCheckpoint(runDir: string): LoadedCheckpoint | null {
-  return findCheckpoint(runDir).checkpoint;
-}
-
 /** Remove the checkpoints after `round` (unusable ones a resume passed over) and orphan sidecars. */
 export function discardCheckpointsAfter(runDir: string, round: number): string[] {
   const gone = listCheckpoints(runDir).filter((c) => c.round > round).map((c) => c.file);

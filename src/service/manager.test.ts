@@ -52,6 +52,17 @@ describe('RunManager', () => {
     expect(m.list().map((r) => r.id)).toEqual([item.id]);
   });
 
+  it('knows the backend an "auto" run chose while it trains (Help and Environment are live), not only after it ends', async () => {
+    const { m } = newManager();
+    let whileRunning: string | null | undefined;
+    m.subscribe((e) => { if (e.type === 'status' && e.status === 'running' && m.lastAutoBackend && whileRunning === undefined) whileRunning = m.lastAutoBackend; });
+    const item = m.create(tinyConfig({ backend: 'auto', federation: { numClients: 4, clientsPerRound: 2, rounds: 1 } }), { start: 'now' });
+    await m.whenIdle();
+    expect(m.status(item.id)).toBe('completed');
+    expect(whileRunning).toBe(m.lastAutoBackend);
+    expect(whileRunning).toMatch(/^(wasm|cpu|tensorflow|tensorflow-gpu|webgpu)$/);
+  });
+
   it('trains a run\'s clients on client worker threads when asked, with the metrics of one thread', async () => {
     expect(() => new RunManager({ runsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-mgr-')), clientWorkers: 0 })).toThrow(/clientWorkers: must be an integer from 1 to 64/);
     const cfg = tinyConfig({ federation: { numClients: 4, clientsPerRound: 3, rounds: 2 } });

@@ -253,7 +253,6 @@ export class RunManager {
       if (e instanceof SweepError) throw new ApiError('invalid-config', e.message, e.issues);
       throw e;
     }
-    if (planned.length > 1000) throw new ApiError('invalid-request', `sweeps.create: ${planned.length} runs; at most 1000 per sweep`);
     for (const run of planned) this.create(run.config, { start: opts.start, tags: [tag, run.label.slice(0, 60)] });
     return this.sweeps().find((x) => x.tag === tag)!;
   }
@@ -419,6 +418,10 @@ export class RunManager {
       case 'log':
         this.log(id, m.line);
         break;
+      case 'backend':
+        // live: the app's Help and Environment show the backend while the run trains
+        if (this.asksAuto(id)) { this.lastAutoBackend = m.name; this.emitStatus(id); }
+        break;
       case 'done':
         run.finished = true;
         run.summary = m.summary;
@@ -433,6 +436,11 @@ export class RunManager {
     }
   }
 
+  /** The run's config asks for backend "auto" (what Help reports as this machine's backend). */
+  private asksAuto(id: string): boolean {
+    try { return readJson<{ backend?: string }>(files(this.dirOf(id)).config).backend === 'auto'; } catch { return false; }
+  }
+
   private onWorkerExit(id: string, run: ActiveRun): void {
     this.active.delete(id);
     let dir: string | null = null;
@@ -440,10 +448,7 @@ export class RunManager {
     if (dir && fs.existsSync(files(dir).config)) {
       if (run.summary) {
         this.log(id, `${run.summary.status}`);
-        try {
-          const cfg = readJson<{ backend?: string }>(files(dir).config);
-          if (cfg.backend === 'auto' && run.summary.backend) this.lastAutoBackend = run.summary.backend;
-        } catch { /* informational only */ }
+        if (run.summary.backend && this.asksAuto(id)) this.lastAutoBackend = run.summary.backend;
       } else if (run.locked) {
         this.log(id, `not started: ${run.error}`);
       } else {

@@ -21,6 +21,7 @@ export interface RunWorkerData {
 export type RunWorkerMessage =
   | { type: 'round'; metrics: Record<string, unknown>; totalRounds: number }
   | { type: 'log'; line: string }
+  | { type: 'backend'; name: string }
   | { type: 'done'; summary: RunSummary }
   | { type: 'error'; message: string; locked: boolean };
 
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     const summary = await executeRun(dir, {
       onRound: (metrics, totalRounds) => post({ type: 'round', metrics: { ...metrics }, totalRounds }),
       onLog: (line) => post({ type: 'log', line }),
+      onBackend: (name) => post({ type: 'backend', name }),
       shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
       clientWorkers,
       lockToken,

@@ -18,6 +18,8 @@ import { ClientWorkerPool } from './clientPool';
 export interface RunHooks {
   onRound?(m: RoundMetrics, totalRounds: number): void;
   onLog?(line: string): void;
+  /** The backend the run trains on, once it is initialised (meta.json has it from then on). */
+  onBackend?(name: string): void;
   /** Polled between rounds; true stops the run gracefully after the current round. */
   shouldStop?(): boolean;
   /** Train each round's clients on this many worker threads (1 = this thread). Results are identical. */
@@ -53,6 +55,7 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
     const backend = await initBackend(config.backend as BackendPreference);
     backendName = backend.name;
     updateMeta(dir, { startedAt: new Date().toISOString(), backend, pid: process.pid, hostCores: os.cpus().length });
+    hooks.onBackend?.(backend.name);
     log(`backend ${backend.name}${backend.skipped.length ? ` (skipped: ${backend.skipped.map((s) => s.name).join(', ')})` : ''}`);
     const trainer = await buildTrainer(config, dir, (o) => {
       updateMeta(dir, { offline: o });

@@ -12,7 +12,7 @@ import { fileKey, modelOptions, modelSpecMemo } from './loaders';
 import { resolveDataset, resolveModel } from './resources';
 import { appendJsonLines } from './fsutil';
 import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
-import { loadLatestCheckpoint } from './checkpoint';
+import { findCheckpoint } from './checkpoint';
 
 type Memo<T> = Map<string, T | { error: unknown }>;
 const labelCache: Memo<{ labels: Int32Array; numClasses: number }> = new Map();
@@ -100,7 +100,8 @@ export function runSimulation(dir: string, opts: SimulateOptions): SimRow[] {
   const rc = resolved(config);
   let source: ProfileSource = { kind: 'synthetic', seed: config.seed, decay: opts.decay ?? 1, noise: opts.noise ?? 0.3 };
   if (opts.profileRun) {
-    const ck = loadLatestCheckpoint(opts.profileRun);
+    const { checkpoint: ck, skipped } = findCheckpoint(opts.profileRun);
+    if (!ck && skipped.length) throw new Error(`--profile ${opts.profileRun}: no usable checkpoint (${skipped.join('; ')})`);
     const tails: ControlState['tails'] | undefined = ck?.state.control?.tails;
     if (!tails || !Object.keys(tails).length) throw new Error(`--profile ${opts.profileRun}: its checkpoint has no importance profiles (record them with a control.method "tsfa" run)`);
     const lens = new Set(Object.values(tails).map((t) => t.length));
