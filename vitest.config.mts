@@ -6,5 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Test files in parallel. vitest's default is cores - 1 (one file at a time on a 2-core machine),
+    // but most files spend their time waiting on worker threads and child processes they start.
+    maxWorkers: 3,
   },
 });

@@ -170,7 +170,8 @@ test.describe.serial('server mode', () => {
 
   test('a second run: stop, resume, reload mid-run, then both compared with a legend naming each', async ({ page }) => {
     const errors = watchErrors(page)
-    await createTinyRun(page, 'e2e-second', 8, 1)
+    // rounds long enough (20 local steps) that a stop clicked after round 1 lands before round 8 on an idle machine
+    await createTinyRun(page, 'e2e-second', 8, 1, 'quick', 20)
     const status = page.getByTestId('run-status')
     const chart = page.getByTestId('chart-accuracy')
     // Stop after the first round: the run ends after its current round as stopped.

@@ -32,7 +32,7 @@ export async function open(page: Page, hash = ''): Promise<void> {
 export const field = (page: Page, p: string) => page.locator(`[id="cfg-${p}"]`)
 
 /** Fills the New run form with a tiny config (seconds to train) and presses Start/Queue. */
-export async function createTinyRun(page: Page, name: string, rounds = 3, seed = 0, preset = 'quick'): Promise<void> {
+export async function createTinyRun(page: Page, name: string, rounds = 3, seed = 0, preset = 'quick', localSteps = 2): Promise<void> {
   await open(page, '#/new')
   await expect(page.getByTestId('config-form')).toBeVisible()
   await expect(page.getByTestId('preset-select')).toHaveValue('quick')
@@ -48,11 +48,11 @@ export async function createTinyRun(page: Page, name: string, rounds = 3, seed =
     'federation.rounds': String(rounds),
     'federation.numClients': '4',
     'federation.clientsPerRound': '2',
-    'train.localSteps': '2'
+    'train.localSteps': String(localSteps)
   }
   for (const [p, v] of Object.entries(values)) await field(page, p).fill(v)
   await expect(page.getByTestId('validity')).toHaveText('config is valid')
-  await expect(page.getByTestId('config-json')).toHaveValue(/"localSteps": 2/)
+  await expect(page.getByTestId('config-json')).toHaveValue(new RegExp(`"localSteps": ${localSteps}\\b`))
   await page.getByTestId('create-start').click()
   await expect(page.getByTestId('run-view')).toBeVisible()
   await expect(page.getByTestId('run-name')).toHaveText(name)
