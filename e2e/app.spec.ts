@@ -109,7 +109,8 @@ test.describe.serial('server mode', () => {
 
   test('a tiny run created from the form: waits for round 1, shows the backend while training, trains live to completion', async ({ page }) => {
     const errors = watchErrors(page)
-    await createTinyRun(page, 'e2e-first')
+    // 20 local steps a round: rounds arrive one by one (seconds apart) even on an idle machine
+    await createTinyRun(page, 'e2e-first', 3, 0, 'quick', 20)
     const status = page.getByTestId('run-status')
     // Sample the view while it trains (pushed rounds, no reload): status, the waiting panel,
     // the accuracy chart's point count, and whether the Environment panel has the backend and start time.

@@ -1,7 +1,7 @@
 /**
  * The desktop app itself (Playwright's Electron driver): the window opens on the built app, the
  * preload exposes exactly the typed bridge, and a contract call answers over IPC. Needs the
- * Electron binary (not downloaded when ELECTRON_SKIP_BINARY_DOWNLOAD=1, as in CI here) and a
+ * Electron binary (npm install runs no package scripts, so it is absent until `npm start` fetches it) and a
  * display (run under `xvfb-run` on a headless Linux box); otherwise the spec skips and says why.
  */
 import * as fs from 'node:fs'
@@ -22,7 +22,7 @@ const binary = electronBinary()
 const noDisplay = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY
 
 test.describe('Electron app', () => {
-  test.skip(!binary, 'Electron binary not installed (npm install ran with ELECTRON_SKIP_BINARY_DOWNLOAD=1); reinstall without it to run this spec')
+  test.skip(!binary, 'Electron binary not installed (npm install runs no package scripts; `npm start` fetches it where github.com is reachable)')
   test.skip(noDisplay, 'no display: run `xvfb-run -a npx playwright test e2e/electron.spec.ts`')
 
   test('opens the window; the bridge answers system.info over IPC; navigation away is blocked', async () => {
