@@ -162,6 +162,8 @@ test.describe.serial('server mode', () => {
     // Help: the backend that run used, without a reload
     await page.getByTestId('nav-help').click()
     await expect(page.getByTestId('system-backend')).toHaveText('wasm')
+    // the GPU WebGPU would use, or why there is none (the e2e server has no Vulkan driver set up)
+    await expect(page.getByTestId('system-gpu')).toHaveText(/^none: .*no WebGPU adapter|\//)
     await page.getByTestId('nav-runs').click()
     const row = page.getByTestId('run-row').filter({ hasText: 'e2e-first' })
     await expect(row).toBeVisible()

@@ -87,6 +87,16 @@ async function webgpuAdapter(acceptSoftware: boolean): Promise<GpuAdapterInfo> {
 }
 
 let adapterInfo: GpuAdapterInfo | undefined;
+let probed: Promise<{ adapter: GpuAdapterInfo | null; reason: string | null }> | null = null;
+
+/**
+ * The WebGPU adapter this process would get (any adapter, software too), or why there is none;
+ * asked once per process (Help and the New run form show it). Creates no tfjs backend.
+ */
+export function probeGpu(): Promise<{ adapter: GpuAdapterInfo | null; reason: string | null }> {
+  probed ??= webgpuAdapter(true).then((adapter) => ({ adapter, reason: null }), (e) => ({ adapter: null, reason: firstLine(e) }));
+  return probed;
+}
 
 async function tryBackend(name: BackendName, auto: boolean): Promise<string> {
   switch (name) {

@@ -23,6 +23,8 @@ describe('createApi', () => {
     const info = await api.call('system.info', undefined);
     expect(info).toMatchObject({ transport: 'http', maxConcurrent: 1, runsDir: manager.runsDir, backend: null });
     expect(info.versions).toHaveProperty('tfjsCore');
+    // the WebGPU adapter, or why there is none (this process has no Vulkan driver set up unless the environment gives one)
+    expect(info.gpu.adapter !== null || /no WebGPU adapter|webgpu/.test(info.gpu.reason ?? '')).toBe(true);
     const schema = await api.call('config.schema', undefined);
     expect(schema).toHaveProperty('properties.lora');
     expect((await api.call('config.presets', undefined)).map((p) => p.id)).toContain('quick');

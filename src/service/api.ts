@@ -5,6 +5,7 @@
  */
 import * as os from 'node:os';
 import pkg from '../../package.json';
+import { probeGpu } from '../engine/backend';
 import { configHelp } from '../engine/config';
 import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse } from '../shared/api';
 import { RunLockedError } from './lock';
@@ -71,8 +72,9 @@ export function toApiError(e: unknown): ApiError {
 export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
   let schema: Record<string, unknown> | null = null;
   const handlers: Handlers = {
-    'system.info': (req) => {
+    'system.info': async (req) => {
       noRequest(req, 'system.info');
+      const gpu = await probeGpu();
       return {
         appVersion: info.appVersion ?? pkg.version,
         node: process.versions.node,
@@ -80,6 +82,7 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
         arch: process.arch,
         cores: os.cpus().length,
         backend: manager.lastAutoBackend,
+        gpu: { adapter: gpu.adapter && { vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture, description: gpu.adapter.description, software: gpu.adapter.software }, reason: gpu.reason },
         versions: versions(),
         runsDir: manager.runsDir,
         maxConcurrent: manager.maxConcurrent,

@@ -42,6 +42,8 @@ export interface SystemInfo {
   cores: number
   /** tfjs backend a new run gets with backend "auto" (null until one was initialised). */
   backend: string | null
+  /** The WebGPU adapter of this machine (software: SwiftShader and the like, which "auto" skips), or why there is none. */
+  gpu: { adapter: { vendor: string; architecture: string; description: string; software: boolean } | null; reason: string | null }
   versions: Record<string, string>
   runsDir: string
   /** Most runs trained at once; the rest wait as `queued`. */
