@@ -1,0 +1,50 @@
+/**
+ * The layers (README "Shape"): engine <- service <- transports (server, cli, main, preload) and the
+ * renderer, which talks to the contract only. Checked in `npm test` (scripts/architecture.test.ts): a
+ * violation fails the build naming the import. `npx depcruise src` prints them too.
+ */
+const TRANSPORTS = '^src/(server|cli|main|preload)/'
+module.exports = {
+  forbidden: [
+    {
+      name: 'engine-is-pure',
+      comment: 'src/engine is pure TypeScript + tfjs: it imports nothing of the service, the transports, the renderer or the contract, and no Electron or Vue',
+      severity: 'error',
+      from: { path: '^src/engine/' },
+      to: { path: ['^src/(service|server|cli|main|preload|renderer|shared)/', '^(electron|vue|pinia|echarts)($|/)'] },
+    },
+    {
+      name: 'service-below-transports',
+      comment: 'src/service is used by the transports; it imports none of them, nor the renderer',
+      severity: 'error',
+      from: { path: '^src/service/' },
+      to: { path: [TRANSPORTS, '^src/renderer/', '^(electron|vue|pinia)($|/)'] },
+    },
+    {
+      name: 'renderer-talks-to-the-contract',
+      comment: 'the renderer imports only src/shared (the contract and its helpers) and front-end packages',
+      severity: 'error',
+      from: { path: '^src/renderer/' },
+      to: { path: ['^src/(engine|service|server|cli|main|preload)/', '^electron($|/)'] },
+    },
+    {
+      name: 'contract-stands-alone',
+      comment: 'src/shared is the contract: it imports only itself and the engine\'s pure path helpers',
+      severity: 'error',
+      from: { path: '^src/shared/' },
+      to: { path: '^src/', pathNot: ['^src/shared/', '^src/engine/paths\\.ts$'] },
+    },
+    {
+      name: 'transports-do-not-reach-the-renderer',
+      severity: 'error',
+      from: { path: TRANSPORTS },
+      to: { path: '^src/renderer/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.node.json' },
+  },
+};
