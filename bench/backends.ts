@@ -17,14 +17,14 @@ import { LocalOptimizer, emptyOptimizerState } from '../src/engine/fl/optimizer'
 import { createModel } from '../src/engine/model';
 import { patchDataset } from '../src/engine/model/input';
 import type { VitSpec, WeightMap } from '../src/engine/model/types';
-import { initVitWeights } from '../src/engine/model/vit';
+import { initVitWeights, VIT_TINY_28 } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
 import { loadIdxFolder, loadModelFile } from '../src/service/loaders';
 import { resolveDataset, resolveModel } from '../src/service/resources';
 
 export const BENCH_MODELS = {
   base: null,
-  'vit-tiny': { arch: 'vit', imageSize: 28, channels: 1, patchSize: 4, dim: 192, depth: 12, heads: 3, mlpDim: 768, numClasses: 10 } as VitSpec,
+  'vit-tiny': VIT_TINY_28,
 } as const;
 export type BenchModel = keyof typeof BENCH_MODELS;
 

@@ -61,7 +61,7 @@ export const configSchema = z.object({
     testSamples: int(1).nullable().default(null).meta({ description: 'evaluate on the first N test samples (null = all)' }),
   }).strict().prefault({}),
   model: z.object({
-    name: str().default('vit-fmnist-base').meta({ description: 'a shipped model (vit-fmnist-base, text-wordnet-base) or a .safetensors file, relative to the config file: one of ours, a timm ViT/DeiT or a Hugging Face BERT checkpoint (see docs/models.md)' }),
+    name: str().default('vit-fmnist-base').meta({ description: 'a shipped model (vit-fmnist-base, text-wordnet-base; vit-tiny-random: the ViT-Tiny shape with seeded random weights, for GPU speed studies) or a .safetensors file, relative to the config file: one of ours, a timm ViT/DeiT or a Hugging Face BERT checkpoint (see docs/models.md)' }),
     format: z.enum(['auto', 'fedlora', 'timm-vit', 'hf-bert'], { error: 'must be one of auto, fedlora, timm-vit, hf-bert' }).default('auto')
       .meta({ description: 'name map of the weights file; auto: fedlora when it carries our metadata, else recognised from the tensor names' }),
     heads: int(1, 1024).nullable().default(null).meta({ description: 'attention heads of a timm/HF checkpoint (not stored in the weights); null = config.json beside the file, else dim / 64' }),

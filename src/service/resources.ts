@@ -3,8 +3,15 @@
  * named in configs ("fashion-mnist", "vit-fmnist-base"); anything else is a path relative to the
  * config file's folder.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { encodeSafetensors } from '../engine/model/safetensors';
+import type { VitSpec } from '../engine/model/types';
+import { initVitWeights, VIT_TINY_28 } from '../engine/model/vit';
+import { Rng } from '../engine/rng';
+import { writeFileAtomic } from './fsutil';
 
 /** The `resources/` folder: FEDLORA_RESOURCES, Electron's resourcesPath, or the repo's. */
 export function resourcesDir(): string {
@@ -29,6 +36,28 @@ export const SHIPPED_MODELS = names({
   'text-wordnet-base': 'models/text-wordnet-base.safetensors',
 });
 
+/**
+ * Shipped model names whose weights are not in the repository (too large for it) but made from a
+ * fixed seed on first use: `vit-tiny-random` is the ViT-Tiny shape with random weights (no
+ * pretraining; for speed and scale studies on a GPU, not for accuracy). The file is written once
+ * to the user's cache folder (FEDLORA_CACHE, else the OS temp folder) and then read like any other.
+ */
+export const GENERATED_MODELS = Object.assign(Object.create(null) as Record<string, { spec: VitSpec; seed: string }>, {
+  'vit-tiny-random': { spec: VIT_TINY_28, seed: 'vit-tiny-random' },
+});
+
+function generatedModelFile(name: string): string {
+  const { spec, seed } = GENERATED_MODELS[name];
+  const dir = path.resolve(process.env.FEDLORA_CACHE ?? path.join(os.tmpdir(), 'fedlora-cache'));
+  const file = path.join(dir, `${name}-${crypto.createHash('sha256').update(JSON.stringify([spec, seed])).digest('hex').slice(0, 12)}.safetensors`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    const card = { name, note: 'random weights from a fixed seed (no pretraining): for speed and scale studies, not accuracy' };
+    writeFileAtomic(file, encodeSafetensors(initVitWeights(spec, new Rng(seed)), { 'fedlora.spec': JSON.stringify(spec), 'fedlora.card': JSON.stringify(card) }));
+  }
+  return file;
+}
+
 /** The command that rebuilds a missing shipped item. */
 export const REBUILD = names({
   'fashion-mnist': 'npm run build-data', 'wordnet-nouns': 'npm run build-text-data',
@@ -43,6 +72,7 @@ export function resolveDataset(name: string, baseDir: string): string {
 
 export function resolveModel(name: string, baseDir: string): string {
   if (SHIPPED_MODELS[name]) return path.join(resourcesDir(), SHIPPED_MODELS[name]);
+  if (GENERATED_MODELS[name]) return generatedModelFile(name);
   return path.resolve(baseDir, name);
 }
 

@@ -10,7 +10,7 @@ import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engi
 import { checkDataset, isTextFormat, locateDataset } from './datasets';
 import { FieldError, modelOptions, modelSpecMemo } from './loaders';
 import { checkLatencyBudget, partitionMemo } from './simulate';
-import { REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
+import { GENERATED_MODELS, REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };
 
@@ -34,7 +34,7 @@ function checkPartition(config: ExperimentConfig, baseDir: string): ConfigIssue 
   }
 }
 
-const shippedHint = (names: Record<string, string>, what: string) => ` (a shipped name: ${Object.keys(names).join(', ')}, or ${what})`;
+const shippedHint = (names: Record<string, unknown>, what: string) => ` (a shipped name: ${Object.keys(names).join(', ')}, or ${what})`;
 
 export function validateRunConfig(input: unknown, baseDir: string): ValidationResult {
   const r = validateConfig(input);
@@ -59,7 +59,7 @@ export function validateRunConfig(input: unknown, baseDir: string): ValidationRe
 
   const modelName = config.model.name, modelFile = resolveModel(modelName, baseDir);
   if (!fs.existsSync(modelFile)) {
-    const hint = SHIPPED_MODELS[modelName] ? ` (shipped model missing: run \`${REBUILD[modelName]}\`)` : shippedHint(SHIPPED_MODELS, 'a .safetensors file');
+    const hint = SHIPPED_MODELS[modelName] ? ` (shipped model missing: run \`${REBUILD[modelName]}\`)` : shippedHint({ ...SHIPPED_MODELS, ...GENERATED_MODELS }, 'a .safetensors file');
     issues.push({ path: 'model.name', message: `no such file ${modelFile}${hint}${got(modelName)}` });
   } else {
     const m = checkModel(config, baseDir, modelFile);
@@ -67,7 +67,7 @@ export function validateRunConfig(input: unknown, baseDir: string): ValidationRe
     else if (dataText !== null && dataText !== (m.arch === 'text')) {
       issues.push({ path: 'model.name', message: `a ${m.arch} model cannot read the ${dataText ? 'text' : 'image'} dataset ${JSON.stringify(dataName)}; pick a ${dataText ? 'text model (e.g. text-wordnet-base)' : 'ViT (e.g. vit-fmnist-base)'}${got(modelName)}` });
     }
-    if (!SHIPPED_MODELS[modelName]) config.model.name = modelFile;
+    if (!SHIPPED_MODELS[modelName] && !GENERATED_MODELS[modelName]) config.model.name = modelFile;
   }
   if (config.model.tokenizer) config.model.tokenizer = resolveUserPath(config.model.tokenizer, baseDir);
 

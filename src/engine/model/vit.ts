@@ -29,6 +29,9 @@ export function vitTrainableShapes(spec: VitSpec, lora: LoraSpec, mode: TrainMod
   return trainableShapesOf(vitShapes(spec), spec, lora, mode);
 }
 
+/** The ViT-Tiny shape (DeiT-Tiny: d=192, depth 12, 3 heads, MLP 768) on 28x28 grey images at patch 4: 49 tokens + CLS, ~5.4M weights. */
+export const VIT_TINY_28: VitSpec = { arch: 'vit', imageSize: 28, channels: 1, patchSize: 4, dim: 192, depth: 12, heads: 3, mlpDim: 768, numClasses: 10 };
+
 /** Random initial base weights (for pretraining from scratch). */
 export function initVitWeights(spec: VitSpec, rng: Rng): WeightMap {
   return initWeights(vitShapes(spec), rng, new Set(['cls', 'pos']));
