@@ -8,6 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Test files in parallel. vitest's default is cores - 1 (one file at a time on a 2-core machine),
     // but most files spend their time waiting on worker threads and child processes they start.
-    maxWorkers: 4,
+    maxWorkers: 3,
   },
 });
