@@ -19,6 +19,7 @@ import { detectFormat, fromHfBert, fromTimmVit, type CheckpointFormat } from '..
 import { ModelFileError, parseSafetensors, safetensorsHeaderLength } from '../engine/model/safetensors';
 import { checkModelSpec } from '../engine/model/specCheck';
 import type { ModelSpec, WeightMap } from '../engine/model/types';
+import { memo, type Memo } from './memo';
 import { resolveModel, resolveUserPath } from './resources';
 
 const IDX_FILES = {
@@ -250,7 +251,7 @@ export function fileKey(p: string | null | undefined, depth = 0): string {
   return out;
 }
 
-const specMemo = new Map<string, { spec: ModelSpec } | { error: unknown }>();
+const specMemo: Memo<{ spec: ModelSpec }> = new Map();
 
 /**
  * The spec of a model file, read once per version of the file and of what is read beside it
@@ -260,15 +261,8 @@ const specMemo = new Map<string, { spec: ModelSpec } | { error: unknown }>();
 export function modelSpecMemo(file: string, opts: ModelOptions): { spec: ModelSpec; fresh: boolean } {
   const beside = (f: string) => fileKey(path.join(path.dirname(file), f));
   const key = JSON.stringify([fileKey(file), fileKey(opts.tokenizer), beside('tokenizer.json'), beside('config.json'), opts]);
-  let hit = specMemo.get(key);
-  const fresh = !hit;
-  if (!hit) {
-    try { hit = { spec: loadModelFile(file, opts).spec }; } catch (error) { hit = { error }; }
-    if (specMemo.size > 16) specMemo.delete(specMemo.keys().next().value!);
-    specMemo.set(key, hit);
-  }
-  if ('error' in hit) throw hit.error;
-  return { spec: hit.spec, fresh };
+  const { value, fresh } = memo(specMemo, key, () => ({ spec: loadModelFile(file, opts).spec }), 16);
+  return { spec: value.spec, fresh };
 }
 
 /** Model options of a config (user paths resolved against the config file's folder). */

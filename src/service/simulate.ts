@@ -13,25 +13,12 @@ import { resolveDataset, resolveModel } from './resources';
 import { appendJsonLines } from './fsutil';
 import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
 import { findCheckpoint } from './checkpoint';
+import { memo, type Memo } from './memo';
 
-type Memo<T> = Map<string, T | { error: unknown }>;
 const labelCache: Memo<{ labels: Int32Array; numClasses: number }> = new Map();
 const shardCache: Memo<number[]> = new Map();
 /** Calls of clockInputs that read nothing from disk (hits) and that read the model or labels (misses). */
 export const clockCacheStats = { hits: 0, misses: 0 };
-
-/** `make()` once per key (its error too), in a map of at most 9 entries. */
-function memo<T extends object>(cache: Memo<T>, key: string, make: () => T): { value: T; fresh: boolean } {
-  let hit = cache.get(key);
-  const fresh = !hit;
-  if (!hit) {
-    try { hit = make(); } catch (error) { hit = { error }; }
-    if (cache.size > 8) cache.delete(cache.keys().next().value!);
-    cache.set(key, hit);
-  }
-  if ('error' in hit) throw hit.error;
-  return { value: hit as T, fresh };
-}
 
 /**
  * The training labels of a config (read once per version of the dataset files and data settings)
@@ -41,9 +28,9 @@ function memo<T extends object>(cache: Memo<T>, key: string, make: () => T): { v
  */
 export function partitionMemo(config: ExperimentConfig, baseDir: string): { numClasses: number; shardSizes: number[]; fresh: boolean } {
   const dataKey = JSON.stringify([fileKey(resolveDataset(config.data.dataset, baseDir), 2), config.data]);
-  const { value: data, fresh } = memo(labelCache, dataKey, () => loadTrainLabels(config, baseDir));
+  const { value: data, fresh } = memo(labelCache, dataKey, () => loadTrainLabels(config, baseDir), 8);
   const { value: shardSizes } = memo(shardCache, JSON.stringify([dataKey, config.federation, config.seed]),
-    () => configPartition(config, data.labels, data.numClasses).map((p) => p.length));
+    () => configPartition(config, data.labels, data.numClasses).map((p) => p.length), 8);
   return { numClasses: data.numClasses, shardSizes, fresh };
 }
 
