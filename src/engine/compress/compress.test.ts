@@ -36,9 +36,11 @@ describe('bit accounting (hand-computed)', () => {
     expect(indexBits(40, 64)).toBe(64);
     expect(makeCompressor(spec('soft')).compress(input(f, 0.5)).bits).toBe(64 + 3 * 32 + 2 * (6 + 5) * 32 + 4);
   });
-  it('topk: k values + k positions of ceil(log2 44) = 6 bits', () => {
-    // k = ceil(0.25 * 44) = 11
-    expect(makeCompressor(spec('topk')).compress(input(f, 0.25)).bits).toBe(64 + 3 * 32 + 11 * (32 + 6));
+  it('topk: k values + positions as min(44-bit mask, k indices of ceil(log2 44) = 6 bits)', () => {
+    // k = ceil(0.25 * 44) = 11: the list (66 bits) is longer than the mask (44)
+    expect(makeCompressor(spec('topk')).compress(input(f, 0.25)).bits).toBe(64 + 3 * 32 + 11 * 32 + 44);
+    // k = ceil(0.1 * 44) = 5: the list (30 bits) is shorter
+    expect(makeCompressor(spec('topk', { rho: 0.1 })).compress(input(f, 0.1)).bits).toBe(64 + 3 * 32 + 5 * 32 + 5 * 6);
   });
   it('randk: k values + a 32-bit seed', () => {
     expect(makeCompressor(spec('randk')).compress(input(f, 0.25)).bits).toBe(64 + 3 * 32 + 11 * 32 + 32);

@@ -8,7 +8,7 @@
  */
 import type { WeightMap } from '../model/types';
 import {
-  copyDense, HEADER_BITS, keptComponents, messageShape,
+  copyDense, HEADER_BITS, keptComponents, messageShape, positionBits,
   type CompressInput, type CompressOutput, type Compressor, type LoraLayer, type MessageCost, type MessageShape,
 } from './types';
 
@@ -41,9 +41,9 @@ export function topIndices(s: ArrayLike<number>, m: number): number[] {
   return Array.from({ length: s.length }, (_, i) => i).sort((x, y) => s[y] - s[x] || x - y).slice(0, m).sort((x, y) => x - y);
 }
 
-/** Bits of the component index set: an r-bit mask or m indices of ceil(log2 r) bits, whichever is smaller. */
+/** Bits of the component index set of a layer: positionBits(m, r) (an r-bit mask or m indices). */
 export function indexBits(m: number, r: number): number {
-  return Math.min(r, m * Math.max(1, Math.ceil(Math.log2(r))));
+  return positionBits(m, r);
 }
 
 export class SoftCompressor implements Compressor {

@@ -1,10 +1,11 @@
 /**
  * Top-k sparsification (Aji & Heafield 2017; Stich et al. 2018) over all LoRA factor deltas
  * (dA and dB together): keep the k = ceil(rho * total) entries of largest magnitude, send values and
- * ceil(log2 total)-bit positions. The head is sent dense. Unsent entries count as zero at the server.
+ * their positions (positionBits: a total-bit mask or k indices, whichever is smaller, as SOFT codes its
+ * components). The head is sent dense. Unsent entries count as zero at the server.
  */
 import type { WeightMap } from '../model/types';
-import { copyDense, HEADER_BITS, loraEntries, messageShape, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
+import { copyDense, HEADER_BITS, loraEntries, messageShape, positionBits, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
 
 /** Send `chosen` entries of the flattened LoRA deltas; shared by top-k and random-k. */
 export function sparseFactorMessage(update: WeightMap, names: string[], chosen: Int32Array | number[]): WeightMap {
@@ -48,7 +49,7 @@ export class TopKCompressor implements Compressor {
   cost({ layers, denseParams }: MessageShape, rho: number): MessageCost {
     const total = loraEntries(layers), k = keptEntries(rho, total);
     return {
-      bits: HEADER_BITS + denseParams * this.valueBits + k * (this.valueBits + Math.max(1, Math.ceil(Math.log2(total)))),
+      bits: HEADER_BITS + denseParams * this.valueBits + k * this.valueBits + positionBits(k, total),
       flops: total * Math.ceil(Math.log2(total + 1)), // selection by sorting
     };
   }

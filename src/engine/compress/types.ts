@@ -74,6 +74,14 @@ export interface CompressionSpec {
 /** Bits per message header: client id + round. */
 export const HEADER_BITS = 64;
 
+/**
+ * Bits that say which `kept` of `total` positions were sent, for every method that sends a subset:
+ * a `total`-bit mask or `kept` indices of ceil(log2 total) bits, whichever is smaller.
+ */
+export function positionBits(kept: number, total: number): number {
+  return Math.min(total, kept * Math.max(1, Math.ceil(Math.log2(total))));
+}
+
 /** LoRA layers present in a weight map, in name order. */
 export function loraLayers(w: Record<string, { shape: number[] }>): LoraLayer[] {
   return Object.keys(w).filter((k) => k.endsWith('.lora_a')).sort().map((k) => {
