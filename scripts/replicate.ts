@@ -18,13 +18,14 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend';
 import { parseConfig, resolved, type ExperimentConfig } from '../src/engine/config';
 import { LatencyModel } from '../src/engine/control/latency';
-import { energyCurve, expectedLatency, pilotSpectrum, scoreRanks } from '../src/engine/control/offline';
+import { energyCurve, expectedLatency, pilotSpectrum, scoreRanks } from '../src/engine/fl/offline';
 import { latencyFloor, newSimState, simulateRound, type SimRow } from '../src/engine/control/simulate';
 import { loadRunInputs } from '../src/service/runner';
 import { clockInputs } from '../src/service/simulate';
 import { files, readJson, readMetrics, type RunSummary } from '../src/service/runStore';
 import { benchCompressRows } from '../bench/compress';
 import { formatMethodsTable, summarizeMethods, type MethodRun } from './replicate/tables';
+import { paretoFigure, paretoPoints, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
 
 const root = path.resolve(__dirname, '..');
 
@@ -39,8 +40,80 @@ function simulate(cfg: ExperimentConfig, rounds: number, shard: ReturnType<typeo
   return Array.from({ length: rounds }, () => simulateRound(lm, st, { kind: 'synthetic', seed: cfg.seed, decay: 1, noise: 0.3 }, rc.lora.rank));
 }
 
+/** Run a sweep grid in a child process (resumable: a rerun continues where it stopped). */
+function runSweep(grid: string, outDir: string, parallel?: string): boolean {
+  const sw = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', outDir, ...(parallel ? ['--parallel', parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
+  if (sw.status !== 0) log(`sweep ${grid} failed (exit ${sw.status}); rerun the same command to resume`);
+  return sw.status === 0;
+}
+
+/** Completed runs of a sweep folder: config, summary and metrics rows. */
+function sweepRuns(sweepOut: string): { dir: string; config: ExperimentConfig; summary: RunSummary; label: string }[] {
+  const plan = readJson<{ runs: { id: string; label: string }[] }>(path.join(sweepOut, 'sweep.json'));
+  return plan.runs.map((r) => path.join(sweepOut, r.id)).filter((dir) => fs.existsSync(files(dir).summary)).map((dir, i) => ({
+    dir, label: plan.runs[i].label, config: readJson<ExperimentConfig>(files(dir).config), summary: readJson<RunSummary>(files(dir).summary),
+  })).filter((r) => r.summary.status === 'completed');
+}
+
+const numberList = (s: string, name: string): number[] => s.split(',').map((x) => {
+  const v = Number(x);
+  if (x.trim() === '' || !Number.isFinite(v)) throw new Error(`--${name}: expected comma-separated numbers, got "${s}"`);
+  return v;
+});
+
+/** The quick preset at 100 kHz (the TSFA experiments' uplink), evaluated on its last round only. */
+function quickBase(rounds: number | undefined): Record<string, any> {
+  const q = readJson<Record<string, any>>(path.join(root, 'configs/quick.json'));
+  const R = rounds ?? q.federation.rounds;
+  return { ...q, name: 'pareto', federation: { ...q.federation, rounds: R }, channel: { ...(q.channel ?? {}), bandwidthHz: 100000 }, eval: { ...q.eval, every: R } };
+}
+
+/** `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 per seed; tables, paired differences and a figure. */
+function paretoCommand(values: Record<string, string | boolean | undefined>): number {
+  const seeds = numberList(String(values.seeds ?? '0,1,2,3,4'), 'seeds');
+  const rounds = values.rounds ? Number(values.rounds) : undefined;
+  const out = path.resolve(String(values.out ?? path.join('replicate', 'pareto')));
+  fs.mkdirSync(out, { recursive: true });
+  const base = quickBase(rounds);
+  const t0 = Date.now();
+  for (const seed of seeds) {
+    const grid = path.join(out, `grid-seed${seed}.json`);
+    fs.writeFileSync(grid, JSON.stringify(paretoSweep(base, seed), null, 2));
+    log(`pareto: seed ${seed} -> ${path.join(out, `seed${seed}`)}`);
+    if (!runSweep(grid, path.join(out, `seed${seed}`), values.parallel as string | undefined)) return 1;
+  }
+  const runs: ParetoRun[] = seeds.flatMap((seed) => sweepRuns(path.join(out, `seed${seed}`)).map((r) => ({
+    method: r.config.compression.method, rho: r.config.compression.rho, seed, finalAcc: r.summary.finalAcc ?? NaN, bits: r.summary.totalUplinkBits,
+  })));
+  const points = paretoPoints(runs);
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const setup = `quick preset (configs/quick.json: ViT r = 8 on q, v; 20 clients, Dirichlet 0.5, 5 per round, 2 local epochs), ${base.federation.rounds} rounds, 100 kHz uplink, error feedback on, SOFT with lambda 0.01 (others lambda 0); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
+  const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the quick preset (100 kHz)`;
+  const md = [
+    '# Pareto fronts of the compressors', '',
+    `Command: \`npm run replicate -- pareto --seeds ${seeds.join(',')}${rounds ? ` --rounds ${rounds}` : ''}\`; commit ${commit}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - t0) / 60000).toFixed(1)} min in this invocation.`, '',
+    `Setup: ${setup}.`, '',
+    '![Pareto fronts](figures/pareto.svg)', '', `*${caption}.*`, '',
+    ...formatParetoTable(points), '',
+    '## Paired differences (SOFT minus baseline, same seed and ratio)', '',
+    ...formatPairedTable(pairedDifferences(runs)), '',
+  ];
+  fs.writeFileSync(path.join(out, 'pareto.md'), md.join('\n'));
+  const svg = paretoFigure(points, caption);
+  fs.writeFileSync(path.join(out, 'pareto.svg'), svg);
+  if (values.docs) {
+    fs.writeFileSync(path.join(root, 'docs/replication/pareto.md'), md.join('\n'));
+    fs.writeFileSync(path.join(root, 'docs/replication/figures/pareto.svg'), svg);
+  }
+  log(`wrote ${path.join(out, 'pareto.md')}${values.docs ? ' and docs/replication/pareto.md' : ''}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { fast: { type: 'boolean' }, out: { type: 'string' }, parallel: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true, options: { fast: { type: 'boolean' }, out: { type: 'string' }, parallel: { type: 'string' }, seeds: { type: 'string' }, rounds: { type: 'string' }, docs: { type: 'boolean' } } });
+  const sub = positionals[0];
+  if (sub === 'pareto') return paretoCommand(values);
+  if (sub !== undefined) { log(`replicate: unknown command "${sub}"; use pareto, tradeoff or none (the whole suite)`); return 2; }
   const fast = !!values.fast;
   const variant = fast ? 'fast' : 'full';
   const out = path.resolve(values.out ?? path.join('replicate', variant));
