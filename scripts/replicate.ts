@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend';
 import { parseConfig, resolved, type ExperimentConfig } from '../src/engine/config';
 import { LatencyModel } from '../src/engine/control/latency';
-import { energyCurve, expectedLatency, pilotSpectrum, scoreRanks } from '../src/engine/control/offline';
+import { energyCurve, expectedLatency, pilotSpectrum, scoreRanks } from '../src/engine/fl/offline';
 import { latencyFloor, newSimState, simulateRound, type SimRow } from '../src/engine/control/simulate';
 import { loadRunInputs } from '../src/service/runner';
 import { clockInputs } from '../src/service/simulate';

@@ -7,19 +7,10 @@ import { BACKENDS } from './backend';
 import { dbmToWatt, pathLossDb } from './channel/channel';
 import { getAt } from './paths';
 import { LINEAR_TARGETS } from './model/encoder';
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.number({ error: 'must be a number' })
-    .int({ error: `must be an integer >= ${min}` })
-    .min(min, { error: `must be an integer >= ${min}` })
-    .max(max, { error: `must be an integer <= ${max}` });
-const positive = (what = 'a number > 0') =>
-  z.number({ error: 'must be a number' }).gt(0, { error: `must be ${what}` }).refine(Number.isFinite, { error: 'must be finite' });
-const finite = () => z.number({ error: 'must be a number' }).refine(Number.isFinite, { error: 'must be finite' });
-/** A physical quantity in [min, max]: the ranges keep every simulated rate and time finite (docs/config.md). */
-const within = (min: number, max: number) => z.number({ error: 'must be a number' })
-  .min(min, { error: `must be in [${min}, ${max}]` }).max(max, { error: `must be in [${min}, ${max}]` });
-const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+import { finite, int, positive, str, within } from './schema';
+import { COMPRESSORS, COMPRESSOR_NAMES, compressorDef } from './compress';
+import { CONTROLLERS, CONTROLLER_NAMES, controllerDef } from './control';
+import type { PluginDefinition } from './plugin';
 
 /** Largest offline.horizon: the rounds the offline stage and the budget check simulate. */
 export const MAX_HORIZON = 10_000;
@@ -29,6 +20,19 @@ export const MIN_EDGE_SNR = 1e-3;
 /** Mean SNR (fading 1) of a device at the cell edge given the whole band: p g(R) / (W N0). */
 export function cellEdgeSnr(ch: { radiusM: number; txPowerDbm: number; noisePsdDbmHz: number; bandwidthHz: number }): number {
   return (dbmToWatt(ch.txPowerDbm) * 10 ** (-pathLossDb(ch.radiusM) / 10)) / (ch.bandwidthHz * dbmToWatt(ch.noisePsdDbmHz));
+}
+
+/** "name (summary), ..." of a registry, for a field's help text. */
+function choices(defs: readonly PluginDefinition[]): string {
+  return defs.map((d) => `${d.name} (${d.summary})`).join(', ');
+}
+
+type SchemaOf<X> = X extends { readonly schema: infer S } ? S : object;
+type FieldsOf<D extends readonly unknown[]> = D extends readonly [infer H, ...infer R] ? SchemaOf<H> & FieldsOf<R> : object;
+
+/** The config fields the plug-ins of a registry add to their section (typed: each keeps its zod type). */
+function pluginFields<D extends readonly PluginDefinition[]>(defs: D): FieldsOf<D> {
+  return Object.assign({}, ...defs.map((d) => d.schema ?? {}));
 }
 
 const partitionSchema = z.discriminatedUnion('method', [
@@ -99,17 +103,16 @@ export const configSchema = z.object({
     partition: partitionSchema.prefault({ method: 'dirichlet' }).meta({ description: 'how training samples are split across clients' }),
   }).strict().prefault({}),
   compression: z.object({
-    method: z.enum(['none', 'soft', 'topk', 'randk', 'svd'], { error: 'must be one of none, soft, topk, randk, svd' }).default('none')
-      .meta({ description: 'uplink compression: none (dense FedIT), soft (SVD-free importance ranking), topk, randk, svd (truncated SVD of B A)' }),
+    method: z.enum(COMPRESSOR_NAMES, { error: `must be one of ${COMPRESSOR_NAMES.join(', ')}` }).default('none')
+      .meta({ description: `uplink compression: ${choices(COMPRESSORS)}` }),
     rho: z.number({ error: 'must be a number' }).gt(0, { error: 'must be in (0, 1]' }).max(1, { error: 'must be in (0, 1]' }).default(0.25)
       .meta({ description: 'sparsification ratio: share of LoRA components (soft, svd) or entries (topk, randk) sent; the controller may override it per round' }),
     k: int(1).nullable().default(null).meta({ description: 'topk/randk: number of entries to send (overrides rho); null = use rho' }),
     valueBits: z.union([z.literal(32), z.literal(16)], { error: 'must be 32 or 16' }).default(32).meta({ description: 'bits per transmitted value', unit: 'bit' }),
-    importance: z.enum(['exact', 'factor-norm'], { error: 'must be exact or factor-norm' }).default('exact')
-      .meta({ description: "soft: component importance ||b'a'^T - ba^T|| (exact) or ||b'|| ||a'|| (factor-norm)" }),
     aggregate: z.enum(['senders', 'all'], { error: 'must be senders or all' }).default('all')
       .meta({ description: 'soft: average each component over the clients that sent it (senders) or over all sampled clients, unsent counting as zero (all)' }),
     errorFeedback: z.boolean({ error: 'must be true or false' }).default(true).meta({ description: 'keep what was not sent and add it to the next update (factor-space methods)' }),
+    ...pluginFields(COMPRESSORS),
   }).strict().prefault({}),
   soft: z.object({
     lambda: z.number({ error: 'must be a number' }).min(0, { error: 'must be >= 0' }).refine(Number.isFinite, { error: 'must be finite' }).default(0)
@@ -126,10 +129,10 @@ export const configSchema = z.object({
     downlinkMbps: within(1e-6, 1e9).nullable().default(null).meta({ description: 'downlink broadcast rate for the global factors; null = downlink time not modelled', unit: 'Mbit/s' }),
   }).strict().prefault({}),
   control: z.object({
-    method: z.enum(['fixed', 'fixed-opt', 'ideal', 'tsfa'], { error: 'must be one of fixed, fixed-opt, ideal, tsfa' }).default('fixed')
-      .meta({ description: 'per-round choice of rho and bandwidth shares: fixed (compression.rho, equal shares), fixed-opt (compression.rho, min-max shares), ideal (rho = 1, equal shares), tsfa (Lyapunov control under the latency budget)' }),
+    method: z.enum(CONTROLLER_NAMES, { error: `must be one of ${CONTROLLER_NAMES.join(', ')}` }).default('fixed')
+      .meta({ description: `per-round choice of rho and bandwidth shares: ${choices(CONTROLLERS)}` }),
     latencyBudget: positive().max(1e9, { error: 'must be at most 1e9 s' }).nullable().default(null).meta({ description: 'long-term average round latency budget T_bar (required for tsfa; logged against for the others)', unit: 's' }),
-    V: within(1e-12, 1e12).default(1).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency)', unit: 's^2' }),
+    ...pluginFields(CONTROLLERS),
   }).strict().prefault({}),
   offline: z.object({
     candidates: z.array(int(1, 256), { error: 'must be an array of ranks' }).min(1, { error: 'must list at least one rank' })
@@ -160,16 +163,21 @@ export const configSchema = z.object({
   if (!(edgeSnr >= MIN_EDGE_SNR)) {
     ctx.addIssue({ code: 'custom', path: ['channel', 'bandwidthHz'], message: `gives a device at the cell edge (${c.channel.radiusM} m) an SNR of ${edgeSnr.toPrecision(3)} over the whole band, below ${MIN_EDGE_SNR}: its rate would round to 0 bit/s; lower channel.bandwidthHz or channel.radiusM, or raise channel.txPowerDbm` });
   }
-  if (c.control.method === 'tsfa') {
-    if (c.control.latencyBudget === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudget'], message: 'control.method "tsfa" needs a latency budget in seconds, e.g. 2' });
-    if (c.compression.method === 'none') ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: 'control.method "tsfa" chooses rho, so it needs a sparsifying compressor: soft, topk, randk or svd' });
-    if (c.compression.k !== null) ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: 'must be null with control.method "tsfa" (the controller chooses rho)' });
+  const ctl = controllerDef(c.control.method), ctlName = `control.method "${c.control.method}"`;
+  if (ctl.caps.needsBudget && c.control.latencyBudget === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudget'], message: `${ctlName} needs a latency budget in seconds, e.g. 2` });
+  if (ctl.caps.choosesRho) {
+    const sparsifying = COMPRESSORS.filter((d) => d.caps.sparsifies).map((d) => d.name).join(', ');
+    if (!compressorDef(c.compression.method).caps.sparsifies) ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: `${ctlName} chooses rho, so it needs a compressor that rho changes: one of ${sparsifying}` });
+    if (c.compression.k !== null) ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: `must be null with ${ctlName} (the controller chooses rho)` });
+  }
+  if (c.compression.k !== null && !compressorDef(c.compression.method).caps.usesK) {
+    ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: `compression.method "${c.compression.method}" does not send a number of entries; use compression.rho, or one of ${COMPRESSORS.filter((d) => d.caps.usesK).map((d) => d.name).join(', ')}` });
   }
   if ((c.model.pixelMean === null) !== (c.model.pixelStd === null) || (c.model.pixelMean && c.model.pixelStd && c.model.pixelMean.length !== c.model.pixelStd.length)) {
     ctx.addIssue({ code: 'custom', path: ['model', 'pixelStd'], message: 'model.pixelMean and model.pixelStd go together, one value per channel each' });
   }
   if (c.lora.rank === 'auto') {
-    if (c.control.method !== 'tsfa') ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: '"auto" needs control.method "tsfa" with a latency budget (the offline stage uses it); give a number otherwise' });
+    if (!ctl.caps.picksRank) ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: `"auto" needs a control.method that picks the rank offline (${CONTROLLERS.filter((d) => d.caps.picksRank).map((d) => `"${d.name}"`).join(', ')}) with a latency budget; give a number otherwise` });
     if (c.train.mode !== 'lora') ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: '"auto" needs train.mode "lora"' });
   }
 });

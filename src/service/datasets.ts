@@ -15,7 +15,7 @@ import { decodeImage, imageHeaderProblem, imagesToDataset, toModelPixels } from 
 import { mapLabels, readCsvTable, readJsonlTable, splitTable, type LabelMap, type TextTable } from '../engine/data/table';
 import { textDataset, tokenizeTexts } from '../engine/data/text';
 import type { ImageDataset } from '../engine/data/types';
-import type { PatchedDataset } from '../engine/fl/client';
+import type { PatchedDataset } from '../engine/data/types';
 import { patchDataset } from '../engine/model/input';
 import { Rng } from '../engine/rng';
 import { partition } from '../engine/data/partition';

@@ -91,7 +91,7 @@ describe('heavy but valid configs are bounded (item 4)', () => {
   it('a Dirichlet partition that keeps leaving clients empty fails in bounded time, naming the field', () => {
     const { value, ms } = timed(() => issuesOf(tinyConfig({ data: { testSamples: 100 }, federation: { numClients: 2000, clientsPerRound: 2, rounds: 1 } })));
     expect(value.map((i) => i.path)).toEqual(['federation.partition.alpha']);
-    expect(ms).toBeLessThan(5000);
+    expect(ms).toBeLessThan(30_000); // a hang guard, not a speed target: 1.8 s idle, ~11 s on a loaded 2-core machine
   });
 });
 

@@ -5,8 +5,8 @@
 import * as os from 'node:os';
 import { initBackend, type BackendPreference } from '../engine/backend';
 import { resolved, withRank, type ExperimentConfig, type ResolvedConfig } from '../engine/config';
-import { runOfflineStage, type OfflineResult } from '../engine/control/offline';
-import { FederatedTrainer, type RoundMetrics } from '../engine/fl/federated';
+import { runOfflineStage, type OfflineResult } from '../engine/fl/offline';
+import { FederatedTrainer, type LocalTrainerPool, type RoundMetrics } from '../engine/fl/federated';
 import { configPartition, loadTaskData } from './datasets';
 import { loadModel } from './loaders';
 import { appendMetrics, assertPlainRunDir, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
@@ -14,6 +14,11 @@ import { discardCheckpointsAfter, findCheckpoint, saveCheckpoint } from './check
 import { cleanStaleTemps, crashPoint, setCrashRound, writeFileAtomic } from './fsutil';
 import { acquireRunLock, adoptRunLock, cleanStaleClaims } from './lock';
 import { ClientWorkerPool } from './clientPool';
+
+export type ClosablePool = LocalTrainerPool & { close(): Promise<void> };
+
+/** What a client pool needs to know of the run it trains for. */
+export interface ClientPoolContext { dir: string; config: ExperimentConfig; rank: number | null; backend: string; log(line: string): void }
 
 export interface RunHooks {
   onRound?(m: RoundMetrics, totalRounds: number): void;
@@ -24,6 +29,8 @@ export interface RunHooks {
   shouldStop?(): boolean;
   /** Train each round's clients on this many worker threads (1 = this thread). Results are identical. */
   clientWorkers?: number;
+  /** Train each round's clients with this pool instead (e.g. workers on other machines through a queue); closed when the run ends. */
+  clientPool?(ctx: ClientPoolContext): Promise<ClosablePool>;
   /** The run lock was taken under this owner token (by the run manager that queued the run): use it, do not take or release one. */
   lockToken?: string;
 }
@@ -66,9 +73,12 @@ async function executeLocked(dir: string, hooks: RunHooks): Promise<RunSummary> 
     const asked = hooks.clientWorkers ?? 1;
     const workers = backend.name === 'webgpu' ? 1 : Math.max(1, Math.min(asked, config.federation.clientsPerRound));
     if (backend.name === 'webgpu' && asked > 1) log(`webgpu: clients train one after another on the GPU (${asked} client workers asked for)`);
-    let pool: ClientWorkerPool | undefined;
+    let pool: ClosablePool | undefined;
     try {
-      if (workers > 1) {
+      if (hooks.clientPool) {
+        const rank = typeof config.lora.rank === 'number' ? config.lora.rank : readJson<{ offline?: OfflineResult }>(files(dir).meta).offline?.chosenRank ?? null;
+        pool = await hooks.clientPool({ dir, config, rank, backend: backend.name, log });
+      } else if (workers > 1) {
         pool = await ClientWorkerPool.create(workers, trainer.workerInit(), backend.name);
         log(`training clients on ${workers} worker threads`);
       }

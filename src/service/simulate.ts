@@ -4,7 +4,7 @@
  */
 import { resolved, withRank, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { keptComponents } from '../engine/compress/types';
-import type { ControlState } from '../engine/control/controller';
+import { CONTROLLERS, controllerDef, type ControlState } from '../engine/control';
 import { LatencyModel } from '../engine/control/latency';
 import { latencyFloor, newSimState, simulateRound, type ProfileSource, type SimRow } from '../engine/control/simulate';
 import { configPartition, loadTrainLabels } from './datasets';
@@ -49,12 +49,12 @@ export function clockInputs(config: ExperimentConfig, baseDir: string) {
 export const MAX_CHECKED_CLIENT_ROUNDS = 500_000;
 
 /**
- * A tsfa budget below the smallest mean round time any controller can reach (smallest ratio,
+ * A budget of a controller that must meet it (needsBudget), below the smallest mean round time any controller can reach (smallest ratio,
  * min-max shares, over the first offline.horizon rounds) is an error at config time.
  */
 export function checkLatencyBudget(config: ExperimentConfig, baseDir: string): ConfigIssue | null {
   const budget = config.control.latencyBudget;
-  if (config.control.method !== 'tsfa' || budget === null) return null;
+  if (!controllerDef(config.control.method).caps.needsBudget || budget === null) return null;
   const horizon = Math.min(config.offline.horizon, config.federation.rounds), perRound = config.federation.clientsPerRound;
   if (horizon * perRound > MAX_CHECKED_CLIENT_ROUNDS) {
     return { path: 'offline.horizon', message: `the latency-budget check would simulate ${horizon} rounds x ${perRound} clients; at most ${MAX_CHECKED_CLIENT_ROUNDS} client-rounds are checked at validation: lower offline.horizon to at most ${Math.floor(MAX_CHECKED_CLIENT_ROUNDS / perRound)}, got ${config.offline.horizon}` };
@@ -90,7 +90,7 @@ export function runSimulation(dir: string, opts: SimulateOptions): SimRow[] {
     const { checkpoint: ck, skipped } = findCheckpoint(opts.profileRun);
     if (!ck && skipped.length) throw new Error(`--profile ${opts.profileRun}: no usable checkpoint (${skipped.join('; ')})`);
     const tails: ControlState['tails'] | undefined = ck?.state.control?.tails;
-    if (!tails || !Object.keys(tails).length) throw new Error(`--profile ${opts.profileRun}: its checkpoint has no importance profiles (record them with a control.method "tsfa" run)`);
+    if (!tails || !Object.keys(tails).length) throw new Error(`--profile ${opts.profileRun}: its checkpoint has no importance profiles (record them with a run whose control.method uses profiles, e.g. ${CONTROLLERS.filter((d) => d.caps.usesProfiles).map((d) => d.name).join(', ')})`);
     const lens = new Set(Object.values(tails).map((t) => t.length));
     if (lens.size !== 1 || !lens.has(rc.lora.rank + 1)) throw new Error(`--profile ${opts.profileRun}: profiles are for rank ${[...lens][0] - 1}, the config has lora.rank ${rc.lora.rank}`);
     source = { kind: 'recorded', tails };

@@ -4,7 +4,7 @@
  * what was not sent as the next residual, so sent + residual == update + previous residual.
  */
 import type { WeightMap } from '../model/types';
-import { addScaledInPlace, cloneWeights, subtractWeights } from '../fl/weights';
+import { addScaledInPlace, cloneWeights, subtractWeights } from '../model/weights';
 import type { CompressInput, CompressOutput, Compressor, MessageCost, MessageShape } from './types';
 
 export class ErrorFeedback implements Compressor {

@@ -1,38 +1,34 @@
-/** Compressor registry and the measurements every compressor shares. */
+/**
+ * The compressor registry (one line per compressor) and the measurements every compressor shares.
+ * The config's `compression.method` values and fields, validation, the clock, the report notes and
+ * the app's form options all come from here (docs/extending.md).
+ */
 import type { WeightMap } from '../model/types';
+import { lookup } from '../plugin';
 import { frobenius } from './linalg';
-import { NoCompressor } from './none';
-import { RandKCompressor } from './randk';
-import { SoftCompressor } from './soft';
-import { factorProduct, subMat, SvdCompressor } from './svd';
-import { TopKCompressor } from './topk';
-import { Float16Values } from './quantize';
-import type { CompressionSpec, CompressOutput, Compressor, LoraLayer } from './types';
+import { none } from './none';
+import { randk } from './randk';
+import { soft } from './soft';
+import { factorProduct, subMat, svd } from './svd';
+import { topk } from './topk';
+import type { CompressionSpec, CompressorDefinition, CompressOutput, Compressor, LoraLayer } from './types';
 
 export * from './types';
 export { ErrorFeedback } from './errorFeedback';
 
-export const COMPRESSORS = ['none', 'soft', 'topk', 'randk', 'svd'] as const;
+export const COMPRESSORS = [none, soft, topk, randk, svd] as const satisfies readonly CompressorDefinition[];
 
-function baseCompressor(spec: CompressionSpec): Compressor {
-  switch (spec.method) {
-    case 'none': return new NoCompressor(spec.valueBits);
-    case 'soft': return new SoftCompressor(spec.valueBits, spec.importance);
-    case 'topk': return new TopKCompressor(spec.valueBits);
-    case 'randk': return new RandKCompressor(spec.valueBits);
-    case 'svd': return new SvdCompressor(spec.valueBits);
-  }
+export type CompressorName = (typeof COMPRESSORS)[number]['name'];
+
+export const COMPRESSOR_NAMES = COMPRESSORS.map((d) => d.name) as [CompressorName, ...CompressorName[]];
+
+export function compressorDef(name: string): CompressorDefinition {
+  return lookup<CompressorDefinition>(COMPRESSORS, 'compressor', name);
 }
 
-/** The configured compressor; with 16-bit values, what it sends is rounded to float16. */
+/** The configured compressor (one per run: the trainer builds it and hands it to the clock). */
 export function makeCompressor(spec: CompressionSpec): Compressor {
-  const c = baseCompressor(spec);
-  return spec.valueBits === 16 ? new Float16Values(c) : c;
-}
-
-/** Whether the method sends factor deltas (error feedback applies) or product updates (svd). */
-export function sendsFactors(method: CompressionSpec['method']): boolean {
-  return method !== 'svd';
+  return compressorDef(spec.method).create(spec);
 }
 
 /**

@@ -1,6 +1,8 @@
 /** Dense FedIT (Zhang et al. 2024): every factor and the head sent as values, no indices. */
 import { HEADER_BITS, loraEntries, messageShape, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
 import type { WeightMap } from '../model/types';
+import { withValueBits } from './quantize';
+import type { CompressorDefinition } from './types';
 
 export class NoCompressor implements Compressor {
   readonly name = 'none';
@@ -16,3 +18,10 @@ export class NoCompressor implements Compressor {
     return { bits: HEADER_BITS + (loraEntries(layers) + denseParams) * this.valueBits, flops: 0 };
   }
 }
+
+export const none = {
+  name: 'none',
+  summary: 'dense FedIT',
+  caps: { needsLora: false, sparsifies: false, usesK: false, errorFeedback: false },
+  create: (spec) => withValueBits(new NoCompressor(spec.valueBits), spec.valueBits),
+} as const satisfies CompressorDefinition<'none'>;

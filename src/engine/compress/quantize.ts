@@ -42,3 +42,8 @@ export class Float16Values implements Compressor {
 
   cost(shape: MessageShape, rho: number): MessageCost { return this.inner.cost(shape, rho); }
 }
+
+/** `c`, with what it sends rounded to float16 when the run's values are 16-bit. */
+export function withValueBits(c: Compressor, valueBits: number): Compressor {
+  return valueBits === 16 ? new Float16Values(c) : c;
+}

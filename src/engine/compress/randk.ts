@@ -5,6 +5,8 @@
  */
 import { copyDense, HEADER_BITS, loraEntries, messageShape, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
 import { keptEntries, loraNames, sparseFactorMessage } from './topk';
+import { withValueBits } from './quantize';
+import type { CompressorDefinition } from './types';
 
 export const SEED_BITS = 32;
 
@@ -27,3 +29,14 @@ export class RandKCompressor implements Compressor {
     return { bits: HEADER_BITS + denseParams * this.valueBits + k * this.valueBits + SEED_BITS, flops: 2 * k };
   }
 }
+
+export const randk = {
+  name: 'randk',
+  summary: 'LoRA factor entries chosen at random',
+  caps: { needsLora: true, sparsifies: true, usesK: true, errorFeedback: true },
+  create: (spec) => withValueBits(new RandKCompressor(spec.valueBits), spec.valueBits),
+  note: () => ({
+    title: 'Random-k',
+    text: 'k = ceil(rho N) of the N LoRA factor entries of a client, drawn from the seeded stream (seed, compress, round, client); one 32-bit seed is sent instead of positions; unsent entries count as zero at the server (no renormalisation).',
+  }),
+} as const satisfies CompressorDefinition<'randk'>;

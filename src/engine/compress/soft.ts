@@ -11,6 +11,9 @@ import {
   copyDense, HEADER_BITS, keptComponents, messageShape, positionBits,
   type CompressInput, type CompressOutput, type Compressor, type LoraLayer, type MessageCost, type MessageShape,
 } from './types';
+import { withValueBits } from './quantize';
+import { z } from 'zod';
+import type { CompressorDefinition } from './types';
 
 /** Column i of lora_a (stride r) and row i of lora_b, plus their deltas: dot products and norms. */
 export function componentImportance(layer: LoraLayer, global: WeightMap, update: WeightMap, mode: 'exact' | 'factor-norm'): Float64Array {
@@ -84,3 +87,18 @@ export class SoftCompressor implements Compressor {
     return { bits, flops };
   }
 }
+
+export const soft = {
+  name: 'soft',
+  summary: 'SVD-free importance ranking of LoRA components',
+  caps: { needsLora: true, sparsifies: true, usesK: false, errorFeedback: true },
+  schema: {
+    importance: z.enum(['exact', 'factor-norm'], { error: 'must be exact or factor-norm' }).default('exact')
+      .meta({ description: "soft: component importance ||b'a'^T - ba^T|| (exact) or ||b'|| ||a'|| (factor-norm)" }),
+  },
+  create: (spec) => withValueBits(new SoftCompressor(spec.valueBits, (spec.importance ?? 'exact') as 'exact' | 'factor-norm'), spec.valueBits),
+  note: (values) => ({
+    title: 'SOFT',
+    text: `Components ranked by importance (${values('compression.importance')}: exact = ||b'_i a'_i^T - b_i a_i^T||_F, factor-norm = ||b'_i|| ||a'_i||); m = ceil(rho r) per layer are sent, ties to the lower index; indices cost min(r-bit mask, m ceil(log2 r)) bits per layer. Orthogonality weight soft.lambda = ${values('soft.lambda')}.`,
+  }),
+} as const satisfies CompressorDefinition<'soft'>;

@@ -8,6 +8,8 @@
 import type { WeightMap } from '../model/types';
 import { fromF32, mat, matmul, truncatedSvd, truncatedSvdFlops, type Mat } from './linalg';
 import { copyDense, HEADER_BITS, keptComponents, messageShape, type CompressInput, type CompressOutput, type Compressor, type LoraLayer, type MessageCost, type MessageShape } from './types';
+import { withValueBits } from './quantize';
+import type { CompressorDefinition } from './types';
 
 /** A_x B_x for a layer's factors, optionally with deltas added: [d_in, d_out]. */
 export function factorProduct(layer: LoraLayer, w: WeightMap, delta?: WeightMap): Mat {
@@ -71,3 +73,14 @@ export function refactorize(P: Mat, r: number, rng: CompressInput['rng']): { a: 
   }
   return { a, b };
 }
+
+export const svd = {
+  name: 'svd',
+  summary: 'truncated SVD of the product update B A',
+  caps: { needsLora: true, sparsifies: true, usesK: false, errorFeedback: false },
+  create: (spec) => withValueBits(new SvdCompressor(spec.valueBits), spec.valueBits),
+  note: () => ({
+    title: 'SVD baseline',
+    text: 'Per layer the product update dW is truncated to m components by a randomized SVD (2r oversampling, 2 power iterations, exact Jacobi SVD) and U S, V are sent; the server re-factorises the averaged product to rank r. Its error feedback does not apply and covNorm is null.',
+  }),
+} as const satisfies CompressorDefinition<'svd'>;

@@ -6,6 +6,8 @@
  */
 import type { WeightMap } from '../model/types';
 import { copyDense, HEADER_BITS, loraEntries, messageShape, positionBits, type CompressInput, type CompressOutput, type Compressor, type MessageCost, type MessageShape } from './types';
+import { withValueBits } from './quantize';
+import type { CompressorDefinition } from './types';
 
 /** Send `chosen` entries of the flattened LoRA deltas; shared by top-k and random-k. */
 export function sparseFactorMessage(update: WeightMap, names: string[], chosen: Int32Array | number[]): WeightMap {
@@ -54,3 +56,14 @@ export class TopKCompressor implements Compressor {
     };
   }
 }
+
+export const topk = {
+  name: 'topk',
+  summary: 'the largest-magnitude LoRA factor entries',
+  caps: { needsLora: true, sparsifies: true, usesK: true, errorFeedback: true },
+  create: (spec) => withValueBits(new TopKCompressor(spec.valueBits), spec.valueBits),
+  note: () => ({
+    title: 'Top-k',
+    text: 'The k = ceil(rho N) largest-magnitude entries over all N LoRA factor entries of a client together; positions cost min(N-bit mask, k ceil(log2 N)) bits, the same position code SOFT uses; unsent entries count as zero at the server (no renormalisation).',
+  }),
+} as const satisfies CompressorDefinition<'topk'>;

@@ -5,6 +5,7 @@
 import type { WeightMap } from '../model/types';
 import type { Rng } from '../rng';
 import type { Mat } from './linalg';
+import type { PluginDefinition } from '../plugin';
 
 /** One LoRA-adapted projection: `${name}.lora_a` is [din, rank], `${name}.lora_b` is [rank, dout]. */
 export interface LoraLayer { name: string; din: number; dout: number; rank: number }
@@ -64,11 +65,31 @@ export function loraEntries(layers: LoraLayer[]): number {
 }
 
 export interface CompressionSpec {
-  method: 'none' | 'soft' | 'topk' | 'randk' | 'svd';
+  /** A registered compressor's name (compress/index.ts). */
+  method: string;
   rho: number;
   valueBits: 32 | 16;
-  importance: 'exact' | 'factor-norm';
   errorFeedback: boolean;
+  /** Fields a compressor adds to the config (its definition's `schema`), e.g. qsgd's levels. */
+  [field: string]: unknown;
+}
+
+export interface CompressorCaps {
+  /** Compresses LoRA factors: a run without LoRA layers (train.mode head-only/full) cannot use it. */
+  needsLora: boolean;
+  /** rho changes what is sent (a controller choosing rho needs this). */
+  sparsifies: boolean;
+  /** compression.k (a number of entries) may replace rho. */
+  usesK: boolean;
+  /** Sends factor-space updates whose unsent part error feedback keeps (compression.errorFeedback applies). */
+  errorFeedback: boolean;
+}
+
+/** One compressor plug-in: its file exports this, compress/index.ts registers it (docs/extending.md). */
+export interface CompressorDefinition<Name extends string = string> extends PluginDefinition<Name> {
+  readonly caps: CompressorCaps;
+  /** The compressor for a run's `compression` config (with 16-bit values when compression.valueBits is 16). */
+  create(spec: CompressionSpec): Compressor;
 }
 
 /** Bits per message header: client id + round. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, resolved, type ExperimentConfigInput } from '../config';
 import type { VitSpec } from '../model/types';
-import { Controller, tailCurve } from './controller';
+import { tailCurve } from './controller';
+import { TsfaController } from './tsfa';
 import { LatencyModel } from './latency';
-import { expectedLatency, energyCurve, scoreRanks } from './offline';
+import { expectedLatency, energyCurve, scoreRanks } from '../fl/offline';
 import { latencyFloor, newSimState, simulateRound, type SimRow } from './simulate';
 
 const spec: VitSpec = { arch: 'vit', imageSize: 28, channels: 1, patchSize: 7, dim: 64, depth: 4, heads: 4, mlpDim: 128, numClasses: 10 };
@@ -109,7 +110,7 @@ describe('predicted error', () => {
     expect(t).toEqual([1, 9 / 25, 0, 0]);
   });
   it('unknown clients use the mean known curve; none known: a flat prior', () => {
-    const c = new Controller({ method: 'tsfa', latencyBudget: 1, V: 1 }, config().channel, 0.25, 4, true);
+    const c = new TsfaController({ spec: { method: 'tsfa', latencyBudget: 1, V: 1 }, channel: config().channel, fixedRho: 0.25, rank: 4, sparsifies: true });
     expect(c.predictedError([0], 0.5)).toBeCloseTo(0.5, 12);
     c.recordProfile(1, { x: [1, 1, 0, 0] });
     expect(c.predictedError([1], 0.5)).toBe(0);

@@ -4,22 +4,37 @@
  * controller's plan. The trainer, the offline stage, `fedlora simulate` and config-time
  * feasibility checks all use this one model, so they agree to the bit.
  */
-import type { ResolvedConfig } from '../config';
-import { Channel } from '../channel/channel';
-import { makeCompressor, HEADER_BITS, loraEntries, messageShape, type Compressor, type MessageCost, type MessageShape } from '../compress';
-import { plannedSamples } from '../fl/client';
+import { Channel, type ChannelSpec } from '../channel/channel';
+import { HEADER_BITS, loraEntries, messageShape, type CompressionSpec, type Compressor, type MessageCost, type MessageShape } from '../compress/types';
+import { compressorDef, makeCompressor } from '../compress';
+import { plannedSamples } from '../data/batches';
 import { trainableShapes, trainFlopsPerSample } from '../model';
-import type { ModelSpec } from '../model/types';
+import type { TrainMode } from '../model/encoder';
+import type { LoraSpec, ModelSpec } from '../model/types';
 import { Rng } from '../rng';
-import { Controller, type RoundPlan } from './controller';
+import { controllerDef } from './index';
+import type { ControlSpec, Controller, RoundPlan } from './types';
 import type { Demand } from '../channel/allocation';
 
+/** The parts of a run's config the clock reads (a resolved experiment config is one). */
+export interface ClockConfig {
+  seed: number;
+  lora: LoraSpec & { rank: number };
+  train: { mode: TrainMode; batchSize: number; localEpochs: number; localSteps: number | null };
+  federation: { numClients: number; clientsPerRound: number };
+  channel: ChannelSpec;
+  compression: CompressionSpec & { k: number | null };
+  control: ControlSpec;
+}
+
 export interface LatencyInput {
-  config: ResolvedConfig;
+  config: ClockConfig;
   /** Model spec with the task's number of classes. */
   spec: ModelSpec;
   /** Training samples per client (the partition). */
   shardSizes: number[];
+  /** The run's compressor, when the caller already built it (one instance per run); else made from the config. */
+  compressor?: Compressor;
 }
 
 /** Clients of round t (1-based), sorted: the stream (seed, "sample", t). */
@@ -52,16 +67,16 @@ export class LatencyModel {
   readonly controller: Controller;
   readonly shape: MessageShape;
   readonly flopsPerSample: number;
-  private readonly compressor: Compressor;
+  readonly compressor: Compressor;
 
   constructor(private readonly input: LatencyInput) {
     const cfg = input.config;
     this.shape = messageShape(Object.fromEntries(Object.entries(trainableShapes(input.spec, cfg.lora, cfg.train.mode)).map(([k, shape]) => [k, { shape }])));
-    this.compressor = makeCompressor(cfg.compression);
+    this.compressor = input.compressor ?? makeCompressor(cfg.compression);
     this.flopsPerSample = trainFlopsPerSample(input.spec, cfg.train.mode === 'lora' ? cfg.lora : undefined);
     this.channel = new Channel(cfg.channel, cfg.federation.numClients, Rng.fromSeed(cfg.seed).child('channel'));
-    const sparsifies = cfg.compression.method !== 'none' && this.shape.layers.length > 0;
-    this.controller = new Controller(cfg.control, cfg.channel, this.fixedRho(), cfg.lora.rank, sparsifies);
+    const sparsifies = compressorDef(cfg.compression.method).caps.sparsifies && this.shape.layers.length > 0;
+    this.controller = controllerDef(cfg.control.method).create({ spec: cfg.control, channel: cfg.channel, fixedRho: this.fixedRho(), rank: cfg.lora.rank, sparsifies });
   }
 
   sampleClients(t: number): number[] {
@@ -71,19 +86,22 @@ export class LatencyModel {
 
   /** Ratio of the fixed controllers: 1 for dense; compression.k / total entries when k is set. */
   fixedRho(): number {
-    const c = this.input.config.compression;
-    if (c.method === 'none') return 1;
-    if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) return c.k / loraEntries(this.shape.layers);
+    const c = this.input.config.compression, caps = compressorDef(c.method).caps;
+    if (!caps.sparsifies) return 1;
+    if (c.k !== null && caps.usesK) return c.k / loraEntries(this.shape.layers);
     return c.rho;
   }
 
-  /** Bits of the importance profile tsfa clients send with their update (r values per layer). */
+  /** Whether clients send their importance profile with each update (the controller uses them). */
+  usesProfiles(): boolean { return controllerDef(this.input.config.control.method).caps.usesProfiles; }
+
+  /** Bits of the importance profile clients send with their update (r values per layer) when the controller uses them. */
   profileBits(): number {
     const cfg = this.input.config;
-    return cfg.control.method === 'tsfa' ? this.shape.layers.reduce((n, l) => n + l.rank, 0) * cfg.compression.valueBits : 0;
+    return this.usesProfiles() ? this.shape.layers.reduce((n, l) => n + l.rank, 0) * cfg.compression.valueBits : 0;
   }
 
-  /** Per-client message cost at ratio rho: the compressor's formula plus the tsfa profile. */
+  /** Per-client message cost at ratio rho: the compressor's formula plus the importance profile. */
   messageCost(rho: number): MessageCost {
     const c = this.compressor.cost(this.shape, rho);
     return { bits: c.bits + this.profileBits(), flops: c.flops };
@@ -111,7 +129,7 @@ export class LatencyModel {
     this.controller.observe(plan.time);
     const slowest = plan.finish.indexOf(plan.time);
     return {
-      rho: plan.rho, queue: this.controller.state.queue, predictedError: plan.predictedError,
+      rho: plan.rho, queue: this.controller.queue, predictedError: plan.predictedError,
       roundTime: plan.time, computeTime: plan.computeTime[slowest], commTime: plan.time - plan.computeTime[slowest],
       uplinkBits: plan.bits.reduce((a, b) => a + b, 0),
       clientIds: clients, clientBits: plan.bits, clientComputeTime: plan.computeTime,

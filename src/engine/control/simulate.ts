@@ -7,7 +7,7 @@
 import { minMaxAllocation } from '../channel/allocation';
 import { keptComponents } from '../compress/types';
 import { Rng } from '../rng';
-import type { ControlState, RoundPlan } from './controller';
+import type { ControlState, RoundPlan } from './types';
 import type { LatencyModel, RoundTiming } from './latency';
 
 export type ProfileSource =
@@ -39,7 +39,7 @@ export function simulateRound(lm: LatencyModel, state: SimState, source: Profile
   const t = state.round + 1;
   const ctl = lm.controller;
   ctl.setState(state.control);
-  if (source.kind === 'recorded' && t === 1) for (const [k, tail] of Object.entries(source.tails)) ctl.state.tails[Number(k)] = tail.slice();
+  if (source.kind === 'recorded' && t === 1) ctl.setState({ queue: state.control.queue, tails: { ...state.control.tails, ...source.tails } });
   const clients = lm.sampleClients(t);
   const plan: RoundPlan = lm.plan(t, clients);
   let sparsError: number | null = null;
@@ -48,7 +48,7 @@ export function simulateRound(lm: LatencyModel, state: SimState, source: Profile
     let sum = 0;
     for (const k of clients) {
       if (source.kind === 'synthetic') ctl.recordProfile(k, syntheticProfile(source, rank, t, k));
-      sum += ctl.state.tails[k]?.[m] ?? plan.predictedError;
+      sum += ctl.tail(k)?.[m] ?? plan.predictedError;
     }
     sparsError = sum / clients.length;
   }

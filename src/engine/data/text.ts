@@ -8,7 +8,7 @@
  * to [UNK], i.e. a word-level tokenizer, readable by the same library and by Python's `tokenizers`.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { PatchedDataset } from '../fl/client';
+import type { PatchedDataset } from './types';
 import { DataFileError } from './idx';
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;

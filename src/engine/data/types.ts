@@ -14,3 +14,14 @@ export interface ImageDataset {
 
 /** A partition: for each client, the indices of its samples in the training set. */
 export type Partition = Int32Array[];
+
+/** Patchified samples: row i is x[i * rowLen .. (i+1) * rowLen), label y[i]. */
+export interface PatchedDataset {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+  /** floats per sample (numPatches * patchDim). */
+  rowLen: number;
+  numPatches: number;
+  numClasses: number;
+}

@@ -8,18 +8,9 @@ import type { Rng } from '../rng';
 import type { LoraModel } from '../model/types';
 import type { WeightMap } from '../model/types';
 import { LocalOptimizer, type OptimizerSpec, type OptimizerState } from './optimizer';
-import { subtractWeights } from './weights';
-
-/** Patchified samples: row i is x[i * rowLen .. (i+1) * rowLen), label y[i]. */
-export interface PatchedDataset {
-  x: Float32Array;
-  y: Int32Array;
-  n: number;
-  /** floats per sample (numPatches * patchDim). */
-  rowLen: number;
-  numPatches: number;
-  numClasses: number;
-}
+import { subtractWeights } from '../model/weights';
+import type { PatchedDataset } from '../data/types';
+import { batchOrder } from '../data/batches';
 
 export interface LocalTrainSpec {
   optimizer: OptimizerSpec;
@@ -52,26 +43,10 @@ export function makeBatch(ds: PatchedDataset, idx: ArrayLike<number>): { x: tf.T
   }));
 }
 
-/** Batches for one pass over `indices`, shuffled by `rng`; the last partial batch is kept. */
-export function batchOrder(indices: Int32Array, batchSize: number, rng: Rng): Int32Array[] {
-  const perm = rng.shuffle(Int32Array.from(indices)) as Int32Array;
-  const out: Int32Array[] = [];
-  for (let i = 0; i < perm.length; i += batchSize) out.push(perm.subarray(i, Math.min(i + batchSize, perm.length)));
-  return out;
-}
-
 export function crossEntropy(model: LoraModel, x: tf.Tensor2D, y: tf.Tensor2D, batch: number): tf.Scalar {
   return tf.losses.softmaxCrossEntropy(y, model.forward(x, batch)) as tf.Scalar;
 }
 
-/** Samples `localTrain` processes on a shard of n samples (known before training: the simulated clock uses it). */
-export function plannedSamples(n: number, spec: Pick<LocalTrainSpec, 'batchSize' | 'localEpochs' | 'localSteps'>): number {
-  if (n === 0) return 0;
-  if (spec.localSteps === null) return spec.localEpochs * n;
-  const perEpoch = Math.ceil(n / spec.batchSize);
-  const full = Math.floor(spec.localSteps / perEpoch), rest = spec.localSteps % perEpoch;
-  return full * n + rest * spec.batchSize;
-}
 
 /** Values of kept scalars, read after the work that made them (one async read each), then disposed. */
 export async function readScalars(ts: tf.Tensor[]): Promise<number[]> {

@@ -7,17 +7,18 @@
 import type { ResolvedConfig } from '../config';
 import type { LoraModel, ModelSpec, WeightMap } from '../model/types';
 import { createModel } from '../model';
-import type { ControlState, RoundPlan } from '../control/controller';
+import type { ControlState, RoundPlan } from '../control/types';
 import { LatencyModel } from '../control/latency';
 import { componentImportance } from '../compress/soft';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
-import { evaluate, localTrain, type EvalResult, type LocalResult, type PatchedDataset } from './client';
+import { evaluate, localTrain, type EvalResult, type LocalResult } from './client';
+import type { PatchedDataset } from '../data/types';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
-import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from './weights';
+import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from '../model/weights';
 
 export class DivergenceError extends Error {}
-import { ErrorFeedback, loraEntries, loraLayers, makeCompressor, relativeError, sendsFactors, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
+import { compressorDef, ErrorFeedback, loraEntries, loraLayers, makeCompressor, relativeError, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
 import { refactorize } from '../compress/svd';
 import { fromF32, matmul } from '../compress/linalg';
 import { orthogonalityPenalty, orthResidual } from './orthogonality';
@@ -110,6 +111,8 @@ export class FederatedTrainer {
   private readonly cfg: ResolvedConfig;
   readonly layers: LoraLayer[];
   private readonly compressor: Compressor;
+  /** Whether the client keeps what it did not send (compression.errorFeedback, for compressors it applies to). */
+  private readonly errorFeedback: boolean;
   readonly latency: LatencyModel;
   private readonly taskSpec: ModelSpec;
   private readonly taskBase: WeightMap;
@@ -126,12 +129,13 @@ export class FederatedTrainer {
     this.state = { round: 0, global: this.model.initialTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0, control: { queue: 0, tails: {} } };
     this.layers = loraLayers(this.state.global);
     this.compressor = makeCompressor(this.cfg.compression);
-    this.latency = new LatencyModel({ config: this.cfg, spec, shardSizes: input.partition.map((p) => p.length) });
-    const c = this.cfg.compression;
-    if (c.method !== 'none' && this.layers.length === 0) {
+    this.latency = new LatencyModel({ config: this.cfg, spec, shardSizes: input.partition.map((p) => p.length), compressor: this.compressor });
+    const c = this.cfg.compression, caps = compressorDef(c.method).caps;
+    this.errorFeedback = c.errorFeedback && caps.errorFeedback;
+    if (caps.needsLora && this.layers.length === 0) {
       throw new ConfigError([{ path: 'compression.method', message: `"${c.method}" compresses LoRA factors, but train.mode "${this.cfg.train.mode}" has none; use train.mode "lora" or compression.method "none"` }]);
     }
-    if (c.k !== null && (c.method === 'topk' || c.method === 'randk')) {
+    if (c.k !== null && caps.usesK) {
       const total = loraEntries(this.layers);
       if (c.k > total) throw new ConfigError([{ path: 'compression.k', message: `must be <= ${total} (the LoRA entries of this model), got ${c.k}` }]);
     }
@@ -140,7 +144,7 @@ export class FederatedTrainer {
   /** Compress a client's update (plus its error-feedback residual); returns what was compressed too. */
   private compressUpdate(k: number, t: number, update: WeightMap, rho: number): { out: CompressOutput; input: WeightMap } {
     const input = { global: this.state.global, update, layers: this.layers, rho, rng: this.rng.child('compress').child(t).child(k) };
-    if (this.cfg.compression.errorFeedback && sendsFactors(this.cfg.compression.method) && this.cfg.compression.method !== 'none') {
+    if (this.errorFeedback) {
       const { out, residual, corrected } = new ErrorFeedback(this.compressor).compressWithResidual(input, this.state.clientResidual[k]);
       this.state.clientResidual[k] = residual;
       return { out, input: corrected };
@@ -176,7 +180,6 @@ export class FederatedTrainer {
     const t0 = performance.now();
     const t = this.state.round + 1;
     const clients = this.sampleClients(t);
-    this.latency.controller.setState(this.state.control);
     const plan = this.latency.plan(t, clients);
     const jobs = clients.map((k): LocalJob => ({ round: t, client: k, global: this.state.global, optState: this.state.clientOpt[k] ?? emptyOptimizerState() }));
     return { t, t0, planMs: performance.now() - t0, clients, plan, jobs };
@@ -233,7 +236,7 @@ export class FederatedTrainer {
       if (out.bits + profileBits !== plan.bits[i]) {
         throw new Error(`internal: client ${k} sent ${out.bits + profileBits} bits, the plan expected ${plan.bits[i]}`);
       }
-      if (cfg.control.method === 'tsfa') {
+      if (this.latency.usesProfiles()) {
         controller.recordProfile(k, out.importance ?? Object.fromEntries(this.layers.map((l) => [l.name, componentImportance(l, this.state.global, compressed, 'exact')])));
       }
       const m0 = performance.now();
@@ -296,6 +299,7 @@ export class FederatedTrainer {
 
   restore(state: TrainerState): void {
     this.state = { ...state, global: cloneWeights(state.global), control: state.control ?? { queue: 0, tails: {} } };
+    this.latency.controller.setState(this.state.control);
     this.model.setTrainable(this.state.global);
   }
 

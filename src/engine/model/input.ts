@@ -1,6 +1,5 @@
 /** Model input: images to ViT patch rows. */
-import type { ImageDataset } from '../data/types';
-import type { PatchedDataset } from '../fl/client';
+import type { ImageDataset, PatchedDataset } from '../data/types';
 import type { ModelSpec, VitSpec } from './types';
 import { numPatches } from './vit';
 

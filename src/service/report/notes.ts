@@ -4,6 +4,9 @@
  * only when some run of the report used that part of the method.
  */
 import { getAt } from '../../engine/paths';
+import { COMPRESSORS } from '../../engine/compress';
+import { CONTROLLERS, type ControllerDefinition } from '../../engine/control';
+import type { PluginDefinition, ReportNote } from '../../engine/plugin';
 import { num, obj, type ReportRun } from './load';
 
 const str = (v: unknown, d = '?') => (v === undefined || v === null ? d : typeof v === 'object' ? JSON.stringify(v) : String(v));
@@ -30,10 +33,12 @@ export function methodSummary(r: ReportRun): string {
   const rankCfg = getAt(c, 'lora.rank');
   const rank = rankCfg === 'auto' ? `rank chosen offline by TSFA${r.rank !== null ? ` (${r.rank})` : ''}` : `rank ${str(rankCfg)}`;
   const targets = Array.isArray(getAt(c, 'lora.targets')) ? (getAt(c, 'lora.targets') as string[]).join(', ') : '?';
-  const comp = method === 'none' ? 'dense uplink (no compression)'
-    : `${method.toUpperCase()} compression (rho ${str(getAt(c, 'compression.rho'))}${getAt(c, 'compression.k') ? `, k ${str(getAt(c, 'compression.k'))}` : ''}, ${str(getAt(c, 'compression.valueBits'))}-bit values, error feedback ${getAt(c, 'compression.errorFeedback') === false ? 'off' : 'on'})`;
+  const caps = COMPRESSORS.find((d) => d.name === method)?.caps;
+  const comp = caps && !caps.sparsifies ? `dense uplink (${method}, ${str(getAt(c, 'compression.valueBits'))}-bit values)`
+    : `${method.toUpperCase()} compression (rho ${str(getAt(c, 'compression.rho'))}${getAt(c, 'compression.k') ? `, k ${str(getAt(c, 'compression.k'))}` : ''}, ${str(getAt(c, 'compression.valueBits'))}-bit values${caps?.errorFeedback === false ? '' : `, error feedback ${getAt(c, 'compression.errorFeedback') === false ? 'off' : 'on'}`})`;
   const budget = num(getAt(c, 'control.latencyBudget'));
-  const control = ctrl === 'tsfa' ? `TSFA control (latency budget ${budget} s, V ${str(getAt(c, 'control.V'))})`
+  const ctl: ControllerDefinition | undefined = CONTROLLERS.find((d) => d.name === ctrl);
+  const control = ctl?.caps.needsBudget ? `${ctrl.toUpperCase()} control (latency budget ${budget} s${Object.keys(ctl.schema ?? {}).map((f) => `, ${f} ${str(getAt(c, `control.${f}`))}`).join('')})`
     : `${ctrl} control${budget !== null ? ` (budget ${budget} s logged against)` : ''}`;
   const source = obj(obj(r.meta.simulate).source);
   const who = isSimulateOnly(r)
@@ -66,6 +71,14 @@ export function evalScope(r: ReportRun): string {
   return seen !== null ? `all ${seen} test samples` : 'the whole test set';
 }
 
+/** The notes of the plug-ins of a registry that some run uses (`nameOf` reads a run's choice), in registry order. */
+function pluginNotes(registry: readonly PluginDefinition[], runs: ReportRun[], nameOf: (r: ReportRun) => string): ReportNote[] {
+  return registry.flatMap((d) => {
+    const users = runs.filter((r) => nameOf(r) === d.name);
+    return users.length && d.note ? [d.note((path) => values(users, path))] : [];
+  });
+}
+
 /** The channel model and every assumption of the method the runs used (docs/method.md sections 1-4). */
 export function methodNotes(runs: ReportRun[]): Note[] {
   const notes: Note[] = [];
@@ -88,24 +101,17 @@ export function methodNotes(runs: ReportRun[]): Note[] {
   if (any((r) => (num(getAt(r.config, 'channel.bandwidthHz')) ?? 20e6) < 20e6)) {
     notes.push({ title: 'Narrow band', text: 'The shipped adapter is small (about 283 kbit dense), so at the method\'s 20 MHz uploading takes milliseconds and no budget binds; runs with a narrower band (e.g. 100 kHz) put uploading at 20-30% of a round, where a much larger adapter would sit at 20 MHz.' });
   }
-  if (any((r) => ['soft', 'topk', 'randk', 'svd'].includes(method(r)))) {
-    const agg = values(runs.filter((r) => method(r) !== 'none'), 'compression.aggregate');
+  const capsOf = (r: ReportRun) => COMPRESSORS.find((d) => d.name === method(r))?.caps;
+  if (any((r) => capsOf(r)?.sparsifies === true)) {
+    const agg = values(runs.filter((r) => capsOf(r)?.sparsifies === true), 'compression.aggregate');
     notes.push({ title: 'Sparse aggregation', text: `compression.aggregate = ${agg}: "all" divides by the weight of all sampled clients (an unsent component counts as a zero update), "senders" by the weight of the clients that sent it; the method admits both readings (docs/method.md). Messages carry a 64-bit header; bit counts are exact.` });
   }
-  if (any((r) => method(r) === 'soft')) notes.push({ title: 'SOFT', text: `Components ranked by importance (${values(runs.filter((r) => method(r) === 'soft'), 'compression.importance')}: exact = ||b'_i a'_i^T - b_i a_i^T||_F, factor-norm = ||b'_i|| ||a'_i||); m = ceil(rho r) per layer are sent, ties to the lower index; indices cost min(r-bit mask, m ceil(log2 r)) bits per layer. Orthogonality weight soft.lambda = ${values(runs.filter((r) => method(r) === 'soft'), 'soft.lambda')}.` });
-  if (any((r) => method(r) === 'svd')) notes.push({ title: 'SVD baseline', text: 'Per layer the product update dW is truncated to m components by a randomized SVD (2r oversampling, 2 power iterations, exact Jacobi SVD) and U S, V are sent; the server re-factorises the averaged product to rank r. Its error feedback does not apply and covNorm is null.' });
-  if (any((r) => method(r) === 'topk' || method(r) === 'randk')) notes.push({ title: 'Top-k / random-k', text: 'Over all LoRA factor entries of a client together; unsent entries count as zero at the server (no renormalisation); random-k sends one 32-bit seed instead of positions.' });
-  if (any((r) => method(r) !== 'none' && method(r) !== 'svd' && getAt(r.config, 'compression.errorFeedback') !== false)) {
+  notes.push(...pluginNotes(COMPRESSORS, runs, method));
+  if (any((r) => capsOf(r)?.errorFeedback === true && getAt(r.config, 'compression.errorFeedback') !== false)) {
     notes.push({ title: 'Error feedback', text: 'What a client did not send is kept (in factor space) and added to its next update; sparsError measures the error of the update plus that residual.' });
   }
-  const ctrls = uniq(runs.map(ctrl));
-  const ctrlText: Record<string, string> = {
-    fixed: 'fixed: compression.rho every round, equal bandwidth shares.',
-    'fixed-opt': 'fixed-opt: compression.rho, min-max bandwidth shares (the shares that minimise the slowest client\'s finish time).',
-    ideal: 'ideal: rho = 1 and equal shares, the budget ignored (its queue is still logged).',
-    tsfa: 'tsfa: each round, for every rho = j/r, the min-max shares and their round time T(rho); the smallest V E(rho) + Q T(rho) wins (ties to the larger rho); with Q = 0 equal shares are used when they meet the budget. E(rho) is the predicted sparsification error from each client\'s latest importance profile (sent with its update, in clientBits). The queue Q <- max(Q + T_t - budget, 0) turns the long-term latency budget into a per-round price.',
-  };
-  notes.push({ title: 'Controllers', text: ctrls.map((c) => ctrlText[c] ?? `${c}.`).join(' ') + ' Min-max shares come from a bracketing search on the deadline; shares are scaled to sum to exactly 1.' });
+  const ctrlText = pluginNotes(CONTROLLERS, runs, ctrl).map((n) => `${n.title}: ${n.text}`);
+  notes.push({ title: 'Controllers', text: [...ctrlText, 'Min-max shares come from a bracketing search on the deadline; shares are scaled to sum to exactly 1.'].join(' ') });
   if (any((r) => getAt(r.config, 'lora.rank') === 'auto' || r.meta.offline !== undefined)) {
     notes.push({ title: 'Offline rank choice', text: 'With lora.rank "auto" a pilot fine-tune at the largest candidate rank on proxy data (here: the first training samples, which slightly overlap the clients\' data; a deployment would use public data) gives an energy curve; each candidate rank is scored by the energy it cannot express plus the energy left out per round at the largest ratio meeting the budget (expected latency from channel statistics). The choice and every candidate\'s score are in meta.json (offline).' });
   }

@@ -20,13 +20,14 @@ import { withRank, type ExperimentConfig } from '../config';
 import { keptComponents, loraLayers } from '../compress/types';
 import { fromF32, matmul, truncatedSvd } from '../compress/linalg';
 import { equalAllocation } from '../channel/allocation';
-import { localTrain, type PatchedDataset } from '../fl/client';
-import { taskModelInputs } from '../fl/federated';
-import { emptyOptimizerState } from '../fl/optimizer';
+import { localTrain } from './client';
+import { taskModelInputs } from './federated';
+import { emptyOptimizerState } from './optimizer';
 import { createModel } from '../model';
 import type { ModelSpec, WeightMap } from '../model/types';
 import { Rng } from '../rng';
-import { LatencyModel } from './latency';
+import type { PatchedDataset } from '../data/types';
+import { LatencyModel } from '../control/latency';
 
 export interface OfflineCandidate {
   rank: number;

@@ -1,5 +1,5 @@
 /** Element-wise arithmetic on named weight maps (plain arrays, no tensors). */
-import type { WeightMap } from '../model/types';
+import type { WeightMap } from './types';
 
 export function cloneWeights(w: WeightMap): WeightMap {
   const out: WeightMap = {};
