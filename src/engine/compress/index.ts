@@ -11,12 +11,13 @@ import { randk } from './randk';
 import { soft } from './soft';
 import { factorProduct, subMat, svd } from './svd';
 import { topk } from './topk';
+import { qsgd } from './qsgd';
 import type { CompressionSpec, CompressorDefinition, CompressOutput, Compressor, LoraLayer } from './types';
 
 export * from './types';
 export { ErrorFeedback } from './errorFeedback';
 
-export const COMPRESSORS = [none, soft, topk, randk, svd] as const satisfies readonly CompressorDefinition[];
+export const COMPRESSORS = [none, soft, topk, randk, svd, qsgd] as const satisfies readonly CompressorDefinition[];
 
 export type CompressorName = (typeof COMPRESSORS)[number]['name'];
 
