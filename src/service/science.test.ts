@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, resolved } from '../engine/config';
 import { LatencyModel } from '../engine/control/latency';
+import { newSimState, simulateRound } from '../engine/control/simulate';
 import { clockInputs } from './simulate';
 
 const configs = path.resolve(__dirname, '../../configs');
@@ -35,5 +36,33 @@ describe('message sizes on the quick preset', () => {
     // header + head values + k values + an `entries`-bit mask (shorter than k 13-bit indices here)
     expect(k * Math.ceil(Math.log2(entries))).toBeGreaterThan(entries);
     expect(bits).toBe(64 + lm.shape.denseParams * 32 + k * 32 + entries);
+  });
+});
+
+/** `fedlora simulate` of a preset variant: the clock and controller alone, synthetic profiles (decay 1). */
+function simulate(over: Record<string, any>, rounds: number) {
+  const lm = latencyModel(over);
+  const st = newSimState();
+  return Array.from({ length: rounds }, () => simulateRound(lm, st, { kind: 'synthetic', seed: quick.seed, decay: 1, noise: 0.3 }, 8));
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('TSFA uses its latency budget (quick preset, 100 kHz)', () => {
+  const setup = { channel: { bandwidthHz: 100000 }, compression: { method: 'soft' }, soft: { lambda: 0 } };
+
+  it('at the default V (4 x budget^2) the mean round time over 2,000 rounds is 0.97-1.02 of a 3.2 s budget', () => {
+    const rows = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2 } }, 2000);
+    const ratio = mean(rows.map((r) => r.roundTime)) / 3.2;
+    expect(ratio).toBeGreaterThanOrEqual(0.97);
+    expect(ratio).toBeLessThanOrEqual(1.02);
+    // the old default (V = 1) left 6% of this budget unused
+    const old = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2, V: 1 } }, 2000);
+    expect(mean(old.map((r) => r.roundTime)) / 3.2).toBeLessThan(0.95);
+  });
+
+  it('a null control.V means 4 x budget^2: the same choices as that V given explicitly', () => {
+    const a = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2 } }, 300);
+    const b = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2, V: 4 * 3.2 ** 2 } }, 300);
+    expect(a.map((r) => r.rho)).toEqual(b.map((r) => r.rho));
   });
 });

@@ -8,9 +8,26 @@
 import { equalAllocation, minMaxAllocation, type Allocation, type Demand } from '../channel/allocation';
 import { within } from '../schema';
 import { BaseController } from './controller';
-import type { ControllerDefinition } from './types';
+import type { ControllerDefinition, ControlSpec } from './types';
+
+/** The default V is this many budgets squared (docs/method.md section 4, "V"). */
+export const V_PER_BUDGET_SQUARED = 4;
+
+/**
+ * The V tsfa uses: control.V, or V_PER_BUDGET_SQUARED x budget^2 when it is null. V has units of
+ * s^2 (V E is weighed against queue x round time) and the budget is the one time scale every tsfa
+ * config gives, so the default makes the decisions independent of the unit of time: scaling every
+ * time by s scales V by s^2 and leaves each round's choice unchanged.
+ */
+export function tsfaWeight(spec: ControlSpec): number {
+  if (spec.V !== null) return spec.V;
+  if (spec.latencyBudget === null) throw new Error('tsfa: control.V null needs control.latencyBudget (its default is 4 x budget^2)');
+  return V_PER_BUDGET_SQUARED * spec.latencyBudget ** 2;
+}
 
 export class TsfaController extends BaseController {
+  private readonly V = tsfaWeight(this.ctx.spec);
+
   protected candidates(): number[] {
     const r = this.ctx.rank;
     return Array.from({ length: r }, (_, j) => (j + 1) / r);
@@ -27,7 +44,7 @@ export class TsfaController extends BaseController {
   }
 
   protected override score(ids: number[], rho: number, alloc: Allocation): number {
-    return this.ctx.spec.V * this.predictedError(ids, rho) + this.state.queue * alloc.time;
+    return this.V * this.predictedError(ids, rho) + this.state.queue * alloc.time;
   }
 }
 
@@ -36,11 +53,11 @@ export const tsfa = {
   summary: 'Lyapunov control under the latency budget',
   caps: { needsBudget: true, choosesRho: true, usesProfiles: true, picksRank: true },
   schema: {
-    V: within(1e-12, 1e12).default(1).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency)', unit: 's^2' }),
+    V: within(1e-12, 1e12).nullable().default(null).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency); null = 4 x latencyBudget^2, a weight in the budget\'s own time scale (docs/method.md section 4)', unit: 's^2' }),
   },
   create: (ctx) => new TsfaController(ctx),
   note: () => ({
     title: 'tsfa',
-    text: 'each round, for every rho = j/r, the min-max shares and their round time T(rho); the smallest V E(rho) + Q T(rho) wins (ties to the larger rho); with Q = 0 equal shares are used when they meet the budget. E(rho) is the predicted sparsification error from each client\'s latest importance profile (sent with its update, in clientBits). The queue Q <- max(Q + T_t - budget, 0) turns the long-term latency budget into a per-round price.',
+    text: 'each round, for every rho = j/r, the min-max shares and their round time T(rho); the smallest V E(rho) + Q T(rho) wins (ties to the larger rho); with Q = 0 equal shares are used when they meet the budget. E(rho) is the predicted sparsification error from each client\'s latest importance profile (sent with its update, in clientBits). The queue Q <- max(Q + T_t - budget, 0) turns the long-term latency budget into a per-round price. V (control.V) defaults to 4 x budget^2.',
   }),
 } as const satisfies ControllerDefinition<'tsfa'>;

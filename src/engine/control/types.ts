@@ -12,8 +12,8 @@ export interface ControlSpec {
   method: string;
   /** Long-term average round latency budget (s); null = none. */
   latencyBudget: number | null;
-  /** Drift-plus-penalty weight of the predicted error (s^2 per unit error); used by controllers that trade error for latency. */
-  V: number;
+  /** Drift-plus-penalty weight of the predicted error (s^2 per unit error); used by controllers that trade error for latency; null: the controller's default (tsfa: 4 x budget^2). */
+  V: number | null;
 }
 
 export interface RoundPlan extends Allocation {

@@ -38,7 +38,7 @@ export function methodSummary(r: ReportRun): string {
     : `${method.toUpperCase()} compression (rho ${str(getAt(c, 'compression.rho'))}${getAt(c, 'compression.k') ? `, k ${str(getAt(c, 'compression.k'))}` : ''}, ${str(getAt(c, 'compression.valueBits'))}-bit values${caps?.errorFeedback === false ? '' : `, error feedback ${getAt(c, 'compression.errorFeedback') === false ? 'off' : 'on'}`})`;
   const budget = num(getAt(c, 'control.latencyBudget'));
   const ctl: ControllerDefinition | undefined = CONTROLLERS.find((d) => d.name === ctrl);
-  const control = ctl?.caps.needsBudget ? `${ctrl.toUpperCase()} control (latency budget ${budget} s${Object.keys(ctl.schema ?? {}).map((f) => `, ${f} ${str(getAt(c, `control.${f}`))}`).join('')})`
+  const control = ctl?.caps.needsBudget ? `${ctrl.toUpperCase()} control (latency budget ${budget} s${Object.keys(ctl.schema ?? {}).map((f) => `, ${f} ${str(getAt(c, `control.${f}`), 'default')}`).join('')})`
     : `${ctrl} control${budget !== null ? ` (budget ${budget} s logged against)` : ''}`;
   const source = obj(obj(r.meta.simulate).source);
   const who = isSimulateOnly(r)
