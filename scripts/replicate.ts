@@ -61,11 +61,22 @@ const numberList = (s: string, name: string): number[] => s.split(',').map((x) =
   return v;
 });
 
-/** The quick preset at 100 kHz (the TSFA experiments' uplink), evaluated on its last round only. */
-function quickBase(rounds: number | undefined): Record<string, any> {
-  const q = readJson<Record<string, any>>(path.join(root, 'configs/quick.json'));
+/**
+ * The quick preset at 100 kHz (the TSFA experiments' uplink), or with `fast` the replication's fast
+ * base (configs/replicate/base-fast.json: 4,000 training and 1,000 test images, 1 local epoch,
+ * 6 rounds, 30 kHz); evaluated on the last round only.
+ */
+function quickBase(rounds: number | undefined, fast: boolean): Record<string, any> {
+  const q = readJson<Record<string, any>>(path.join(root, fast ? 'configs/replicate/base-fast.json' : 'configs/quick.json'));
   const R = rounds ?? q.federation.rounds;
-  return { ...q, name: 'pareto', federation: { ...q.federation, rounds: R }, channel: { ...(q.channel ?? {}), bandwidthHz: 100000 }, eval: { ...q.eval, every: R } };
+  return { ...q, name: 'pareto', federation: { ...q.federation, rounds: R }, channel: { ...(q.channel ?? {}), bandwidthHz: fast ? q.channel.bandwidthHz : 100000 }, eval: { ...q.eval, every: R } };
+}
+
+/** One line naming the base of a pareto/tradeoff run, for captions. */
+function baseLine(base: Record<string, any>, fast: boolean): string {
+  return fast
+    ? `fast base (configs/replicate/base-fast.json: quick preset's model, 4,000 training / 1,000 test images, 20 clients, Dirichlet 0.5, 5 per round, 1 local epoch), ${base.federation.rounds} rounds, ${base.channel.bandwidthHz / 1000} kHz`
+    : `quick preset (configs/quick.json: ViT r = 8 on q, v; 20 clients, Dirichlet 0.5, 5 per round, 2 local epochs), ${base.federation.rounds} rounds, 100 kHz uplink`;
 }
 
 /** `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 per seed; tables, paired differences and a figure. */
@@ -74,7 +85,8 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const rounds = values.rounds ? Number(values.rounds) : undefined;
   const out = path.resolve(String(values.out ?? path.join('replicate', 'pareto')));
   fs.mkdirSync(out, { recursive: true });
-  const base = quickBase(rounds);
+  const fast = !!values.fast;
+  const base = quickBase(rounds, fast);
   const t0 = Date.now();
   for (const seed of seeds) {
     const grid = path.join(out, `grid-seed${seed}.json`);
@@ -87,11 +99,11 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   })));
   const points = paretoPoints(runs);
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
-  const setup = `quick preset (configs/quick.json: ViT r = 8 on q, v; 20 clients, Dirichlet 0.5, 5 per round, 2 local epochs), ${base.federation.rounds} rounds, 100 kHz uplink, error feedback on, SOFT with lambda 0.01 (others lambda 0); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
-  const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the quick preset (100 kHz)`;
+  const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 (others lambda 0); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
+  const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'}`;
   const md = [
     '# Pareto fronts of the compressors', '',
-    `Command: \`npm run replicate -- pareto --seeds ${seeds.join(',')}${rounds ? ` --rounds ${rounds}` : ''}\`; commit ${commit}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - t0) / 60000).toFixed(1)} min in this invocation.`, '',
+    `Command: \`npm run replicate -- pareto${fast ? ' --fast' : ''} --seeds ${seeds.join(',')}${rounds ? ` --rounds ${rounds}` : ''}\`; commit ${commit}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - t0) / 60000).toFixed(1)} min in this invocation.`, '',
     `Setup: ${setup}.`, '',
     '![Pareto fronts](figures/pareto.svg)', '', `*${caption}.*`, '',
     ...formatParetoTable(points), '',
