@@ -15,6 +15,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gemmMode } from './model/kernels';
 
 export const BACKENDS = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -32,6 +33,12 @@ export interface BackendInfo {
   skipped: { name: BackendName; reason: string }[];
   /** webgpu: the adapter and the limits the device was created with. */
   adapter?: GpuAdapterInfo;
+  /**
+   * Which GEMM the frozen projections run on: `fedlora-simd128` (the engine's packed WebAssembly
+   * SIMD SGEMM, multiply then add, the same bits as XNNPACK and on every machine; wasm, for the
+   * shapes where it pays, tfjs's matMul for the rest) or `tfjs` (every other backend, or FEDLORA_GEMM=tfjs).
+   */
+  gemm: 'fedlora-simd128' | 'tfjs';
 }
 
 export interface GpuAdapterInfo {
@@ -177,6 +184,7 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
   if (requested !== 'auto' && !(BACKENDS as readonly string[]).includes(requested)) {
     throw new Error(`backend: must be one of auto, ${BACKENDS.join(', ')}; got "${requested}" (check FEDLORA_BACKEND)`);
   }
+  const mode = gemmMode(); // throws on a bad FEDLORA_GEMM before any backend is tried
   if (current && (requested === 'auto' || current.name === requested)) return current;
   const candidates: BackendName[] = requested === 'auto' ? [...BACKENDS] : [requested];
   const skipped: BackendInfo['skipped'] = [];
@@ -184,7 +192,8 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
     try {
       const tfBackend = await tryBackend(name, requested === 'auto');
       await tf.ready();
-      current = { requested, name, tfBackend, tfjsVersion: tf.version_core, skipped, ...(name === 'webgpu' ? { adapter: adapterInfo } : {}) };
+      const gemm = name === 'wasm' && mode === 'fedlora' ? 'fedlora-simd128' : 'tfjs';
+      current = { requested, name, tfBackend, tfjsVersion: tf.version_core, skipped, gemm, ...(name === 'webgpu' ? { adapter: adapterInfo } : {}) };
       return current;
     } catch (e) {
       skipped.push({ name, reason: firstLine(e) });

@@ -1,6 +1,7 @@
 /**
  * Fused kernels for the wasm and cpu backends: layer norm, exact GELU and multi-head attention,
- * each with its backward pass, as single kernels. The arithmetic is WebAssembly SIMD compiled from
+ * each with its backward pass, as single kernels, the LoRA branch, Adam, and a packed SGEMM (the
+ * frozen projections' products on wasm where it beats XNNPACK, ops.ts `ownGemmPays`). The arithmetic is WebAssembly SIMD compiled from
  * native/kernels.c (scripts/build-kernels.sh; the module is embedded in native/kernels-wasm.ts).
  *
  * Why hand-written: tfjs has no fused layer norm, GELU or attention for these backends, so the
@@ -26,6 +27,7 @@ export const ATTENTION_GRAD = 'FedloraAttentionGrad';
 export const ADAM = 'FedloraAdam';
 export const LORA = 'FedloraLora';
 export const LORA_GRAD = 'FedloraLoraGrad';
+export const MATMUL = 'FedloraMatMul';
 
 /** The parts of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
@@ -46,6 +48,8 @@ interface NativeExports {
   lora_bwd(dy: number, x: number, A: number, B: number, u: number, dx: number, dA: number, dB: number, scratch: number, N: number, din: number, r: number, dout: number, s: number): void;
   adam_step(w: number, g: number, m: number, v: number, w1: number, m1: number, v1: number, n: number, b1: number, c1: number, b2: number, c2: number, eps: number, step: number): void;
   attn_bwd(dO: number, q: number, k: number, v: number, p: number, dq: number, dk: number, dv: number, dps: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
+  sgemm(a: number, b: number, bias: number, c: number, scratch: number, M: number, N: number, K: number, transA: number, transB: number): void;
+  gemm_scratch_floats(M: number, N: number, K: number): number;
 }
 
 let compiled: object | null = null;
@@ -204,6 +208,19 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
     return runOn(backendName, args.backend, ins, [[N, din], [din, r], [r, dout]], r * din + r * dout + r, (k, [dy, x, a, b, u, dx, da, db, tmp]) =>
       k.lora_bwd(dy, x, a, b, u, dx, da, db, tmp, N, din, r, dout, scale));
   });
+  reg(MATMUL, (args) => {
+    const ins = infos(args, ['a', 'b', 'bias']);
+    const { transposeA, transposeB } = args.attrs as unknown as MatMulAttrs;
+    const [a, b, bias] = ins;
+    expectShapes(MATMUL, a.shape.length === 2 && b.shape.length === 2, () => dims(ins));
+    const M = transposeA ? a.shape[1] : a.shape[0], K = transposeA ? a.shape[0] : a.shape[1];
+    const N = transposeB ? b.shape[0] : b.shape[1], Kb = transposeB ? b.shape[1] : b.shape[0];
+    expectShapes(MATMUL, K === Kb && (!bias || size(bias.shape) === N), () => `${dims(ins)}, transposeA ${transposeA}, transposeB ${transposeB}`);
+    return runOn(backendName, args.backend, ins, [[M, N]], gemmScratchFloats(N, K), (k, p) => {
+      const [ap, bp] = p, bb = bias ? p[2] : 0, [c, tmp] = p.slice(ins.length);
+      k.sgemm(ap, bp, bb, c, tmp, M, N, K, transposeA ? 1 : 0, transposeB ? 1 : 0);
+    });
+  });
   reg(ADAM, (args) => {
     const ins = infos(args, ['w', 'g', 'm', 'v']);
     const a = args.attrs as unknown as AdamAttrs, s = ins[0].shape;
@@ -213,8 +230,41 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
   });
 }
 
+/** The GEMM's packing constants (native/kernels.c GEMM_MR, GEMM_NR, GEMM_KC). */
+const GEMM_MR = 4, GEMM_NR = 8, GEMM_KC = 256;
+
+/** Scratch floats the GEMM needs for N columns and depth K: the packed B block, one packed A panel, one edge tile, the padded bias (as gemm_scratch_floats in kernels.c). */
+export function gemmScratchFloats(N: number, K: number): number {
+  const kc = Math.min(K, GEMM_KC), n8 = Math.ceil(N / GEMM_NR) * GEMM_NR;
+  return kc * n8 + kc * GEMM_MR + GEMM_MR * GEMM_NR + n8;
+}
+
+/** The exported gemm_scratch_floats of the module (for the test that the two agree). */
+export function nativeGemmScratchFloats(M: number, N: number, K: number): number {
+  cpuMemory ??= new WA.Memory({ initial: 2 });
+  return kernelsOn(cpuMemory).gemm_scratch_floats(M, N, K);
+}
+
+/** Attributes of the GEMM kernel: whether the first / second input is stored transposed. */
+export interface MatMulAttrs { transposeA: boolean; transposeB: boolean }
+
 /** Attributes of the Adam kernel: betas, 1 - betas, epsilon and the bias-corrected step size. */
 export interface AdamAttrs { b1: number; c1: number; b2: number; c2: number; eps: number; step: number }
+
+/**
+ * Which GEMM the engine's frozen projections use on wasm and cpu: `fedlora`, the packed SGEMM of
+ * native/kernels.c (WebAssembly SIMD, separate multiply and add: the same bits on every machine),
+ * for the shapes where it beats tfjs's matMul (ops.ts `ownGemmPays`), tfjs elsewhere; or `tfjs`
+ * everywhere, with the environment variable FEDLORA_GEMM=tfjs (the comparison the step bench makes).
+ */
+export type GemmMode = 'fedlora' | 'tfjs';
+
+export function gemmMode(): GemmMode {
+  const v = process.env.FEDLORA_GEMM;
+  if (v === undefined || v === '' || v === 'fedlora') return 'fedlora';
+  if (v === 'tfjs') return 'tfjs';
+  throw new Error(`FEDLORA_GEMM: must be "fedlora" (the default) or "tfjs", got "${v}"`);
+}
 
 /** Whether the current backend has the fused kernels. */
 export function hasFusedKernels(): boolean {

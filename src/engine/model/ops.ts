@@ -7,12 +7,12 @@
  * test reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD } from './kernels';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, gemmMode, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, MATMUL } from './kernels';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}) =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
 /** A single-output kernel (the engine returns a one-element array for a kernel returning [info]). */
-const run1 = (name: string, inputs: tf.NamedTensorMap): tf.Tensor => { const r = run(name, inputs); return Array.isArray(r) ? r[0] : r; };
+const run1 = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}): tf.Tensor => { const r = run(name, inputs, attrs); return Array.isArray(r) ? r[0] : r; };
 
 type GradFn = (...args: never[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
 /** tf.customGrad with the inputs typed (tfjs types the variadic inputs as Tensor | GradSaveFunc). */
@@ -20,14 +20,42 @@ const customGrad = <F extends (...a: never[]) => tf.Tensor>(f: GradFn): F =>
   tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as F;
 
 /**
- * y = x W (+ b) for a frozen W (and frozen b): the gradient flows to x only, via a precomputed
- * WT = W^T (owned by the caller). The bias is added inside the matMul kernel (one pass).
+ * op(a) op(b) (+ bias) by the engine's packed SGEMM (kernels.c `sgemm`; wasm and cpu backends), op
+ * = transpose where asked. No gradient of its own: the callers' custom gradients use it.
+ */
+export function gemm(a: tf.Tensor2D, b: tf.Tensor2D, opts: { transposeA?: boolean; transposeB?: boolean; bias?: tf.Tensor } = {}): tf.Tensor2D {
+  const inputs: tf.NamedTensorMap = opts.bias ? { a, b, bias: opts.bias } : { a, b };
+  return run1(MATMUL, inputs, { transposeA: !!opts.transposeA, transposeB: !!opts.transposeB }) as tf.Tensor2D;
+}
+
+/**
+ * Whether the engine's GEMM runs [M, K] x [K, N] here: on the wasm backend (where it gives the
+ * same bits as tfjs's XNNPACK matMul, so a run's results do not change; the cpu backend's
+ * JavaScript matMul sums in another order, and keeps it), unless FEDLORA_GEMM=tfjs, for the shapes
+ * where it was measured faster than XNNPACK (docs/performance.md, `npm run bench -- gemm`). A fixed
+ * rule on the shape, never a timing taken at run time.
+ */
+export function ownGemmPays(M: number, K: number, N: number): boolean {
+  return tf.getBackend() === 'wasm' && gemmMode() === 'fedlora' && M >= 64 && K >= 16 && N >= 16;
+}
+
+/**
+ * y = x W (+ b) for a frozen W (and frozen b): the gradient flows to x only. The bias is added
+ * inside the matMul kernel (one pass). Both directions run on the engine's GEMM where it pays
+ * (the gradient as dy W^T straight from W), else on tfjs's matMul with the precomputed WT = W^T
+ * (owned by the caller).
  */
 export function frozenMatMul(W: tf.Tensor2D, WT: tf.Tensor2D, bias?: tf.Tensor): (x: tf.Tensor2D) => tf.Tensor2D {
-  return customGrad<(x: tf.Tensor2D) => tf.Tensor2D>((x: tf.Tensor, _save: tf.GradSaveFunc) => ({
-    value: bias ? tf.fused.matMul({ a: x as tf.Tensor2D, b: W, bias }) : tf.matMul(x as tf.Tensor2D, W),
-    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, WT),
-  }));
+  const [K, N] = W.shape;
+  return customGrad<(x: tf.Tensor2D) => tf.Tensor2D>((x: tf.Tensor, _save: tf.GradSaveFunc) => {
+    const M = x.shape[0];
+    const value = ownGemmPays(M, K, N) ? gemm(x as tf.Tensor2D, W, { bias })
+      : bias ? tf.fused.matMul({ a: x as tf.Tensor2D, b: W, bias }) : tf.matMul(x as tf.Tensor2D, W);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor) => (ownGemmPays(M, N, K) ? gemm(dy as tf.Tensor2D, W, { transposeB: true }) : tf.matMul(dy as tf.Tensor2D, WT)),
+    };
+  });
 }
 
 /** y = a b (2-D or batched 3-D) with a backward pass made only of plain matMuls. */

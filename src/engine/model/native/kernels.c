@@ -12,6 +12,7 @@
  *                                     [B*T, H*hd], optional additive key mask [B, T]
  *   lora_fwd / lora_bwd               a LoRA branch added to a linear layer: y0 + s (x A) B
  *   adam_step                         one Adam update of a tensor
+ *   sgemm                             packed, register-blocked matrix product op(A) op(B) (+ bias)
  *
  * Arithmetic is float32. The vector loops run 4 lanes at a time with a scalar tail, so the
  * results depend only on the inputs and the sizes, never on the machine.
@@ -338,5 +339,109 @@ EXPORT(adam_step) void adam_step(const f32 *w, const f32 *g, const f32 *m, const
     f32 m1 = m[i] * b1 + g[i] * c1, v1 = v[i] * b2 + (g[i] * g[i]) * c2;
     m1o[i] = m1; v1o[i] = v1;
     w1o[i] = w[i] - (m1 / (__builtin_sqrtf(v1) + eps)) * step;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* SGEMM: C [M, N] = op(A) op(B) (+ bias [N]), op(A) [M, K] (A stored [M, K], or [K, M] with
+ * transA), op(B) [K, N] (B stored [K, N], or [N, K] with transB). Register-blocked and packed:
+ * B is packed per block of GEMM_KC rows of op(B) into panels of 8 columns (k-major), A per GEMM_MR
+ * rows into panels (k-major), and a GEMM_MR x 8 tile of C is held in GEMM_MR * 2 vector
+ * registers while k runs over the block. Edge tiles are zero-padded in the packs and go through a
+ * scratch tile, so every element gets the same arithmetic wherever it sits.
+ *
+ * Summation order: every C[i, j] is ((bias[j] + a_i0 b_0j) + a_i1 b_1j) + ... in k order (0 for
+ * no bias; the tile is stored after one k block and reloaded for the next): a plain sequential
+ * float32 dot product (separate multiply and add, no fused multiply-add), the same on every machine
+ * and for every blocking. It is also the order of XNNPACK's wasm SIMD GEMM that tfjs's matMul
+ * runs, so both give the same bits (kernels.test.ts). scratch: gemm_scratch_floats(M, N, K) floats. */
+
+#define GEMM_MR 4   /* rows of a C tile (4 x 2 accumulators: more spill on x64's 16 vector registers) */
+#define GEMM_NR 8   /* columns of a C tile: two 4-lane vectors */
+#define GEMM_KC 256 /* k per block: a packed A panel (4 KB) and B panel (8 KB) stay in L1 */
+
+static inline int gemm_min(int a, int b) { return a < b ? a : b; }
+
+/* Bp [kc, roundup(N, 8)] as panels: panel p holds columns 8p .. 8p+7, row k at Bp + p*kc*8 + k*8 */
+static void pack_b(f32 *Bp, const f32 *B, int k0, int kc, int N, int K, int transB) {
+  int panels = (N + GEMM_NR - 1) / GEMM_NR;
+  for (int p = 0; p < panels; p++) {
+    f32 *dst = Bp + p * kc * GEMM_NR;
+    int j0 = p * GEMM_NR, nj = gemm_min(GEMM_NR, N - j0);
+    if (!transB && nj == GEMM_NR) {
+      for (int k = 0; k < kc; k++) {
+        const f32 *src = B + (k0 + k) * N + j0;
+        st(dst + k * GEMM_NR, ld(src)); st(dst + k * GEMM_NR + 4, ld(src + 4));
+      }
+    } else {
+      for (int k = 0; k < kc; k++) {
+        f32 *d = dst + k * GEMM_NR;
+        for (int j = 0; j < GEMM_NR; j++)
+          d[j] = j < nj ? (transB ? B[(j0 + j) * K + k0 + k] : B[(k0 + k) * N + j0 + j]) : 0.0f;
+      }
+    }
+  }
+}
+
+/* Ap [kc, GEMM_MR]: rows i0 .. i0+MR-1 of op(A), row k of the panel at Ap + k*MR */
+static void pack_a(f32 *Ap, const f32 *A, int i0, int k0, int kc, int M, int K, int transA) {
+  int ni = gemm_min(GEMM_MR, M - i0);
+  if (transA && ni == GEMM_MR) {
+    for (int k = 0; k < kc; k++) st(Ap + k * GEMM_MR, ld(A + (k0 + k) * M + i0));
+    return;
+  }
+  for (int i = 0; i < GEMM_MR; i++) {
+    if (i >= ni) { for (int k = 0; k < kc; k++) Ap[k * GEMM_MR + i] = 0.0f; continue; }
+    if (transA) for (int k = 0; k < kc; k++) Ap[k * GEMM_MR + i] = A[(k0 + k) * M + i0 + i];
+    else { const f32 *src = A + (i0 + i) * K + k0; for (int k = 0; k < kc; k++) Ap[k * GEMM_MR + i] = src[k]; }
+  }
+}
+
+/* C tile [MR, 8] (row stride ldc) = (bp ? bp broadcast over the rows : C tile) + Ap Bp over kc;
+ * bp: the 8 bias values of the tile's columns, for the first k block */
+#define ROW_LOAD(i) c##i##0 = bp ? ld(bp) : ld(C + i * ldc); c##i##1 = bp ? ld(bp + 4) : ld(C + i * ldc + 4);
+#define ROW_STEP(i) a = wasm_v128_load32_splat(Ap + i); c##i##0 = wasm_f32x4_add(c##i##0, wasm_f32x4_mul(a, b0)); c##i##1 = wasm_f32x4_add(c##i##1, wasm_f32x4_mul(a, b1));
+#define ROW_STORE(i) st(C + i * ldc, c##i##0); st(C + i * ldc + 4, c##i##1);
+static inline void gemm_tile(const f32 *Ap, const f32 *Bp, int kc, f32 *C, int ldc, const f32 *bp) {
+  f4 c00, c01, c10, c11, c20, c21, c30, c31;
+  ROW_LOAD(0) ROW_LOAD(1) ROW_LOAD(2) ROW_LOAD(3)
+  for (int k = 0; k < kc; k++) {
+    f4 b0 = ld(Bp), b1 = ld(Bp + 4), a;
+    ROW_STEP(0) ROW_STEP(1) ROW_STEP(2) ROW_STEP(3)
+    Ap += GEMM_MR; Bp += GEMM_NR;
+  }
+  ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3)
+}
+
+EXPORT(gemm_scratch_floats) int gemm_scratch_floats(int M, int N, int K) {
+  int kc = gemm_min(K, GEMM_KC), n8 = (N + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+  (void)M;
+  return kc * n8 + kc * GEMM_MR + GEMM_MR * GEMM_NR + n8;
+}
+
+EXPORT(sgemm) void sgemm(const f32 *A, const f32 *B, const f32 *bias, f32 *C, f32 *scratch, int M, int N, int K, int transA, int transB) {
+  int kcMax = gemm_min(K, GEMM_KC), panels = (N + GEMM_NR - 1) / GEMM_NR;
+  f32 *Bp = scratch, *Ap = Bp + kcMax * panels * GEMM_NR, *tile = Ap + kcMax * GEMM_MR, *biasP = tile + GEMM_MR * GEMM_NR;
+  for (int j = 0; j < panels * GEMM_NR; j++) biasP[j] = bias && j < N ? bias[j] : 0.0f;
+  if (K == 0) {
+    for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) C[i * N + j] = biasP[j];
+    return;
+  }
+  for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+    int kc = gemm_min(GEMM_KC, K - k0), first = k0 == 0;
+    pack_b(Bp, B, k0, kc, N, K, transB);
+    for (int i0 = 0; i0 < M; i0 += GEMM_MR) {
+      int ni = gemm_min(GEMM_MR, M - i0);
+      pack_a(Ap, A, i0, k0, kc, M, K, transA);
+      for (int p = 0; p < panels; p++) {
+        int j0 = p * GEMM_NR, nj = gemm_min(GEMM_NR, N - j0);
+        f32 *c = C + i0 * N + j0;
+        const f32 *bp = first ? biasP + j0 : 0;
+        if (ni == GEMM_MR && nj == GEMM_NR) { gemm_tile(Ap, Bp + p * kc * GEMM_NR, kc, c, N, bp); continue; }
+        if (!first) for (int i = 0; i < ni; i++) for (int j = 0; j < nj; j++) tile[i * GEMM_NR + j] = c[i * N + j];
+        gemm_tile(Ap, Bp + p * kc * GEMM_NR, kc, tile, GEMM_NR, bp);
+        for (int i = 0; i < ni; i++) for (int j = 0; j < nj; j++) c[i * N + j] = tile[i * GEMM_NR + j];
+      }
+    }
   }
 }
