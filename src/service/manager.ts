@@ -9,17 +9,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type SweepInfo, type ValidateResult, type DataPreview } from '../shared/api';
-import { dataPreview } from './preview';
-import { planSweep, SweepError, type PlannedRun, type SweepSpec } from './sweep';
-import { validateConfig } from '../engine/config';
+import { previewConfig } from './preview';
+import { listPresets, findUp } from './presets';
+import { prepareSweep, sweepInfos } from './sweep';
 import { acquireRunLock, heldByOther, lockOwner, newOwnerToken, RunLockedError } from './lock';
 import { readRunFile, runDirOf, sweepRunsDir } from './runDirs';
-import { appendLog, readSummary, readTags, runItem, tailLog } from './runView';
+import { appendLog, readSummary, readTags, RunListCache, runItem, tailLog, validateTags } from './runView';
 import type { RunWorkerData, RunWorkerMessage } from './runWorker';
 import { spawnWorker, workerEntry } from './workers';
-import { createRunDir, files, isValidRunId, readJson, readMetrics, summarize, updateMeta, writeSummary } from './runStore';
-import { validateRunConfig } from './validate';
+import { createRunDir, files, readJson, readMetrics, rewriteSummary, updateMeta } from './runStore';
+import { validateRunConfig, validOrThrow } from './validate';
 import { versions } from './versions';
+import type { ExperimentConfig } from '../engine/config';
 
 export interface RunManagerOptions {
   runsDir: string;
@@ -39,10 +40,8 @@ interface ActiveRun {
   worker: Worker;
   stopFlag: Int32Array;
   stopRequests: number;
-  /** A second stop terminated the worker mid-round. */
-  terminated: boolean;
-  /** The worker reported done or error. */
-  finished: boolean;
+  terminated: boolean; // a second stop terminated the worker mid-round
+  finished: boolean; // the worker reported done or error
   summary?: { status: RunStatus; backend: string | null };
   error?: string;
   locked?: boolean;
@@ -50,36 +49,6 @@ interface ActiveRun {
 
 const STARTABLE: RunStatus[] = ['created', 'stopped', 'interrupted', 'failed'];
 const RESUMABLE: RunStatus[] = ['stopped', 'interrupted', 'failed'];
-const MAX_TAGS = 32;
-const MAX_TAG_LEN = 64;
-
-/** Walk up from this file to the folder with package.json holding `name` (works from src/ and out/). */
-function findUp(name: string): string | null {
-  const electronRes = (process as { resourcesPath?: string }).resourcesPath;
-  if (electronRes && fs.existsSync(path.join(electronRes, name))) return path.join(electronRes, name);
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, name))) return path.join(dir, name);
-    dir = path.dirname(dir);
-  }
-  return null;
-}
-
-function defaultWorkerEntry(): string {
-  return workerEntry(__dirname, 'runWorker');
-}
-
-export function spawnRunWorker(entry: string, data: RunWorkerData): Worker {
-  return spawnWorker(entry, data);
-}
-
-export function validateTags(tags: unknown): string[] {
-  if (tags === undefined) return [];
-  if (!Array.isArray(tags) || tags.length > MAX_TAGS || !tags.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_TAG_LEN)) {
-    throw new ApiError('invalid-request', `tags: must be an array of at most ${MAX_TAGS} non-empty strings of at most ${MAX_TAG_LEN} characters`);
-  }
-  return [...new Set(tags.map((t: string) => t.trim()))];
-}
 
 export class RunManager {
   readonly runsDir: string;
@@ -92,7 +61,7 @@ export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
   private readonly listeners = new Set<(e: RunEvent) => void>();
   private idleWaiters: (() => void)[] = [];
-  private readonly listCache = new Map<string, { key: string; item: RunListItem }>();
+  private readonly listCache: RunListCache;
   /** Backend of the last finished run that asked for "auto". */
   lastAutoBackend: string | null = null;
   /** This manager's owner token: the run locks it takes for the runs it queues and trains. */
@@ -108,8 +77,9 @@ export class RunManager {
     if (!Number.isInteger(this.clientWorkers) || this.clientWorkers < 1 || this.clientWorkers > 64) throw new Error(`clientWorkers: must be an integer from 1 to 64, got ${opts.clientWorkers}`);
     this.presetsDir = opts.presetsDir ?? findUp('configs');
     this.configBaseDir = opts.configBaseDir ?? process.cwd();
-    this.workerEntry = opts.workerEntry ?? defaultWorkerEntry();
+    this.workerEntry = opts.workerEntry ?? workerEntry(__dirname, 'runWorker');
     fs.mkdirSync(this.runsDir, { recursive: true });
+    this.listCache = new RunListCache(this.runsDir);
     sweepRunsDir(this.runsDir);
   }
 
@@ -163,24 +133,12 @@ export class RunManager {
     return runItem(this.existing(id), this.liveStatus(id));
   }
 
-  /** Rows of the runs list, re-read only when summary.json or meta.json changed (1,000 runs stay cheap). */
+  /** Rows of the runs list (cached per run until its summary or meta changes), with the live statuses. */
   list(): RunListItem[] {
-    const items: RunListItem[] = [];
-    const seen = new Set<string>();
-    for (const e of fs.readdirSync(this.runsDir, { withFileTypes: true })) {
-      if (!e.isDirectory() || !isValidRunId(e.name)) continue;
-      const dir = path.join(this.runsDir, e.name);
-      const mtime = (f: string) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-      if (mtime(files(dir).config) < 0) continue;
-      const key = `${mtime(files(dir).summary)}:${mtime(files(dir).meta)}`;
-      let cached = this.listCache.get(e.name);
-      if (!cached || cached.key !== key) this.listCache.set(e.name, (cached = { key, item: runItem(dir) }));
-      seen.add(e.name);
-      const live = this.liveStatus(e.name);
-      items.push(live ? { ...cached.item, status: live } : cached.item);
-    }
-    for (const id of this.listCache.keys()) if (!seen.has(id)) this.listCache.delete(id);
-    return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)));
+    return this.listCache.items().map((item) => {
+      const live = this.liveStatus(item.id);
+      return live ? { ...item, status: live } : item;
+    });
   }
 
   get(id: string): RunDetail {
@@ -202,107 +160,54 @@ export class RunManager {
     return validateRunConfig(input, this.configBaseDir) as ValidateResult;
   }
 
-  presets(): Preset[] {
-    if (!this.presetsDir || !fs.existsSync(this.presetsDir)) return [];
-    const out: Preset[] = [];
-    for (const f of fs.readdirSync(this.presetsDir).filter((n) => n.endsWith('.json')).sort()) {
-      let config: Record<string, unknown>;
-      try { config = JSON.parse(fs.readFileSync(path.join(this.presetsDir, f), 'utf8')); } catch { continue; }
-      if (!config || typeof config !== 'object' || Array.isArray(config)) continue;
-      const id = f.replace(/\.json$/, '');
-      const v = validateConfig(config);
-      const description = v.ok
-        ? `${v.config.model.name}, LoRA rank ${v.config.lora.rank}, ${v.config.federation.numClients} clients (${v.config.federation.clientsPerRound} per round), ${v.config.federation.rounds} rounds, compression ${v.config.compression.method}`
-        : 'invalid preset: ' + v.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-      out.push({ id, title: typeof config.name === 'string' ? config.name : id, description, config });
-    }
-    return out;
-  }
+  presets(): Preset[] { return listPresets(this.presetsDir); }
 
   // ---- writing ----
 
   create(input: unknown, opts: { start?: 'now' | 'no'; tags?: unknown } = {}): RunListItem {
     const tags = validateTags(opts.tags);
-    const v = validateRunConfig(input, this.configBaseDir);
-    if (!v.ok) throw new ApiError('invalid-config', v.issues.map((i) => `${i.path || '(config root)'}: ${i.message}`).join('\n'), v.issues);
-    const dir = createRunDir(this.runsDir, v.config, versions(), os.cpus().length);
-    updateMeta(dir, { tags });
+    return this.add(validOrThrow(input, this.configBaseDir), { tags }, opts.start);
+  }
+
+  /** A new run directory with this config and meta fields; queued at once with start "now". */
+  private add(config: ExperimentConfig, meta: Record<string, unknown>, start?: 'now' | 'no'): RunListItem {
+    const dir = createRunDir(this.runsDir, config, versions(), os.cpus().length);
+    updateMeta(dir, meta);
     const id = path.basename(dir);
     this.emitStatus(id);
-    if (opts.start === 'now') this.enqueue(id);
+    if (start === 'now') this.enqueue(id);
     return this.item(id);
   }
 
   /** Expand a sweep grid into tagged runs (all validated before any is created); optionally queue them. */
   createSweep(spec: unknown, opts: { start?: 'now' | 'no' } = {}): SweepInfo {
-    if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw new ApiError('invalid-request', 'sweeps.create: spec must be an object with "name", "base", "grid" and/or "variants"');
-    const s = { ...(spec as SweepSpec) };
-    const name = typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(s.name) ? s.name : null;
-    if (!name) throw new ApiError('invalid-request', 'sweeps.create: spec.name must be 1-41 letters, digits, dot, dash or underscore (it tags the runs)');
-    if (typeof s.base === 'string') {
-      const preset = this.presets().find((p) => p.id === s.base);
-      if (!preset) throw new ApiError('invalid-request', `sweeps.create: base "${s.base}" is not a preset (${this.presets().map((p) => p.id).join(', ')}); give a preset id or a config object`);
-      s.base = preset.config;
-    }
-    const tag = `sweep:${name}`;
-    if (this.list().some((r) => r.tags.includes(tag))) throw new ApiError('conflict', `a sweep named "${name}" exists; choose another name`);
-    let planned: PlannedRun[];
-    try {
-      planned = planSweep(s, this.configBaseDir);
-    } catch (e) {
-      if (e instanceof SweepError) throw new ApiError('invalid-config', e.message, e.issues);
-      throw e;
-    }
+    const { tag, planned } = prepareSweep(spec, this.presets(), this.configBaseDir);
+    if (this.list().some((r) => r.tags.includes(tag))) throw new ApiError('conflict', `a sweep named "${tag.slice('sweep:'.length)}" exists; choose another name`);
     for (const run of planned) this.create(run.config, { start: opts.start, tags: [tag, run.label.slice(0, 60)] });
     return this.sweeps().find((x) => x.tag === tag)!;
   }
 
   /** Class histogram per client and samples of a config's dataset (validated like a run's config). */
-  preview(input: unknown): DataPreview {
-    const v = validateRunConfig(input, this.configBaseDir);
-    if (!v.ok) throw new ApiError('invalid-config', v.issues.map((i) => `${i.path || '(config root)'}: ${i.message}`).join('\n'), v.issues);
-    try {
-      return dataPreview(v.config, this.configBaseDir);
-    } catch (e) {
-      throw new ApiError('invalid-config', (e as Error).message, [{ path: 'data.dataset', message: (e as Error).message }]);
-    }
-  }
+  preview(input: unknown): DataPreview { return previewConfig(input, this.configBaseDir); }
 
   /** Sweeps by tag, with their runs' statuses. */
-  sweeps(): SweepInfo[] {
-    const by = new Map<string, RunListItem[]>();
-    for (const r of this.list()) for (const t of r.tags) if (t.startsWith('sweep:')) by.set(t, [...(by.get(t) ?? []), r]);
-    return [...by.entries()].map(([tag, rs]) => {
-      const ordered = [...rs].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-      const counts: SweepInfo['counts'] = {};
-      for (const r of rs) counts[r.status] = (counts[r.status] ?? 0) + 1;
-      return { name: tag.slice('sweep:'.length), tag, total: rs.length, counts, runIds: ordered.map((r) => r.id) };
-    }).sort((a, b) => a.name.localeCompare(b.name));
-  }
+  sweeps(): SweepInfo[] { return sweepInfos(this.list()); }
 
   duplicate(id: string, opts: { start?: 'now' | 'no' } = {}): RunListItem {
     const src = this.existing(id);
     const tags = readTags(readRunFile<Record<string, unknown>>(src, 'meta'));
     const v = validateRunConfig(readRunFile(src, 'config'), src);
     if (!v.ok) throw new ApiError('invalid-config', `run ${id} has a config this version cannot run`, v.issues);
-    const dir = createRunDir(this.runsDir, v.config, versions(), os.cpus().length);
-    updateMeta(dir, { tags, duplicateOf: id });
-    const copy = path.basename(dir);
-    this.emitStatus(copy);
-    if (opts.start === 'now') this.enqueue(copy);
-    return this.item(copy);
+    return this.add(v.config, { tags, duplicateOf: id }, opts.start);
   }
 
-  start(id: string): RunListItem {
-    const status = this.status(id);
-    if (!STARTABLE.includes(status)) throw new ApiError('conflict', `run ${id} is ${status}; only ${STARTABLE.join(', ')} runs can be started`);
-    this.enqueue(id);
-    return this.item(id);
-  }
+  start(id: string): RunListItem { return this.queueFrom(id, STARTABLE, 'started'); }
 
-  resume(id: string): RunListItem {
+  resume(id: string): RunListItem { return this.queueFrom(id, RESUMABLE, 'resumed'); }
+
+  private queueFrom(id: string, allowed: RunStatus[], verb: string): RunListItem {
     const status = this.status(id);
-    if (!RESUMABLE.includes(status)) throw new ApiError('conflict', `run ${id} is ${status}; only ${RESUMABLE.join(', ')} runs can be resumed${status === 'created' ? ' (start it instead)' : ''}`);
+    if (!allowed.includes(status)) throw new ApiError('conflict', `run ${id} is ${status}; only ${allowed.join(', ')} runs can be ${verb}${status === 'created' ? ' (start it instead)' : ''}`);
     this.enqueue(id);
     return this.item(id);
   }
@@ -395,7 +300,7 @@ export class RunManager {
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
     let worker: Worker;
     try {
-      worker = spawnRunWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers, lockToken: this.token });
+      worker = spawnWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers, lockToken: this.token } satisfies RunWorkerData);
     } catch (e) {
       this.writeStatus(dir, 'failed', `could not start a worker: ${(e as Error).message}`);
       this.release(id);
@@ -483,12 +388,7 @@ export class RunManager {
       this.log(path.basename(dir), `status ${status} not written: the run belongs to process ${lockOwner(dir)?.pid}`);
       return false;
     }
-    const prev = readSummary(dir);
-    let rows: { round: number; testAcc: number | null; uplinkBits: number; roundTime: number }[] | null = null;
-    try { rows = readMetrics<{ round: number; testAcc: number | null; uplinkBits: number; roundTime: number }>(dir).rows; } catch { /* keep prev numbers */ }
-    const s = rows ? summarize(rows, status, prev?.backend ?? null, error) : { ...(prev ?? summarize([], status, null)), status, ...(error ? { error } : {}) };
-    if (!error) delete s.error;
-    writeSummary(dir, s);
+    rewriteSummary(dir, status, error);
     return true;
   }
 }

@@ -2,7 +2,8 @@
  * Data preview for the new-run form (`data.preview`): how the config's partition spreads the
  * classes over the clients (the same seeded partition a run uses) and a few training samples.
  */
-import type { DataPreview } from '../shared/api';
+import { ApiError, type DataPreview } from '../shared/api';
+import { validOrThrow } from './validate';
 import type { ExperimentConfig } from '../engine/config';
 import { configPartition, loadTrainLabels, previewSamples } from './datasets';
 
@@ -16,4 +17,14 @@ export function dataPreview(config: ExperimentConfig, baseDir: string, samples =
   });
   const s = previewSamples(config, baseDir, samples);
   return { format: s.format, numClasses, classNames: s.classNames, trainSamples: labels.length, clientHistograms, samples: s.samples };
+}
+
+/** The preview of a submitted config, validated like a run's config; a dataset that cannot be read is an 'invalid-config' at data.dataset. */
+export function previewConfig(input: unknown, baseDir: string): DataPreview {
+  const config = validOrThrow(input, baseDir);
+  try {
+    return dataPreview(config, baseDir);
+  } catch (e) {
+    throw new ApiError('invalid-config', (e as Error).message, [{ path: 'data.dataset', message: (e as Error).message }]);
+  }
 }

@@ -2,6 +2,7 @@
  * The run directory contract (README "Run directory"): config.json, meta.json, metrics.jsonl,
  * summary.json. Every whole-file write is atomic; metrics are appended a line per round.
  */
+import type { RunStatus } from '../shared/api';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,7 +20,7 @@ export function deterministicPart<T extends object>(row: T): Partial<T> {
   return Object.fromEntries(Object.entries(row).filter(([k]) => !(WALL_CLOCK_FIELDS as readonly string[]).includes(k))) as Partial<T>;
 }
 
-export type RunStatus = 'created' | 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'interrupted';
+export type { RunStatus } from '../shared/api';
 
 export interface RunSummary {
   status: RunStatus;
@@ -152,4 +153,16 @@ export function summarize(rows: { round: number; testAcc: number | null; uplinkB
     backend,
     ...(error ? { error } : {}),
   };
+}
+
+/** Rewrite summary.json with a new status, its numbers recomputed from metrics.jsonl (kept as they were when that cannot be read). */
+export function rewriteSummary(dir: string, status: RunStatus, error?: string): void {
+  type Row = { round: number; testAcc: number | null; uplinkBits: number; roundTime: number };
+  let prev: RunSummary | null = null;
+  try { prev = readJson<RunSummary>(files(dir).summary); } catch { /* none yet, or unreadable */ }
+  let rows: Row[] | null = null;
+  try { rows = readMetrics<Row>(dir).rows; } catch { /* keep prev numbers */ }
+  const s = rows ? summarize(rows, status, prev?.backend ?? null, error) : { ...(prev ?? summarize([], status, null)), status, ...(error ? { error } : {}) };
+  if (!error) delete s.error;
+  writeSummary(dir, s);
 }

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunListItem, RunStatus } from '../shared/api';
-import { files, readJson, type RunMeta, type RunSummary } from './runStore';
+import { ApiError, type RunListItem, type RunStatus } from '../shared/api';
+import { files, isValidRunId, readJson, type RunMeta, type RunSummary } from './runStore';
 
 export const LOG_FILE = 'run.log';
 
@@ -74,5 +74,43 @@ export function tailLog(dir: string, n = 200): string[] {
     return lines.slice(-n);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+const MAX_TAGS = 32;
+const MAX_TAG_LEN = 64;
+
+/** Tags given to runs.create: at most 32 non-empty strings of at most 64 characters, trimmed, unique. */
+export function validateTags(tags: unknown): string[] {
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags) || tags.length > MAX_TAGS || !tags.every((t) => typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_TAG_LEN)) {
+    throw new ApiError('invalid-request', `tags: must be an array of at most ${MAX_TAGS} non-empty strings of at most ${MAX_TAG_LEN} characters`);
+  }
+  return [...new Set(tags.map((t: string) => t.trim()))];
+}
+
+/** The runs list of a folder, each row re-read only when its summary.json or meta.json changed (1,000 runs stay cheap). */
+export class RunListCache {
+  private readonly cache = new Map<string, { key: string; item: RunListItem }>();
+
+  constructor(private readonly runsDir: string) {}
+
+  /** Newest first (ties by id). */
+  items(): RunListItem[] {
+    const items: RunListItem[] = [];
+    const seen = new Set<string>();
+    for (const e of fs.readdirSync(this.runsDir, { withFileTypes: true })) {
+      if (!e.isDirectory() || !isValidRunId(e.name)) continue;
+      const dir = path.join(this.runsDir, e.name);
+      const mtime = (f: string) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+      if (mtime(files(dir).config) < 0) continue;
+      const key = `${mtime(files(dir).summary)}:${mtime(files(dir).meta)}`;
+      let cached = this.cache.get(e.name);
+      if (!cached || cached.key !== key) this.cache.set(e.name, (cached = { key, item: runItem(dir) }));
+      seen.add(e.name);
+      items.push(cached.item);
+    }
+    for (const id of this.cache.keys()) if (!seen.has(id)) this.cache.delete(id);
+    return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)));
   }
 }

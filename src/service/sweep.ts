@@ -15,6 +15,7 @@ import { pathProblem, setAt } from '../engine/paths';
 import { writeJsonAtomic } from './fsutil';
 import { createRunDir, files, readJson, type RunSummary } from './runStore';
 import { validateRunConfig } from './validate';
+import { ApiError, type Preset, type RunListItem, type SweepInfo } from '../shared/api';
 
 export interface SweepSpec {
   name?: string;
@@ -103,4 +104,38 @@ export function materializeSweep(outDir: string, spec: SweepSpec, runs: PlannedR
     const status = fs.existsSync(files(dir).summary) ? readJson<RunSummary>(files(dir).summary).status : 'created';
     return { dir, run, status };
   });
+}
+
+/**
+ * A sweep submitted through the API (`sweeps.create`): its tag and planned runs, all validated
+ * before any is created. `base` may name a preset. Errors are ApiErrors naming the field.
+ */
+export function prepareSweep(spec: unknown, presets: Preset[], baseDir: string): { tag: string; planned: PlannedRun[] } {
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw new ApiError('invalid-request', 'sweeps.create: spec must be an object with "name", "base", "grid" and/or "variants"');
+  const s = { ...(spec as SweepSpec) };
+  const name = typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(s.name) ? s.name : null;
+  if (!name) throw new ApiError('invalid-request', 'sweeps.create: spec.name must be 1-41 letters, digits, dot, dash or underscore (it tags the runs)');
+  if (typeof s.base === 'string') {
+    const preset = presets.find((p) => p.id === s.base);
+    if (!preset) throw new ApiError('invalid-request', `sweeps.create: base "${s.base}" is not a preset (${presets.map((p) => p.id).join(', ')}); give a preset id or a config object`);
+    s.base = preset.config;
+  }
+  try {
+    return { tag: `sweep:${name}`, planned: planSweep(s, baseDir) };
+  } catch (e) {
+    if (e instanceof SweepError) throw new ApiError('invalid-config', e.message, e.issues);
+    throw e;
+  }
+}
+
+/** Sweeps by tag (`sweep:<name>`), with their runs' statuses, runs in creation order. */
+export function sweepInfos(runs: RunListItem[]): SweepInfo[] {
+  const by = new Map<string, RunListItem[]>();
+  for (const r of runs) for (const t of r.tags) if (t.startsWith('sweep:')) by.set(t, [...(by.get(t) ?? []), r]);
+  return [...by.entries()].map(([tag, rs]) => {
+    const ordered = [...rs].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const counts: SweepInfo['counts'] = {};
+    for (const r of rs) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    return { name: tag.slice('sweep:'.length), tag, total: rs.length, counts, runIds: ordered.map((r) => r.id) };
+  }).sort((a, b) => a.name.localeCompare(b.name));
 }

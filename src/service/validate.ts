@@ -6,6 +6,7 @@
  * directory's config.json is self-contained.
  */
 import * as fs from 'node:fs';
+import { ApiError } from '../shared/api';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { checkDataset, isTextFormat, locateDataset } from './datasets';
 import { FieldError, modelOptions, modelSpecMemo } from './loaders';
@@ -80,4 +81,11 @@ export function validateRunConfig(input: unknown, baseDir: string): ValidationRe
     if (budget) issues.push(budget);
   }
   return issues.length ? { ok: false, issues } : { ok: true, config };
+}
+
+/** The validated config, or an ApiError 'invalid-config' listing every issue (for the API's writers). */
+export function validOrThrow(input: unknown, baseDir: string): ExperimentConfig {
+  const v = validateRunConfig(input, baseDir);
+  if (!v.ok) throw new ApiError('invalid-config', v.issues.map((i) => `${i.path || '(config root)'}: ${i.message}`).join('\n'), v.issues);
+  return v.config;
 }
