@@ -1,11 +1,20 @@
 /**
- * `npm run bench -- step [--steps N] [--warmup N] [--backend NAME] [--json]`: one local training
- * step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v, base frozen, fresh
- * 10-class head) on the shipped model and data, through the engine's own code (createModel,
- * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). Median of N
- * steps after a warm-up. Then the same step in PyTorch (bench/reference/vit_lora_step.py, random
- * weights, 1 thread), twice: as written in the usual way (every block on every token) and with the
- * engine's CLS-only last block (the same algorithm); the ratio tfjs / PyTorch for both.
+ * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--backend NAME] [--json]`:
+ * one local training step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v,
+ * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
+ * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
+ * shipped model and weights; `d128`, `vit-tiny` or `--spec` (a ViT spec on 28x28 grey images):
+ * that shape with seeded random weights. Median of N steps (default 20) after a warm-up, with the
+ * spread (min, max). Then the same step in PyTorch (bench/reference/vit_lora_step.py, random
+ * weights, 1 thread), both variants, each run in a fresh process: as usually written (every block
+ * on every token) and with the engine's CLS-only last block. The headline is the ratio to the
+ * faster variant. With --runs N each variant runs N times, in the order A B B A ... so that a drift
+ * of the machine's speed hits both alike.
+ *
+ * Every timing also reports its CPU share (CPU time / wall time of the timed steps): a process
+ * that waited for the core (other work on a shared machine) shows it, and its figure is flagged.
+ * That is what made the CLS-only variant look 2x slow when it ran second (issue 20): the machine
+ * was busy at that moment (its matmul rate dropped by the same factor), not the order.
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -17,41 +26,95 @@ import { crossEntropy, makeBatch } from '../src/engine/fl/client';
 import { LocalOptimizer, emptyOptimizerState } from '../src/engine/fl/optimizer';
 import { createModel } from '../src/engine/model';
 import { patchDataset } from '../src/engine/model/input';
+import { checkModelSpec } from '../src/engine/model/specCheck';
+import type { VitSpec, WeightMap } from '../src/engine/model/types';
+import { initVitWeights, VIT_TINY_28 } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
 import { loadIdxFolder, loadModelFile } from '../src/service/loaders';
 import { resolveDataset, resolveModel } from '../src/service/resources';
 
-interface TorchResult { medianStepMs: number; minStepMs: number; matmulGflops: number; torch: string; threads: number }
+export interface TorchResult { medianStepMs: number; minStepMs: number; maxStepMs: number; matmulGflops: number; torch: string; threads: number; clsOnly: boolean; cpuShare?: number }
+
+/** The named shapes: the shipped model, and two larger ones on the same 28x28 images (random weights). */
+export const STEP_MODELS: Record<string, VitSpec | null> = {
+  base: null,
+  d128: { arch: 'vit', imageSize: 28, channels: 1, patchSize: 4, dim: 128, depth: 4, heads: 4, mlpDim: 256, numClasses: 10 },
+  'vit-tiny': VIT_TINY_28,
+};
 
 export interface StepBenchResult {
-  backend: string; batch: number; steps: number; tfjsMs: number; tfjsMinMs: number; tfjsMaxMs: number;
-  /** The reference as usually written (every block on every token). */
-  torch: TorchResult | null;
-  /** The reference with the engine's algorithm (CLS-only last block): the like-for-like comparison. */
-  torchClsOnly: TorchResult | null;
-  torchError: string | null;
-  /** tfjs / torchClsOnly (like for like). */
+  model: string; spec: VitSpec; backend: string; gemm: string; batch: number; steps: number;
+  tfjsMs: number; tfjsMinMs: number; tfjsMaxMs: number; tfjsCpuShare: number;
+  /** Every reference run, in the order run. */
+  references: TorchResult[];
+  /** Median over runs of the step median of each variant (null when not run). */
+  torchUsualMs: number | null; torchClsOnlyMs: number | null;
+  /** The headline: tfjs / the faster variant. */
   ratio: number | null;
-  /** tfjs / torch (against the usual PyTorch code). */
-  ratioUsual: number | null;
+  fasterVariant: 'usual' | 'cls-only' | null;
+  torchError: string | null;
   loadAvg: number;
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const PYTHON = process.env.FEDLORA_BENCH_PYTHON ?? '/usr/bin/python3';
+/** Below this CPU share a timing is flagged: the process waited for the core for over 10% of the time. */
+const BUSY_SHARE = 0.9;
 
-export async function benchStep(opts: { steps?: number; warmup?: number; backend?: string; json?: boolean } = {}): Promise<StepBenchResult> {
-  const steps = opts.steps ?? 30, warmup = opts.warmup ?? 5, batch = 32;
+/** The spec of --model / --spec; throws naming the option and the fix. */
+export function stepSpec(model: string | undefined, specJson: string | undefined): { name: string; spec: VitSpec | null } {
+  if (specJson !== undefined) {
+    let s: unknown;
+    try { s = JSON.parse(specJson); } catch (e) { throw new Error(`--spec: not JSON (${(e as Error).message}); e.g. --spec '${JSON.stringify(STEP_MODELS.d128)}'`); }
+    const spec = { arch: 'vit', numClasses: 10, ...(s as object) } as VitSpec;
+    const problems = checkModelSpec(spec);
+    if (problems.length) throw new Error(`--spec: ${problems.join('; ')}`);
+    if (spec.arch !== 'vit' || spec.imageSize !== 28 || spec.channels !== 1 || spec.numClasses !== 10) {
+      throw new Error('--spec: the bench trains on Fashion-MNIST: arch "vit", imageSize 28, channels 1, numClasses 10 (or leave them out)');
+    }
+    return { name: 'spec', spec };
+  }
+  const name = model ?? 'base';
+  if (!(name in STEP_MODELS)) throw new Error(`--model: one of ${Object.keys(STEP_MODELS).join(', ')} (or --spec JSON), got "${name}"`);
+  return { name, spec: STEP_MODELS[name] };
+}
+
+/** One reference run in a fresh process. */
+function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: number): TorchResult | string {
+  const script = path.join(__dirname, 'reference', 'vit_lora_step.py');
+  const r = spawnSync(PYTHON, [script, '--spec', JSON.stringify(spec), '--batch', '32', '--rank', '8', '--alpha', '16', '--targets', 'q,v',
+    '--steps', String(steps), '--warmup', String(warmup), '--threads', '1', ...(clsOnly ? ['--cls-only'] : [])], {
+    encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, timeout: 1_200_000,
+  });
+  if (r.error) return `${PYTHON} could not run (${r.error.message})`;
+  if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? `${PYTHON} has no torch` : `reference exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`;
+  try { return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult; } catch { return `unreadable reference output: ${r.stdout.slice(0, 200)}`; }
+}
+
+const busy = (share: number | undefined) => (share !== undefined && share < BUSY_SHARE ? ` [CPU share ${share.toFixed(2)}: other work took the core, inflated]` : '');
+
+export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean } = {}): Promise<StepBenchResult> {
+  const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
+  if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
+    throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
+  }
+  const chosen = stepSpec(opts.model, opts.spec);
   const lora = { rank: 8, alpha: 16, targets: ['q', 'v'] };
   const backend = await initBackend((opts.backend ?? 'wasm') as BackendPreference); // wasm in Node is single-threaded
 
   const root = path.resolve('.');
-  const loaded = loadModelFile(resolveModel('vit-fmnist-base', root));
   const { train } = loadIdxFolder(resolveDataset('fashion-mnist', root));
-  const spec = { ...loaded.spec, numClasses: train.numClasses };
-  const data = patchDataset(train, spec, 2048);
   const rng = new Rng('bench-step');
-  const base = { ...loaded.weights };
+  let spec: VitSpec, base: WeightMap;
+  if (chosen.spec === null) {
+    const loaded = loadModelFile(resolveModel('vit-fmnist-base', root));
+    spec = { ...(loaded.spec as VitSpec), numClasses: train.numClasses };
+    base = { ...loaded.weights };
+  } else {
+    spec = chosen.spec;
+    base = initVitWeights(spec, rng.child('base'));
+  }
+  const data = patchDataset(train, spec, 2048);
   base['head.w'] = { shape: [spec.dim, spec.numClasses], data: rng.child('head').normalArray(spec.dim * spec.numClasses, 0.02) };
   base['head.b'] = { shape: [spec.numClasses], data: new Float32Array(spec.numClasses) };
   const model = createModel(spec, base, lora, 'lora', rng.child('init'));
@@ -59,51 +122,55 @@ export async function benchStep(opts: { steps?: number; warmup?: number; backend
 
   const order = rng.child('order').shuffle(Int32Array.from({ length: data.n }, (_, i) => i)) as Int32Array;
   const ts: number[] = [];
+  let cpuMs = 0;
   for (let s = 0; s < warmup + steps; s++) {
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = process.cpuUsage();
     const { x, y } = makeBatch(data, idx);
     const loss = opt.minimize(() => crossEntropy(model, x, y, batch));
     await loss.data(); // reads the loss back: the step is complete
     loss.dispose();
     x.dispose(); y.dispose();
-    if (s >= warmup) ts.push(performance.now() - t0);
+    if (s >= warmup) { ts.push(performance.now() - t0); const c = process.cpuUsage(c0); cpuMs += (c.user + c.system) / 1000; }
   }
   await opt.finish();
   model.dispose();
-  const tfjsMs = median(ts);
-  process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}): ${tfjsMs.toFixed(1)} ms/step (median of ${steps} after ${warmup} warm-up; min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})\n`);
+  const tfjsMs = median(ts), tfjsCpuShare = cpuMs / ts.reduce((a, b) => a + b, 0);
+  const shape = `${chosen.name} (d=${spec.dim}, depth ${spec.depth}, ${spec.heads} heads, MLP ${spec.mlpDim}, patch ${spec.patchSize}: ${(spec.imageSize / spec.patchSize) ** 2} tokens + CLS)`;
+  process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up\n`);
+  process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare)}\n`);
 
-  const script = path.join(__dirname, 'reference', 'vit_lora_step.py');
-  const reference = (clsOnly: boolean): { res: TorchResult | null; error: string | null } => {
-    const r = spawnSync(PYTHON, [script, '--spec', JSON.stringify(spec), '--batch', String(batch), '--rank', String(lora.rank),
-      '--alpha', String(lora.alpha), '--targets', lora.targets.join(','), '--steps', String(steps), '--warmup', String(warmup), '--threads', '1',
-      ...(clsOnly ? ['--cls-only'] : [])], {
-      encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, timeout: 300_000,
-    });
-    if (r.error) return { res: null, error: `${PYTHON} could not run (${r.error.message})` };
-    if (r.status !== 0) return { res: null, error: /No module named 'torch'/.test(r.stderr) ? `${PYTHON} has no torch` : `reference exited ${r.status}: ${r.stderr.trim().split('\n').pop()}` };
-    try { return { res: JSON.parse(r.stdout.trim().split('\n').pop()!), error: null }; } catch { return { res: null, error: `unreadable reference output: ${r.stdout.slice(0, 200)}` }; }
-  };
-  const usual = reference(false);
-  const same = usual.res ? reference(true) : usual;
-  const torch = usual.res, torchClsOnly = same.res, torchError = usual.error ?? same.error;
-  let ratio: number | null = null, ratioUsual: number | null = null;
-  if (torch && torchClsOnly) {
-    ratio = tfjsMs / torchClsOnly.medianStepMs;
-    ratioUsual = tfjsMs / torch.medianStepMs;
-    process.stdout.write(`PyTorch ${torch.torch} (${torch.threads} thread, 1024^3 matmul ${torch.matmulGflops} GFLOP/s): ${torch.medianStepMs.toFixed(1)} ms/step as usually written, `
-      + `${torchClsOnly.medianStepMs.toFixed(1)} ms/step with the engine's CLS-only last block\n`
-      + `ratio tfjs / PyTorch, same algorithm: ${ratio.toFixed(2)}x (target <= 2; fastest steps ${(Math.min(...ts) / torchClsOnly.minStepMs).toFixed(2)}x); `
-      + `against the usual PyTorch code: ${ratioUsual.toFixed(2)}x\n`);
-    if (torch.matmulGflops < 20) process.stdout.write('warning: the reference BLAS is slow (generic BLAS?); install libopenblas0-pthread, or the ratio is meaningless\n');
+  // A B B A ...: each variant in a fresh process; a drift of the machine's speed hits both alike
+  const references: TorchResult[] = [];
+  let torchError: string | null = null;
+  for (let i = 0; i < 2 * runs && !torchError; i++) {
+    const clsOnly = i % 4 === 1 || i % 4 === 2;
+    const r = reference(spec, clsOnly, steps, warmup);
+    if (typeof r === 'string') { torchError = r; break; }
+    references.push(r);
+    process.stdout.write(`PyTorch ${r.torch}, ${clsOnly ? 'CLS-only last block' : 'usual code        '}: ${r.medianStepMs.toFixed(1)} ms/step (min ${r.minStepMs.toFixed(1)}, max ${r.maxStepMs.toFixed(1)}; `
+      + `${r.threads} thread, 1024^3 matmul ${r.matmulGflops} GFLOP/s)${busy(r.cpuShare)}\n`);
+  }
+  const variantMs = (cls: boolean) => { const xs = references.filter((r) => r.clsOnly === cls).map((r) => r.medianStepMs); return xs.length ? median(xs) : null; };
+  const torchUsualMs = variantMs(false), torchClsOnlyMs = variantMs(true);
+  let ratio: number | null = null, fasterVariant: StepBenchResult['fasterVariant'] = null;
+  if (torchUsualMs !== null && torchClsOnlyMs !== null) {
+    fasterVariant = torchClsOnlyMs < torchUsualMs ? 'cls-only' : 'usual';
+    ratio = tfjsMs / Math.min(torchUsualMs, torchClsOnlyMs);
+    process.stdout.write(`ratio tfjs / PyTorch (the faster variant, ${fasterVariant}): ${ratio.toFixed(2)}x; against the usual code ${(tfjsMs / torchUsualMs).toFixed(2)}x, `
+      + `the CLS-only code ${(tfjsMs / torchClsOnlyMs).toFixed(2)}x\n`);
+    if (references.some((r) => r.matmulGflops < 20)) process.stdout.write('warning: the reference BLAS is slow (generic BLAS?); install libopenblas0-pthread, or the ratio is meaningless\n');
   } else {
     process.stdout.write(`PyTorch reference not run: ${torchError}. Install it with \`apt-get install python3-torch libopenblas0-pthread\` `
       + '(or point FEDLORA_BENCH_PYTHON at a python with torch) for the ratio.\n');
   }
+  const flagged = [tfjsCpuShare, ...references.map((r) => r.cpuShare)].some((s) => s !== undefined && s < BUSY_SHARE);
   const load = os.loadavg()[0];
-  process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${load > 1.5 ? ' (other work is running: medians are inflated, rerun on an idle machine)' : ''}\n`);
-  const res: StepBenchResult = { backend: backend.name, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), torch, torchClsOnly, torchError, ratio, ratioUsual, loadAvg: load };
+  process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
+  const res: StepBenchResult = {
+    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare,
+    references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load,
+  };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');
   return res;
 }

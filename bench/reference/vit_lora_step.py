@@ -11,7 +11,8 @@ Base frozen; LoRA factors and the (fresh) head train with Adam. Random weights: 
 
 usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 vit_lora_step.py \
          [--spec JSON] [--batch 32] [--rank 8] [--alpha 16] [--targets q,v] [--steps 30] [--warmup 5] [--cls-only]
-prints one JSON line: medianStepMs, matmulGflops (1024^3 fp32 matmul), torch version, threads, ...
+prints one JSON line: medianStepMs (min, max), matmulGflops (1024^3 fp32 matmul), cpuShare (CPU time
+/ wall time of the timed steps: < 1 when other work took the core), torch version, threads, ...
 """
 import argparse, json, math, statistics, time
 
@@ -121,11 +122,12 @@ def step():
 
 for _ in range(args.warmup):
     step()
-ts = []
+ts, cpu = [], []
 for _ in range(args.steps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     step()
     ts.append((time.perf_counter() - t0) * 1e3)
+    cpu.append((time.process_time() - c0) * 1e3)
 
 # raw matmul throughput of this torch build (a generic reference BLAS shows up here as ~5 GFLOP/s)
 a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
@@ -140,4 +142,6 @@ gflops = 2 * 1024 ** 3 / statistics.median(mm) / 1e9
 print(json.dumps(dict(impl='torch', clsOnly=args.cls_only, torch=torch.__version__, threads=torch.get_num_threads(), batch=B, tokens=T,
                       steps=args.steps, warmup=args.warmup, medianStepMs=round(statistics.median(ts), 2),
                       minStepMs=round(min(ts), 2), maxStepMs=round(max(ts), 2), matmulGflops=round(gflops, 1),
+                      # CPU time / wall time over the timed steps: well under 1 means the process waited for the core
+                      cpuShare=round(sum(cpu) / sum(ts), 3),
                       trainParams=sum(p.numel() for p in train))))

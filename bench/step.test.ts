@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { VIT_TINY_28 } from '../src/engine/model/vit';
+import { stepGemmShapes } from './gemm';
+import { STEP_MODELS, stepSpec } from './step';
+
+describe('bench step: choosing the model', () => {
+  it('names base (the shipped model), d128 and vit-tiny; --spec takes a ViT on 28x28 grey images', () => {
+    expect(stepSpec(undefined, undefined)).toEqual({ name: 'base', spec: null });
+    expect(stepSpec('vit-tiny', undefined).spec).toEqual(VIT_TINY_28);
+    expect(stepSpec('d128', undefined).spec).toMatchObject({ dim: 128, depth: 4, heads: 4, mlpDim: 256, patchSize: 4 });
+    // arch and numClasses may be left out; --spec wins over --model
+    const s = stepSpec('base', '{"imageSize":28,"channels":1,"patchSize":7,"dim":96,"depth":2,"heads":3,"mlpDim":192}');
+    expect(s).toEqual({ name: 'spec', spec: { arch: 'vit', numClasses: 10, imageSize: 28, channels: 1, patchSize: 7, dim: 96, depth: 2, heads: 3, mlpDim: 192 } });
+  });
+
+  it('refuses what it cannot run, naming the option and the fix', () => {
+    expect(() => stepSpec('huge', undefined)).toThrow(/--model: one of base, d128, vit-tiny \(or --spec JSON\), got "huge"/);
+    expect(() => stepSpec(undefined, '{dim:3')).toThrow(/--spec: not JSON .*e\.g\. --spec '\{"arch":"vit"/);
+    expect(() => stepSpec(undefined, '{"imageSize":28,"channels":1,"patchSize":4,"dim":100,"depth":2,"heads":3,"mlpDim":64}')).toThrow(/--spec: spec\.heads must be an integer >= 1 dividing dim 100/);
+    expect(() => stepSpec(undefined, JSON.stringify({ ...STEP_MODELS.d128, imageSize: 32 }))).toThrow(/--spec: the bench trains on Fashion-MNIST: .*imageSize 28, channels 1/);
+  });
+});
+
+describe('bench gemm: the projection products of one step', () => {
+  it('count every frozen linear of the ViT-Tiny step once each way, with the CLS-only last block', () => {
+    const shapes = stepGemmShapes(VIT_TINY_28);
+    const count = (what: string) => shapes.find((s) => s.what === what)!;
+    expect(count('q k v o forward')).toMatchObject({ M: 32 * 50, K: 192, N: 192, count: 4 * 11 + 2 });
+    expect(count('fc1 forward')).toMatchObject({ M: 1600, K: 192, N: 768, count: 11 });
+    expect(count('fc1 input grad')).toMatchObject({ M: 1600, K: 768, N: 192, count: 11 });
+    expect(count('patch embedding')).toMatchObject({ M: 32 * 49, K: 16, N: 192, count: 1 });
+  });
+});
