@@ -1,11 +1,39 @@
 /**
  * The layers (README "Shape"): engine <- service <- transports (server, cli, main, preload) and the
- * renderer, which talks to the contract only. Checked in `npm test` (scripts/architecture.test.ts): a
+ * renderer, which talks to the contract only; inside the engine, a ladder of folders (LADDER). Checked in `npm test` (scripts/architecture.test.ts): a
  * violation fails the build naming the import. `npx depcruise src` prints them too.
  */
 const TRANSPORTS = '^src/(server|cli|main|preload)/'
+
+/**
+ * Inside the engine the folders form a ladder, lowest first: each imports only rungs below it (and
+ * itself). The base files are leaves; data and models; the tfjs backend chooser (it registers the
+ * model's kernels); compressors; the channel; controllers and the
+ * clock (control/); the config schema, assembled from the plug-in registries; the federated loop
+ * and the offline stage (fl/).
+ */
+const LADDER = [
+  ['base', '^src/engine/(rng|paths|schema|plugin)\\.ts$'],
+  ['data', '^src/engine/data/'],
+  ['model', '^src/engine/model/'],
+  ['backend', '^src/engine/backend\\.ts$'],
+  ['compress', '^src/engine/compress/'],
+  ['channel', '^src/engine/channel/'],
+  ['control', '^src/engine/control/'],
+  ['config', '^src/engine/config\\.ts$'],
+  ['fl', '^src/engine/fl/'],
+]
+const ladderRules = LADDER.slice(0, -1).map(([name, from], i) => ({
+  name: `engine-ladder-${name}`,
+  comment: `src/engine rung "${name}" imports only rungs below it: not ${LADDER.slice(i + 1).map(([n]) => n).join(', ')}`,
+  severity: 'error',
+  from: { path: from },
+  to: { path: LADDER.slice(i + 1).map(([, p]) => p) },
+}))
+
 module.exports = {
   forbidden: [
+    ...ladderRules,
     {
       name: 'engine-is-pure',
       comment: 'src/engine is pure TypeScript + tfjs: it imports nothing of the service, the transports, the renderer or the contract, and no Electron or Vue',

@@ -17,13 +17,15 @@ import type { PatchedDataset } from '../data/types';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
 import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from '../model/weights';
 
-export class DivergenceError extends Error {}
 import { compressorDef, ErrorFeedback, loraEntries, loraLayers, makeCompressor, relativeError, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
 import { refactorize } from '../compress/svd';
 import { fromF32, matmul } from '../compress/linalg';
 import { orthogonalityPenalty, orthResidual } from './orthogonality';
 import { relativeCovarianceNorm } from './covariance';
 import { ConfigError } from '../config';
+
+/** A client's update or loss was NaN/Inf and train.onDivergence is "fail". */
+export class DivergenceError extends Error {}
 
 export interface RoundMetrics {
   round: number;
