@@ -16,7 +16,6 @@ import { evaluate, localTrain, type EvalResult, type LocalResult } from './clien
 import type { PatchedDataset } from '../data/types';
 import { emptyOptimizerState, type OptimizerState } from './optimizer';
 import { addScaledInPlace, cloneWeights, countParams, hasNonFinite } from '../model/weights';
-
 import { compressorDef, ErrorFeedback, loraEntries, loraLayers, makeCompressor, relativeError, type CompressOutput, type Compressor, type LoraLayer } from '../compress';
 import { refactorize } from '../compress/svd';
 import { fromF32, matmul } from '../compress/linalg';

@@ -2,6 +2,7 @@
  * The report's figures, each a small spec: when it applies (else the reason it is hidden), its
  * caption, and its ECharts option over one or several runs. Rendering is `style.ts`'s.
  */
+import { COMPRESSOR_NAMES } from '../../engine/compress';
 import { getAt } from '../../engine/paths';
 import { bitsToTarget, hasField, num, series, type ReportRun } from './load';
 import { axis, baseOption, FONT, INK, pixelSize, renderSvg, runStyle, SIZES, type FigureSize } from './style';
@@ -242,22 +243,24 @@ export function compressCost(runs: ReportRun[], method: string): { ms: number | 
   return { ms: meanOf(ms), flops: meanOf(flops), runs: rs };
 }
 
-const softVsSvd: FigureSpec = {
-  id: 'soft-vs-svd', title: 'SOFT vs SVD compression cost',
+/** Compressors with cost data among the runs, in registry order (SOFT against SVD is the method's claim). */
+function costedMethods(runs: ReportRun[]): { name: string; cost: ReturnType<typeof compressCost> }[] {
+  return COMPRESSOR_NAMES.map((name) => ({ name, cost: compressCost(runs, name) })).filter((m) => m.cost.runs.length > 0);
+}
+
+const compressionCost: FigureSpec = {
+  id: 'compression-cost', title: 'Compression cost by method',
   missing: (runs) => {
-    const soft = compressCost(runs, 'soft'), svd = compressCost(runs, 'svd');
-    if (!soft.runs.length || !svd.runs.length) return 'needs a run with compression.method soft and one with svd, both logging compressMs or clientFlops';
-    return soft.ms === null || svd.ms === null ? 'the soft or svd runs have no compressMs (an older run format)' : null;
+    const ms = costedMethods(runs);
+    if (ms.length < 2) return 'needs runs of at least two compression methods (e.g. soft and svd) logging compressMs or clientFlops';
+    return ms.some((m) => m.cost.ms === null) ? 'some runs have no compressMs (an older run format)' : null;
   },
-  caption: (runs) => {
-    const soft = compressCost(runs, 'soft'), svd = compressCost(runs, 'svd');
-    return 'Left: measured compression wall time per round (all sampled clients, on each run\'s own host and backend). Right: counted operations per client per round (FLOP, log scale; the count that feeds the simulated clock).'
-      + ` SOFT: ${soft.runs.map((r) => r.label).join(', ')}; SVD: ${svd.runs.map((r) => r.label).join(', ')}.`;
-  },
+  caption: (runs) => 'Left: measured compression wall time per round (all sampled clients, on each run\'s own host and backend). Right: counted operations per client per round (FLOP, log scale; the count that feeds the simulated clock).'
+    + ' ' + costedMethods(runs).map((m) => `${m.name}: ${m.cost.runs.map((r) => r.label).join(', ')}`).join('; ') + '.',
   option: (runs, _ctx, size) => {
     const fontPx = SIZES[size].fontPx;
-    const soft = compressCost(runs, 'soft'), svd = compressCost(runs, 'svd');
-    const cats = ['SOFT', 'SVD'];
+    const ms = costedMethods(runs);
+    const cats = ms.map((m) => m.name);
     const bar = (vals: (number | null)[], axisIdx: number) => ({
       type: 'bar', xAxisIndex: axisIdx, yAxisIndex: axisIdx, barMaxWidth: 28,
       data: vals.map((v, i) => ({ value: v, itemStyle: { color: runStyle(i).color } })),
@@ -270,7 +273,7 @@ const softVsSvd: FigureSpec = {
       grid: [{ ...g, right: '56%', top: 20 }, { ...g, left: '58%', top: 20 }],
       xAxis: [0, 1].map((gi) => ({ ...axis({ name: 'compressor', type: 'category', data: cats, gridIndex: gi }, fontPx, 'x') })),
       yAxis: [axis({ name: 'compress time (ms/round)', min: 0, gridIndex: 0 }, fontPx, 'y'), axis({ name: 'operations (FLOP/client)', type: 'log', gridIndex: 1 }, fontPx, 'y')],
-      series: [bar([soft.ms, svd.ms], 0), bar([soft.flops, svd.flops].map((v) => (v !== null && v > 0 ? v : null)), 1)],
+      series: [bar(ms.map((m) => m.cost.ms), 0), bar(ms.map((m) => m.cost.flops).map((v) => (v !== null && v > 0 ? v : null)), 1)],
     };
   },
 };
@@ -286,7 +289,7 @@ export const FIGURES: FigureSpec[] = [
   rhoRank,
   shares,
   bitsTarget,
-  softVsSvd,
+  compressionCost,
   perRound('sparsification-error', 'Sparsification error', 'sparsError', 'relative error ‖ΔW−ΔŴ‖/‖ΔW‖',
     'Convergence-bound term: mean over the sampled clients of ||dW - dW_hat||_F / ||dW||_F, the relative error of what was sent (error-feedback residual included); 0 for dense runs.', 'no run logged sparsError (simulate-only and older runs)'),
   perRound('covariance-norm', 'Covariance effect', 'covNorm', 'covariance ratio ‖C‖/‖Δ‖',

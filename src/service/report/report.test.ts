@@ -57,7 +57,7 @@ const out = (rel: string) => path.join(tmp, 'out', rel);
 describe('report: every format', () => {
   it('writes html, svg, csv, json, tex and md (and pdf, png with Chromium)', () => {
     const rel = all.files.map((f) => path.relative(out(''), f));
-    for (const f of ['report.html', 'report.md', 'summary.tex', 'data/metrics-all.csv', 'data/metrics-long.csv', 'data/metrics-all.json', 'figures/accuracy-round.svg', 'figures/soft-vs-svd.svg']) expect(rel).toContain(f);
+    for (const f of ['report.html', 'report.md', 'summary.tex', 'data/metrics-all.csv', 'data/metrics-long.csv', 'data/metrics-all.json', 'figures/accuracy-round.svg', 'figures/compression-cost.svg']) expect(rel).toContain(f);
     for (const r of fixture) expect(rel).toEqual(expect.arrayContaining([`data/${r.id}.csv`, `data/${r.id}.json`]));
     if (hasChromium) {
       expect(all.errors).toEqual([]);
