@@ -4,11 +4,10 @@
  * frozen projections in one training step (batch 32): forward x W + b, and the input gradient
  * dy W^T (tfjs: a plain matMul with the precomputed W^T, as the engine ran it before; ours: straight
  * from W). The two are timed in turn (A B A B ...) so that a change in the machine's load hits both;
- * median of the rounds. Prints GFLOP/s, the speed-up, whether the engine routes that shape to its
+ * median of the rounds, in CPU time (waiting for the core on a shared machine does not count). Prints GFLOP/s, the speed-up, whether the engine routes that shape to its
  * GEMM (ops.ts `ownGemmPays`), and the GEMM time of one step both ways (each shape times its count).
  */
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend';
 import { gemm, ownGemmPays } from '../src/engine/model/ops';
@@ -53,7 +52,8 @@ export async function benchGemm(opts: { model?: string; spec?: string; reps?: nu
     const viaTfjs = () => (grad ? tf.matMul(x, WT) : tf.fused.matMul({ a: x, b: W as tf.Tensor2D, bias }));
     const viaOwn = () => (grad ? gemm(x, W as tf.Tensor2D, { transposeB: true }) : gemm(x, W as tf.Tensor2D, { bias }));
     const reps = opts.reps ?? Math.max(3, Math.min(200, Math.round(2e8 / (2 * M * K * N))));
-    const time = (f: () => tf.Tensor) => { const t0 = performance.now(); for (let i = 0; i < reps; i++) f().dispose(); return (performance.now() - t0) / reps; };
+    // CPU time of the thread's process, not wall time: waiting for the core on a shared machine does not count
+    const time = (f: () => tf.Tensor) => { const c0 = process.cpuUsage(); for (let i = 0; i < reps; i++) f().dispose(); const c = process.cpuUsage(c0); return (c.user + c.system) / 1000 / reps; };
     for (let i = 0; i < 3; i++) { viaTfjs().dispose(); viaOwn().dispose(); }
     const a: number[] = [], b: number[] = [];
     for (let r = 0; r < 7; r++) { a.push(time(viaTfjs)); b.push(time(viaOwn)); }
@@ -62,7 +62,7 @@ export async function benchGemm(opts: { model?: string; spec?: string; reps?: nu
     tf.dispose([x, W, WT, bias]);
   }
   const gf = (r: GemmRow, ms: number) => (2 * r.M * r.K * r.N / ms / 1e6).toFixed(1);
-  process.stdout.write(`GEMMs of one training step, model ${chosen.name} (batch 32), wasm; median of 7 alternating rounds\n`);
+  process.stdout.write(`GEMMs of one training step, model ${chosen.name} (batch 32), wasm; median of 7 alternating rounds, CPU time\n`);
   for (const r of rows) {
     process.stdout.write(`  ${r.what.padEnd(38)} ${`${r.M}x${r.K}x${r.N}`.padEnd(13)} x${String(r.count).padEnd(3)} tfjs ${r.tfjsMs.toFixed(3)} ms (${gf(r, r.tfjsMs)} GFLOP/s)  `
       + `engine ${r.ownMs.toFixed(3)} ms (${gf(r, r.ownMs)} GFLOP/s)  ${(r.tfjsMs / r.ownMs).toFixed(2)}x  ${r.routed ? 'routed to the engine GEMM' : 'stays on tfjs'}\n`);

@@ -33,7 +33,7 @@ import { Rng } from '../src/engine/rng';
 import { loadIdxFolder, loadModelFile } from '../src/service/loaders';
 import { resolveDataset, resolveModel } from '../src/service/resources';
 
-export interface TorchResult { medianStepMs: number; minStepMs: number; maxStepMs: number; matmulGflops: number; torch: string; threads: number; clsOnly: boolean; cpuShare?: number }
+export interface TorchResult { medianStepMs: number; minStepMs: number; maxStepMs: number; matmulGflops: number; torch: string; threads: number; clsOnly: boolean; cpuShare?: number; medianCpuMs?: number }
 
 /** The named shapes: the shipped model, and two larger ones on the same 28x28 images (random weights). */
 export const STEP_MODELS: Record<string, VitSpec | null> = {
@@ -45,6 +45,8 @@ export const STEP_MODELS: Record<string, VitSpec | null> = {
 export interface StepBenchResult {
   model: string; spec: VitSpec; backend: string; gemm: string; batch: number; steps: number;
   tfjsMs: number; tfjsMinMs: number; tfjsMaxMs: number; tfjsCpuShare: number;
+  /** Median CPU time of a step: what waiting for the core does not inflate (time-sharing does; a busy sibling core still can). */
+  tfjsCpuMs: number;
   /** Every reference run, in the order run. */
   references: TorchResult[];
   /** Median over runs of the step median of each variant (null when not run). */
@@ -91,7 +93,8 @@ function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: numbe
   try { return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult; } catch { return `unreadable reference output: ${r.stdout.slice(0, 200)}`; }
 }
 
-const busy = (share: number | undefined) => (share !== undefined && share < BUSY_SHARE ? ` [CPU share ${share.toFixed(2)}: other work took the core, inflated]` : '');
+const busy = (share: number | undefined, cpuMs: number | undefined) =>
+  (share !== undefined && share < BUSY_SHARE ? ` [CPU share ${share.toFixed(2)}: other work took the core, inflated; median CPU time ${cpuMs?.toFixed(1)} ms]` : '');
 
 export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean } = {}): Promise<StepBenchResult> {
   const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
@@ -121,8 +124,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const opt = new LocalOptimizer({ name: 'adam', lr: 0.003, momentum: 0 }, model.vars, emptyOptimizerState());
 
   const order = rng.child('order').shuffle(Int32Array.from({ length: data.n }, (_, i) => i)) as Int32Array;
-  const ts: number[] = [];
-  let cpuMs = 0;
+  const ts: number[] = [], cpus: number[] = [];
   for (let s = 0; s < warmup + steps; s++) {
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
     const t0 = performance.now(), c0 = process.cpuUsage();
@@ -131,14 +133,14 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     await loss.data(); // reads the loss back: the step is complete
     loss.dispose();
     x.dispose(); y.dispose();
-    if (s >= warmup) { ts.push(performance.now() - t0); const c = process.cpuUsage(c0); cpuMs += (c.user + c.system) / 1000; }
+    if (s >= warmup) { ts.push(performance.now() - t0); const c = process.cpuUsage(c0); cpus.push((c.user + c.system) / 1000); }
   }
   await opt.finish();
   model.dispose();
-  const tfjsMs = median(ts), tfjsCpuShare = cpuMs / ts.reduce((a, b) => a + b, 0);
+  const tfjsMs = median(ts), tfjsCpuMs = median(cpus), tfjsCpuShare = cpus.reduce((a, b) => a + b, 0) / ts.reduce((a, b) => a + b, 0);
   const shape = `${chosen.name} (d=${spec.dim}, depth ${spec.depth}, ${spec.heads} heads, MLP ${spec.mlpDim}, patch ${spec.patchSize}: ${(spec.imageSize / spec.patchSize) ** 2} tokens + CLS)`;
   process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up\n`);
-  process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare)}\n`);
+  process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare, tfjsCpuMs)}\n`);
 
   // A B B A ...: each variant in a fresh process; a drift of the machine's speed hits both alike
   const references: TorchResult[] = [];
@@ -149,16 +151,19 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     if (typeof r === 'string') { torchError = r; break; }
     references.push(r);
     process.stdout.write(`PyTorch ${r.torch}, ${clsOnly ? 'CLS-only last block' : 'usual code        '}: ${r.medianStepMs.toFixed(1)} ms/step (min ${r.minStepMs.toFixed(1)}, max ${r.maxStepMs.toFixed(1)}; `
-      + `${r.threads} thread, 1024^3 matmul ${r.matmulGflops} GFLOP/s)${busy(r.cpuShare)}\n`);
+      + `${r.threads} thread, 1024^3 matmul ${r.matmulGflops} GFLOP/s)${busy(r.cpuShare, r.medianCpuMs)}\n`);
   }
   const variantMs = (cls: boolean) => { const xs = references.filter((r) => r.clsOnly === cls).map((r) => r.medianStepMs); return xs.length ? median(xs) : null; };
   const torchUsualMs = variantMs(false), torchClsOnlyMs = variantMs(true);
+  const cpuOf = (cls: boolean) => { const xs = references.filter((r) => r.clsOnly === cls && r.medianCpuMs !== undefined).map((r) => r.medianCpuMs!); return xs.length ? median(xs) : null; };
   let ratio: number | null = null, fasterVariant: StepBenchResult['fasterVariant'] = null;
   if (torchUsualMs !== null && torchClsOnlyMs !== null) {
     fasterVariant = torchClsOnlyMs < torchUsualMs ? 'cls-only' : 'usual';
     ratio = tfjsMs / Math.min(torchUsualMs, torchClsOnlyMs);
     process.stdout.write(`ratio tfjs / PyTorch (the faster variant, ${fasterVariant}): ${ratio.toFixed(2)}x; against the usual code ${(tfjsMs / torchUsualMs).toFixed(2)}x, `
       + `the CLS-only code ${(tfjsMs / torchClsOnlyMs).toFixed(2)}x\n`);
+    const cu = cpuOf(false), cc = cpuOf(true);
+    if (cu !== null && cc !== null) process.stdout.write(`ratio of median CPU times per step (less sensitive to other work on the machine): ${(tfjsCpuMs / Math.min(cu, cc)).toFixed(2)}x\n`);
     if (references.some((r) => r.matmulGflops < 20)) process.stdout.write('warning: the reference BLAS is slow (generic BLAS?); install libopenblas0-pthread, or the ratio is meaningless\n');
   } else {
     process.stdout.write(`PyTorch reference not run: ${torchError}. Install it with \`apt-get install python3-torch libopenblas0-pthread\` `
@@ -168,7 +173,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const load = os.loadavg()[0];
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
-    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare,
+    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
     references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load,
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');

@@ -143,5 +143,5 @@ print(json.dumps(dict(impl='torch', clsOnly=args.cls_only, torch=torch.__version
                       steps=args.steps, warmup=args.warmup, medianStepMs=round(statistics.median(ts), 2),
                       minStepMs=round(min(ts), 2), maxStepMs=round(max(ts), 2), matmulGflops=round(gflops, 1),
                       # CPU time / wall time over the timed steps: well under 1 means the process waited for the core
-                      cpuShare=round(sum(cpu) / sum(ts), 3),
+                      cpuShare=round(sum(cpu) / sum(ts), 3), medianCpuMs=round(statistics.median(cpu), 2),
                       trainParams=sum(p.numel() for p in train))))
