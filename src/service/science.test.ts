@@ -10,6 +10,7 @@ import { parseConfig, resolved } from '../engine/config';
 import { LatencyModel } from '../engine/control/latency';
 import { newSimState, simulateRound } from '../engine/control/simulate';
 import { clockInputs } from './simulate';
+import { validateRunConfig } from './validate';
 
 const configs = path.resolve(__dirname, '../../configs');
 const quick = JSON.parse(fs.readFileSync(path.join(configs, 'quick.json'), 'utf8')) as Record<string, any>;
@@ -64,5 +65,20 @@ describe('TSFA uses its latency budget (quick preset, 100 kHz)', () => {
     const a = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2 } }, 300);
     const b = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2, V: 4 * 3.2 ** 2 } }, 300);
     expect(a.map((r) => r.rho)).toEqual(b.map((r) => r.rho));
+  });
+});
+
+describe('the infeasibility floor is the long-run one (quick preset, 20 MHz)', () => {
+  it('a tsfa budget 1% above the 1,000-round mean of fixed-opt at the smallest rho is accepted; 3% below it is refused, the message saying what the floor is', () => {
+    const rows = simulate({ compression: { method: 'soft', rho: 1 / 8 }, control: { method: 'fixed-opt' } }, 1000);
+    const floor1000 = mean(rows.map((r) => r.roundTime));
+    const cfg = (budget: number) => ({ ...quick, compression: { method: 'soft' }, control: { method: 'tsfa', latencyBudget: budget } });
+    expect(validateRunConfig(cfg(floor1000 * 1.01), configs)).toMatchObject({ ok: true });
+    const low = validateRunConfig(cfg(floor1000 * 0.97), configs);
+    expect(low.ok).toBe(false);
+    if (!low.ok) {
+      expect(low.issues[0].path).toBe('control.latencyBudget');
+      expect(low.issues[0].message).toMatch(/long-run mean round time reachable is [\d.]+ s \(at rho = 1\/8 with optimal shares: the expected round time over client sampling and fading, estimated from \d+ simulated rounds, standard error/);
+    }
   });
 });

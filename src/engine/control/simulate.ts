@@ -75,3 +75,37 @@ export function latencyFloor(lm: LatencyModel, rhoMin: number, horizon: number):
   }
   return { minMeanLatency: sum / horizon, computeOnly: comp / horizon };
 }
+
+export interface LongRunFloor {
+  /** Estimated long-run mean round time at the smallest ratio with min-max shares (s). */
+  minMeanLatency: number;
+  /** Its standard error (s): rounds are independent draws of clients and fading. */
+  standardError: number;
+  /** Long-run mean of the slowest client's computation alone (s). */
+  computeOnly: number;
+  rounds: number;
+}
+
+/**
+ * The long-run floor: the expectation over client sampling and fading of the round time at the
+ * smallest ratio with min-max shares, estimated from rounds 1, 2, ... until its standard error is
+ * below `relSe` of the mean (at least `minRounds`, at most `maxRounds`). The rounds are i.i.d.: each
+ * draws its clients and fading from its own streams while device speeds and positions stay fixed.
+ */
+export function longRunFloor(lm: LatencyModel, rhoMin: number, opts: { relSe?: number; minRounds?: number; maxRounds: number }): LongRunFloor {
+  const relSe = opts.relSe ?? 0.005, minRounds = Math.min(opts.minRounds ?? 200, opts.maxRounds);
+  const cost = lm.messageCost(rhoMin);
+  let n = 0, mean = 0, m2 = 0, comp = 0;
+  while (n < opts.maxRounds) {
+    const t = n + 1;
+    const demands = lm.sampleClients(t).map((k) => lm.demand(k, cost, lm.channel.gain(t, k)));
+    const x = minMaxAllocation(demands, lm.channel.spec).time;
+    n++;
+    const d = x - mean;
+    mean += d / n;
+    m2 += d * (x - mean);
+    comp += Math.max(...demands.map((q) => q.compute));
+    if (n >= minRounds && n % 100 === 0 && Math.sqrt(m2 / (n - 1) / n) < relSe * mean) break;
+  }
+  return { minMeanLatency: mean, standardError: n > 1 ? Math.sqrt(m2 / (n - 1) / n) : 0, computeOnly: comp / n, rounds: n };
+}
