@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--backend NAME] [--json]`:
+ * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--backend NAME] [--json]`:
  * one local training step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v,
  * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
  * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
@@ -96,7 +96,7 @@ function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: numbe
 const busy = (share: number | undefined, cpuMs: number | undefined) =>
   (share !== undefined && share < BUSY_SHARE ? ` [CPU share ${share.toFixed(2)}: other work took the core, inflated; median CPU time ${cpuMs?.toFixed(1)} ms]` : '');
 
-export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean } = {}): Promise<StepBenchResult> {
+export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean } = {}): Promise<StepBenchResult> {
   const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
   if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
     throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
@@ -144,7 +144,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
 
   // A B B A ...: each variant in a fresh process; a drift of the machine's speed hits both alike
   const references: TorchResult[] = [];
-  let torchError: string | null = null;
+  let torchError: string | null = opts.engineOnly ? 'skipped (--engine-only)' : null;
   for (let i = 0; i < 2 * runs && !torchError; i++) {
     const clsOnly = i % 4 === 1 || i % 4 === 2;
     const r = reference(spec, clsOnly, steps, warmup);
@@ -165,6 +165,8 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     const cu = cpuOf(false), cc = cpuOf(true);
     if (cu !== null && cc !== null) process.stdout.write(`ratio of median CPU times per step (less sensitive to other work on the machine): ${(tfjsCpuMs / Math.min(cu, cc)).toFixed(2)}x\n`);
     if (references.some((r) => r.matmulGflops < 20)) process.stdout.write('warning: the reference BLAS is slow (generic BLAS?); install libopenblas0-pthread, or the ratio is meaningless\n');
+  } else if (opts.engineOnly) {
+    process.stdout.write('PyTorch reference not run (--engine-only)\n');
   } else {
     process.stdout.write(`PyTorch reference not run: ${torchError}. Install it with \`apt-get install python3-torch libopenblas0-pthread\` `
       + '(or point FEDLORA_BENCH_PYTHON at a python with torch) for the ratio.\n');
