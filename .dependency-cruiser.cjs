@@ -13,7 +13,7 @@ const TRANSPORTS = '^src/(server|cli|main|preload)/'
  * and the offline stage (fl/).
  */
 const LADDER = [
-  ['base', '^src/engine/(rng|paths|schema|plugin)\\.ts$'],
+  ['base', '^src/engine/(rng|paths|schema|plugin|wire)\\.ts$'],
   ['data', '^src/engine/data/'],
   ['model', '^src/engine/model/'],
   ['backend', '^src/engine/backend\\.ts$'],
@@ -57,10 +57,10 @@ module.exports = {
     },
     {
       name: 'contract-stands-alone',
-      comment: 'src/shared is the contract: it imports only itself and the engine\'s pure path helpers',
+      comment: 'src/shared is the contract: it imports only itself, the engine\'s pure path helpers and the engine\'s wire types',
       severity: 'error',
       from: { path: '^src/shared/' },
-      to: { path: '^src/', pathNot: ['^src/shared/', '^src/engine/paths\\.ts$'] },
+      to: { path: '^src/', pathNot: ['^src/shared/', '^src/engine/(paths|wire)\\.ts$'] },
     },
     {
       name: 'transports-do-not-reach-the-renderer',

@@ -49,7 +49,7 @@ export async function benchClients(opts: { workers?: number; rounds?: number; js
     // interleaved, so that a change in the machine's load hits both sides alike
     for (let r = 0; r < rounds; r++) { one.push(await trainer.runRoundWith()); many.push(await trainer.runRoundWith(pool)); }
     const clients = cfg.federation.clientsPerRound * rounds;
-    const samples = (ms: RoundMetrics[]) => ms.reduce((a, m) => a + m.clientSamples.reduce((x, y) => x + y, 0), 0);
+    const samples = (ms: RoundMetrics[]) => ms.reduce((a, m) => a + (m.clientSamples ?? []).reduce((x, y) => x + y, 0), 0);
     const t1 = phase(one, 'train') / 1000, tN = phase(many, 'train') / 1000;
     const s1 = samples(one) / t1, sN = samples(many) / tN;
     const c1 = clients / t1, cN = clients / tN;

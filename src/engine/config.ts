@@ -11,6 +11,7 @@ import { finite, int, positive, str, within } from './schema';
 import { COMPRESSORS, COMPRESSOR_NAMES, compressorDef } from './compress';
 import { CONTROLLERS, CONTROLLER_NAMES, controllerDef } from './control';
 import type { PluginDefinition } from './plugin';
+import type { ConfigIssue } from './wire';
 
 /** Largest offline.horizon: the rounds the offline stage and the budget check simulate. */
 export const MAX_HORIZON = 10_000;
@@ -199,7 +200,7 @@ export function resolved(c: z.output<typeof configSchema>): ResolvedConfig {
 export type ExperimentConfig = z.output<typeof configSchema>;
 export type ExperimentConfigInput = z.input<typeof configSchema>;
 
-export interface ConfigIssue { path: string; message: string }
+export type { ConfigIssue };
 
 export class ConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {

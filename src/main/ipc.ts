@@ -1,8 +1,7 @@
 import { ipcMain, type WebContents } from 'electron'
-import { API_COMMANDS, ApiError, type ApiErrorData, type ApiEvent, type ApiHandlers } from '../shared/api'
+import { API_COMMANDS, ApiError, EVENT_CHANNEL, type ApiErrorData, type ApiEvent, type ApiHandlers } from '../shared/api'
 
 /** The channel that carries pushed `ApiEvent`s to the renderer (see src/shared/api.ts). */
-export const EVENT_CHANNEL = 'api.event'
 
 type Reply = { ok: true; data: unknown } | { ok: false; error: ApiErrorData }
 

@@ -1,9 +1,6 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
 import { version } from '../../package.json'
-import { isApiCommand, type ApiEvent, type FedloraBridge } from '../shared/api'
-
-/** Same name as EVENT_CHANNEL in src/main/ipc.ts (the sandboxed preload cannot import main code). */
-const EVENT_CHANNEL = 'api.event'
+import { EVENT_CHANNEL, isApiCommand, type ApiEvent, type FedloraBridge } from '../shared/api'
 
 const bridge: FedloraBridge = {
   version,

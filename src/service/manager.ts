@@ -318,7 +318,7 @@ export class RunManager {
   private onWorkerMessage(id: string, run: ActiveRun, m: RunWorkerMessage): void {
     switch (m.type) {
       case 'round':
-        this.emit({ type: 'round', runId: id, metrics: m.metrics as unknown as RoundMetrics, totalRounds: m.totalRounds });
+        this.emit({ type: 'round', runId: id, metrics: m.metrics, totalRounds: m.totalRounds });
         break;
       case 'log':
         this.log(id, m.line);

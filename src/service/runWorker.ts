@@ -3,6 +3,7 @@
  * messages. The stop request arrives through a shared flag, because the round loop is synchronous
  * and a worker busy in it never sees port messages; `shouldStop` polls the flag between rounds.
  */
+import type { RoundMetrics } from '../shared/api';
 import { parentPort, workerData } from 'node:worker_threads';
 import { executeRun } from './runner';
 import { RunLockedError } from './lock';
@@ -19,7 +20,7 @@ export interface RunWorkerData {
 }
 
 export type RunWorkerMessage =
-  | { type: 'round'; metrics: Record<string, unknown>; totalRounds: number }
+  | { type: 'round'; metrics: RoundMetrics; totalRounds: number }
   | { type: 'log'; line: string }
   | { type: 'backend'; name: string }
   | { type: 'done'; summary: RunSummary }

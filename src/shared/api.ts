@@ -9,6 +9,12 @@
  *    `x-fedlora-token: <token>`; replies `200 {ok:true,data}` or `4xx/5xx {ok:false,error}`.
  *    Events: WebSocket `/api/events?token=<token>`, one JSON `ApiEvent` per message.
  */
+import type { ConfigIssue, RoundMetrics } from '../engine/wire'
+
+export type { ConfigIssue, RoundMetrics }
+
+/** The IPC channel that carries `ApiEvent`s from the main process to the renderer (main/ipc.ts, preload). */
+export const EVENT_CHANNEL = 'api.event'
 
 export const API_COMMANDS = [
   'system.info',
@@ -53,12 +59,6 @@ export interface SystemInfo {
   transport: 'ipc' | 'http'
 }
 
-/** One issue of a config, as the engine reports it: JSON path + message naming the fix. */
-export interface ConfigIssue {
-  path: string
-  message: string
-}
-
 export type ValidateResult = { ok: true; config: Record<string, unknown> } | { ok: false; issues: ConfigIssue[] }
 
 export interface Preset {
@@ -88,26 +88,6 @@ export interface RunListItem {
   latencyBudget: number | null
   tags: string[]
   error?: string
-}
-
-/** One line of metrics.jsonl (see docs/run-format in README): round fields + extras. */
-export interface RoundMetrics {
-  round: number
-  trainLoss: number
-  testAcc: number | null
-  testLoss: number | null
-  uplinkBits: number
-  cumUplinkBits: number
-  roundTime: number
-  cumTime: number
-  wallMs: number
-  clientIds: number[]
-  clientBits: number[]
-  /** Test accuracy per class, in class order (rows where testAcc is not null; newer runs); null: no test sample of that class. */
-  classAcc?: (number | null)[]
-  /** Confusion counts of the evaluation: rows = true class, columns = predicted (at most 50 classes). */
-  confusion?: number[][]
-  [extra: string]: unknown
 }
 
 export interface RunDetail {

@@ -22,29 +22,12 @@ import { fromF32, matmul } from '../compress/linalg';
 import { orthogonalityPenalty, orthResidual } from './orthogonality';
 import { relativeCovarianceNorm } from './covariance';
 import { ConfigError } from '../config';
+import type { RoundMetrics } from '../wire';
+
+export type { RoundMetrics };
 
 /** A client's update or loss was NaN/Inf and train.onDivergence is "fail". */
 export class DivergenceError extends Error {}
-
-export interface RoundMetrics {
-  round: number;
-  trainLoss: number;
-  testAcc: number | null;
-  testLoss: number | null;
-  /** Accuracy per class (null: no test sample of that class), on evaluated rounds. */
-  classAcc?: (number | null)[];
-  /** Evaluation counts, rows = true class, columns = predicted (at most MAX_CONFUSION_CLASSES classes). */
-  confusion?: number[][];
-  uplinkBits: number;
-  cumUplinkBits: number;
-  roundTime: number;
-  cumTime: number;
-  wallMs: number;
-  clientIds: number[];
-  clientBits: number[];
-  clientSamples: number[];
-  [extra: string]: unknown;
-}
 
 /** Everything needed to continue a run after round `round` (plain data). */
 export interface TrainerState {

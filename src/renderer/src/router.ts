@@ -3,8 +3,9 @@
  * Hash URLs work both from file:// in Electron and from the local server, and survive reloads.
  */
 import { shallowRef, type Ref } from 'vue'
+import { isViewName, type ViewName } from './views'
 
-export type ViewName = 'runs' | 'new' | 'run' | 'compare' | 'sweeps' | 'help'
+export type { ViewName }
 
 export interface Route {
   view: ViewName
@@ -18,20 +19,8 @@ export function parseHash(hash: string): Route {
   const [path, qs = ''] = h.split('?', 2)
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent)
   const query = new URLSearchParams(qs)
-  switch (parts[0]) {
-    case 'new':
-      return { view: 'new', query }
-    case 'run':
-      return parts[1] ? { view: 'run', id: parts[1], query } : { view: 'runs', query }
-    case 'compare':
-      return { view: 'compare', query }
-    case 'sweeps':
-      return { view: 'sweeps', query }
-    case 'help':
-      return { view: 'help', query }
-    default:
-      return { view: 'runs', query }
-  }
+  if (parts[0] === 'run') return parts[1] ? { view: 'run', id: parts[1], query } : { view: 'runs', query }
+  return { view: isViewName(parts[0]) ? parts[0] : 'runs', query }
 }
 
 const current = shallowRef<Route>(parseHash(window.location.hash))
