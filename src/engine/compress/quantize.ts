@@ -4,7 +4,6 @@
  * exactly what 16 bits can carry and error feedback keeps the rounding error in the residual.
  */
 import type { WeightMap } from '../model/types';
-import type { Mat } from './linalg';
 import type { CompressInput, CompressOutput, Compressor, MessageCost, MessageShape } from './types';
 
 /** Nearest float16 value of x (round half to even; overflow to +-Infinity; subnormals kept). */
@@ -25,18 +24,13 @@ function roundMap(w: WeightMap): void {
   for (const t of Object.values(w)) for (let i = 0; i < t.data.length; i++) t.data[i] = f16Round(t.data[i]);
 }
 
-function roundMat(m: Mat): void {
-  for (let i = 0; i < m.data.length; i++) m.data[i] = f16Round(m.data[i]);
-}
-
 export class Float16Values implements Compressor {
   readonly name: string;
   constructor(private readonly inner: Compressor) { this.name = inner.name; }
 
   compress(input: CompressInput): CompressOutput {
     const out = this.inner.compress(input);
-    roundMap(out.update);
-    for (const m of Object.values(out.productUpdate ?? {})) roundMat(m);
+    roundMap(out.update); // a product update (svd) is formed from factors its compressor already rounded
     return out;
   }
 

@@ -8,7 +8,7 @@
 import type { WeightMap } from '../model/types';
 import { fromF32, mat, matmul, truncatedSvd, truncatedSvdFlops, type Mat } from './linalg';
 import { copyDense, HEADER_BITS, keptComponents, messageShape, type CompressInput, type CompressOutput, type Compressor, type LoraLayer, type MessageCost, type MessageShape } from './types';
-import { withValueBits } from './quantize';
+import { f16Round, withValueBits } from './quantize';
 import type { CompressorDefinition } from './types';
 
 /** A_x B_x for a layer's factors, optionally with deltas added: [d_in, d_out]. */
@@ -40,9 +40,13 @@ export class SvdCompressor implements Compressor {
       const dW = subMat(factorProduct(layer, global, update), factorProduct(layer, global));
       const m = keptComponents(rho, r);
       const { U, S, V } = truncatedSvd(dW, m, rng.child(`svd:${name}`), 2 * r); // rank(dW) <= 2r: exact
-      // dW_hat = U S V^T
+      // what is sent: U S [din, m] and V [dout, m]; the server forms dW_hat = (U S) V^T from them
       const US = mat(din, m);
       for (let i = 0; i < din; i++) for (let j = 0; j < m; j++) US.data[i * m + j] = U.data[i * U.cols + j] * S[j];
+      if (this.valueBits === 16) { // 16-bit values: the transmitted factors are rounded, not the product
+        for (let i = 0; i < US.data.length; i++) US.data[i] = f16Round(US.data[i]);
+        for (let i = 0; i < V.data.length; i++) V.data[i] = f16Round(V.data[i]);
+      }
       productUpdate[name] = matmul(US, V, false, true);
     }
     const out: WeightMap = {};
