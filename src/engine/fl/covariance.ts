@@ -35,11 +35,24 @@ export function covarianceTerms(layer: LoraLayer, clients: ClientFactors[]): { C
   return { C, meanOfProducts, productOfMeans: matmul(aBar, bBar) };
 }
 
-/** ||C||_F / ||mean_k(A_k B_k) - A B||_F over all layers (0 when nothing moved). */
-export function relativeCovarianceNorm(layers: LoraLayer[], global: WeightMap, clients: ClientFactors[]): number {
+/**
+ * ||C||_F / ||mean_k(A_k B_k) - A B||_F over all layers (0 when nothing moved). `applied`: the
+ * factors the server actually set; C is then mean_k(A_k B_k) - A_applied B_applied, which equals the
+ * covariance term when the server applied the weighted means (`compression.aggregate: all`) and is
+ * the error it made otherwise (`senders`: each entry averaged over the clients that sent it).
+ */
+export function relativeCovarianceNorm(layers: LoraLayer[], global: WeightMap, clients: ClientFactors[], applied?: WeightMap): number {
   let num = 0, den = 0;
   for (const layer of layers) {
-    const { C, meanOfProducts } = covarianceTerms(layer, clients);
+    const terms = covarianceTerms(layer, clients);
+    const { meanOfProducts } = terms;
+    let C = terms.C;
+    if (applied) {
+      const p = factors(layer, applied);
+      const prod = matmul(p.a, p.b);
+      C = mat(layer.din, layer.dout);
+      for (let i = 0; i < C.data.length; i++) C.data[i] = meanOfProducts.data[i] - prod.data[i];
+    }
     const g = factors(layer, global);
     const base = matmul(g.a, g.b);
     num += frobenius(C) ** 2;

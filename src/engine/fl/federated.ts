@@ -235,13 +235,23 @@ export class FederatedTrainer {
       clientFlops.push(out.flops);
       if (res.steps > 0) { lossSum += res.meanLoss * shard.length; weightSum += shard.length; }
     }
-    const m1 = performance.now();
-    const covNorm = localFactors.length ? relativeCovarianceNorm(this.layers, this.state.global, localFactors) : null;
-    measureMs += performance.now() - m1;
-    const a0 = performance.now();
+    let a0 = performance.now();
+    let covNorm: number | null = null;
     if (received.length === 0) { /* every client diverged: the global model stays */ }
     else if (received.some((r) => r.out.productUpdate)) this.applyProductUpdates(received, t);
-    else addScaledInPlace(this.state.global, weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: cfg.compression.aggregate === 'senders' ? r.out.sent : undefined }))));
+    else {
+      const mean = weightedMean(received.map((r): ReceivedUpdate => ({ weight: r.weight, update: r.out.update, sent: cfg.compression.aggregate === 'senders' ? r.out.sent : undefined })));
+      if (localFactors.length) {
+        // covNorm against the factors the server applies (under `senders` they are not the plain means)
+        const m1 = performance.now();
+        const applied = cloneWeights(this.state.global);
+        addScaledInPlace(applied, mean);
+        covNorm = relativeCovarianceNorm(this.layers, this.state.global, localFactors, applied);
+        const dm = performance.now() - m1;
+        measureMs += dm; a0 += dm;
+      }
+      addScaledInPlace(this.state.global, mean);
+    }
     this.model.setTrainable(this.state.global);
     const aggregateMs = performance.now() - a0;
     const e0 = performance.now();
