@@ -13,7 +13,7 @@ const TRANSPORTS = '^src/(server|cli|main|preload)/'
  * and the offline stage (fl/).
  */
 const LADDER = [
-  ['base', '^src/engine/(rng|paths|schema|plugin|wire)\\.ts$'],
+  ['base', '^src/engine/(rng|paths|schema|plugin|wire|backendNames)\\.ts$'],
   ['data', '^src/engine/data/'],
   ['model', '^src/engine/model/'],
   ['backend', '^src/engine/backend\\.ts$'],

@@ -17,9 +17,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gemmMode } from './model/kernels';
 
-export const BACKENDS = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
-export type BackendPreference = BackendName | 'auto';
+import { BACKENDS, type BackendName, type BackendPreference } from './backendNames';
+
+export { BACKENDS, type BackendName, type BackendPreference };
 
 export interface BackendInfo {
   /** What was asked for (config `backend` or env FEDLORA_BACKEND). */

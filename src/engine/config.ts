@@ -3,10 +3,10 @@
  * and the help text the UI and docs show (`.meta({ description, unit })`).
  */
 import { z } from 'zod';
-import { BACKENDS } from './backend';
+import { BACKENDS } from './backendNames';
 import { dbmToWatt, pathLossDb } from './channel/channel';
 import { getAt } from './paths';
-import { LINEAR_TARGETS } from './model/encoder';
+import { LINEAR_TARGETS } from './model/types';
 import { finite, int, positive, str, within } from './schema';
 import { COMPRESSORS, COMPRESSOR_NAMES, compressorDef } from './compress';
 import { CONTROLLERS, CONTROLLER_NAMES, controllerDef } from './control';

@@ -9,8 +9,7 @@ import { HEADER_BITS, loraEntries, messageShape, type CompressionSpec, type Comp
 import { compressorDef, makeCompressor } from '../compress';
 import { plannedSamples } from '../data/batches';
 import { trainableShapes, trainFlopsPerSample } from '../model';
-import type { TrainMode } from '../model/encoder';
-import type { LoraSpec, ModelSpec } from '../model/types';
+import type { LoraSpec, ModelSpec, TrainMode } from '../model/types';
 import { Rng } from '../rng';
 import { controllerDef } from './index';
 import type { ControlSpec, Controller, RoundPlan } from './types';

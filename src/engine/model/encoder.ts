@@ -15,11 +15,9 @@ import type { Rng } from '../rng';
 import { attention, frozenMatMul, gelu, layerNorm, loraAdd, matMulPlain } from './ops';
 import type { LoraModel, LoraSpec, ModelSpec, WeightMap } from './types';
 
-export const LINEAR_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2'] as const;
-export type LinearTarget = (typeof LINEAR_TARGETS)[number];
+import { LINEAR_TARGETS, type LinearTarget, type TrainMode } from './types';
 
-/** Which weights train: LoRA adapters + head, the head alone, or everything. */
-export type TrainMode = 'lora' | 'head-only' | 'full';
+export { LINEAR_TARGETS, type LinearTarget, type TrainMode };
 
 /** The block dimensions every encoder spec has. */
 export interface EncoderDims { dim: number; depth: number; heads: number; mlpDim: number; layerNormEps?: number }

@@ -74,3 +74,10 @@ export interface LoraModel {
 
 /** Named float32 tensors as plain data (crosses worker boundaries, written to disk). */
 export type WeightMap = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** The linear layers of an encoder block that LoRA (and full fine-tuning) can target. */
+export const LINEAR_TARGETS = ['q', 'k', 'v', 'o', 'fc1', 'fc2'] as const;
+export type LinearTarget = (typeof LINEAR_TARGETS)[number];
+
+/** Which weights train: LoRA adapters + head, the head alone, or everything. */
+export type TrainMode = 'lora' | 'head-only' | 'full';
