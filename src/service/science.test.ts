@@ -10,6 +10,7 @@ import { parseConfig, resolved } from '../engine/config';
 import { LatencyModel } from '../engine/control/latency';
 import { newSimState, simulateRound } from '../engine/control/simulate';
 import { clockInputs } from './simulate';
+import { makeCompressor } from '../engine/compress';
 import { validateRunConfig } from './validate';
 
 const configs = path.resolve(__dirname, '../../configs');
@@ -80,5 +81,16 @@ describe('the infeasibility floor is the long-run one (quick preset, 20 MHz)', (
       expect(low.issues[0].path).toBe('control.latencyBudget');
       expect(low.issues[0].message).toMatch(/long-run mean round time reachable is [\d.]+ s \(at rho = 1\/8 with optimal shares: the expected round time over client sampling and fading, estimated from \d+ simulated rounds, standard error/);
     }
+  });
+});
+
+describe('docs/method.md states the operation counts the clock charges', () => {
+  it('SOFT: per layer 6 r (d_in + d_out) + 2 r ceil(log2(r + 1))', () => {
+    const method = fs.readFileSync(path.resolve(__dirname, '../../docs/method.md'), 'utf8');
+    expect(method).toContain('SOFT, per layer, 6 r (d_in + d_out) + 2 r ceil(log2(r + 1))');
+    const soft = makeCompressor({ method: 'soft', rho: 0.25, valueBits: 32, importance: 'exact', errorFeedback: true } as never);
+    const layers = [{ name: 'a', din: 64, dout: 64, rank: 8 }, { name: 'b', din: 30, dout: 50, rank: 5 }];
+    const formula = layers.reduce((n, { din, dout, rank: r }) => n + 6 * r * (din + dout) + 2 * r * Math.ceil(Math.log2(r + 1)), 0);
+    expect(soft.cost({ layers, denseParams: 0 }, 0.25).flops).toBe(formula);
   });
 });
