@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name> [options]`: the named benchmarks. Each is loaded only when asked for.
- *   step        [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--backend B] [--json]   one train step, tfjs vs PyTorch
+ *   step        [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm] [--backend B] [--json]   one train step, tfjs vs PyTorch
  *   gemm        [--model base|d128|vit-tiny] [--spec JSON] [--json]   the engine GEMM vs tfjs matMul on the model's projection shapes
  *   compress    [--json]                                           SOFT selection vs SVD truncation
  *   memory      [--backend B] [--json]                             RSS with 100 trained clients
@@ -9,6 +9,7 @@
  *   clients     [--workers N] [--rounds N] [--json]                 clients/s on 1 vs N worker threads, round overhead
  *   backends    [--backends wasm,webgpu] [--model base|vit-tiny] [--steps N] [--warmup N] [--profile] [--json]   one train step per backend
  *   crash       [--kills N] [--seed S] [--parallel P] [--json]      SIGKILL + resume of CLI runs: identical metrics, no leftovers
+ *   queue       [--rounds N] [--workers 1,2] [--json]              clients/s through Redis + BullMQ vs local, per-job overhead, bytes/round
  * Unknown name: usage on stderr, exit code 2.
  */
 type Opts = Record<string, string | boolean>;
@@ -16,7 +17,7 @@ const num = (o: Opts, k: string) => (typeof o[k] === 'string' ? Number(o[k]) : u
 const str = (o: Opts, k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
 
 export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
-  step: async (o) => (await import('./step')).benchStep({ model: str(o, 'model'), spec: str(o, 'spec'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), runs: num(o, 'runs'), backend: str(o, 'backend'), json: !!o.json, engineOnly: !!o['engine-only'] }),
+  step: async (o) => (await import('./step')).benchStep({ model: str(o, 'model'), spec: str(o, 'spec'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), runs: num(o, 'runs'), backend: str(o, 'backend'), json: !!o.json, engineOnly: !!o['engine-only'], abGemm: !!o['ab-gemm'] }),
   gemm: async (o) => (await import('./gemm')).benchGemm({ model: str(o, 'model'), spec: str(o, 'spec'), json: !!o.json }),
   compress: async (o) => (await import('./compress')).benchCompress({ json: !!o.json }),
   memory: async (o) => (await import('./memory')).benchMemory({ backend: str(o, 'backend'), json: !!o.json }),
@@ -24,6 +25,7 @@ export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
   'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
   clients: async (o) => (await import('./clients')).benchClients({ workers: num(o, 'workers'), rounds: num(o, 'rounds'), json: !!o.json }),
   backends: async (o) => (await import('./backends')).benchBackends({ backends: str(o, 'backends'), model: str(o, 'model'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), json: !!o.json, child: !!o.child, profile: !!o.profile }),
+  queue: async (o) => (await import('./queue')).benchQueue({ rounds: num(o, 'rounds'), workers: str(o, 'workers'), json: !!o.json }),
   crash: async (o) => (await import('./crash')).benchCrash({ kills: num(o, 'kills'), seed: num(o, 'seed'), parallel: num(o, 'parallel'), rounds: num(o, 'rounds'), json: !!o.json }),
 };
 
