@@ -21,6 +21,8 @@ import { runSimulation } from '../service/simulate';
 import { sweepCommand, SweepUsageError } from './sweep';
 import { serveCommand, ServeUsageError } from './serve';
 import { reportCommand } from './report';
+import { openQueueTarget, queueRunHooks, QueueUsageError, workerCommand } from './queue';
+import type { RunHooks } from '../service/runner';
 
 export class UsageError extends Error {}
 
@@ -37,21 +39,28 @@ function exitWithParent(): void {
 const USAGE = `usage: fedlora <command> [options]
 
 commands:
-  run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S] [--workers N]
+  run --config <file.json> [--out <dir>] [--seed N] [--rounds N] [--name S] [--workers N] [--queue URL]
       run one experiment; prints the run directory as the last line of stdout; --workers trains
-      each round's clients on N threads (same metrics, faster on several cores)
+      each round's clients on N threads (same metrics, faster on several cores); --queue
+      redis://[user:pass@]host:port[/db] (or rediss://) trains them on \`fedlora worker\` processes
+      of that Redis queue, on any machines (same metrics; docs/scale-out.md)
 
-  resume <runDir> [--workers N]
+  resume <runDir> [--workers N] [--queue URL]
       continue a stopped, interrupted or failed run from its last checkpoint; the finished
       metrics.jsonl equals an uninterrupted run's (wall-clock fields aside)
+
+  worker --queue URL [--concurrency N] [--backend B] [--stall-ms N]
+      join the queue's pool and train the jobs it hands out until Ctrl-C (which finishes the
+      current job first); a killed worker's job goes to another after --stall-ms (default 30000)
 
   simulate --config <file.json> --rounds N [--out <dir>] [--profile <runDir>] [--decay X]
       the wireless channel and the controller alone (no training), thousands of rounds per
       second; importance profiles are synthetic (power law, exponent --decay, default 1) or the
       ones a tsfa training run recorded in its last checkpoint (--profile)
 
-  sweep --config <grid.json> [--out <dir>] [--parallel N]
-      expand a grid of overrides into runs, run N at a time (default: cores); rerun to resume
+  sweep --config <grid.json> [--out <dir>] [--parallel N] [--queue URL]
+      expand a grid of overrides into runs, run N at a time (default: cores); rerun to resume;
+      --queue: each run is a job for the queue's workers, the run directories are written here
 
   report <runDir>... [--format html,pdf,svg,png,csv,json,tex,md] [--out <dir>] [--target-acc X] [--dpi N]
       figures, tables and a self-contained report of one run or a comparison (docs/reports.md)
@@ -85,7 +94,7 @@ export function readConfigFile(file: string): unknown {
 async function cmdRun(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, rounds: { type: 'string' }, name: { type: 'string' }, workers: { type: 'string' } },
+    options: { config: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, rounds: { type: 'string' }, name: { type: 'string' }, workers: { type: 'string' }, queue: { type: 'string' } },
   });
   if (!values.config) throw new UsageError('run: --config <file.json> is required');
   const configFile = path.resolve(values.config);
@@ -102,10 +111,12 @@ async function cmdRun(argv: string[]): Promise<number> {
     return 2;
   }
   const workers = workersArg(values.workers);
+  const queue = await queueArg(values.queue);
+  if (typeof queue === 'number') return queue;
   const outDir = path.resolve(values.out ?? 'runs');
   cleanStaleTemps(outDir); // run folders a killed `run` left half-created
   const dir = createRunDir(outDir, v.config, versions(), os.cpus().length);
-  return runInForeground(dir, v.config.federation.rounds, workers);
+  return runInForeground(dir, v.config.federation.rounds, workers, queue);
 }
 
 async function cmdSimulate(argv: string[]): Promise<number> {
@@ -146,7 +157,7 @@ async function cmdSimulate(argv: string[]): Promise<number> {
 }
 
 async function cmdResume(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { workers: { type: 'string' } } });
+  const { positionals, values } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { workers: { type: 'string' }, queue: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('resume: give exactly one run directory');
   const dir = path.resolve(positionals[0]);
   if (isSymlink(dir)) throw new UsageError(`resume: ${dir} is a symbolic link; give the run directory itself (a run never writes through a link)`);
@@ -168,7 +179,21 @@ async function cmdResume(argv: string[]): Promise<number> {
     for (const i of v.issues) process.stderr.write(`${files(dir).config}: ${i.path}: ${i.message}\n`);
     return 2;
   }
-  return runInForeground(dir, config.federation.rounds, workersArg(values.workers));
+  const queue = await queueArg(values.queue);
+  if (typeof queue === 'number') return queue;
+  return runInForeground(dir, config.federation.rounds, workersArg(values.workers), queue);
+}
+
+/** --queue URL: checked and reached before anything is written (exit 1 when Redis does not answer). */
+async function queueArg(url: string | undefined): Promise<Awaited<ReturnType<typeof openQueueTarget>> | undefined | number> {
+  if (url === undefined) return undefined;
+  try {
+    return await openQueueTarget(url);
+  } catch (e) {
+    if (e instanceof QueueUsageError) throw e;
+    process.stderr.write(`fedlora: ${(e as Error).message}\n`);
+    return 1;
+  }
 }
 
 /** --workers N: client worker threads (default 1; results are identical for any N). */
@@ -178,8 +203,9 @@ function workersArg(v: string | undefined): number {
   return n;
 }
 
-async function runInForeground(dir: string, rounds: number, clientWorkers = 1): Promise<number> {
+async function runInForeground(dir: string, rounds: number, clientWorkers = 1, queue?: Awaited<ReturnType<typeof openQueueTarget>>): Promise<number> {
   const progress = new Progress();
+  const queued: Pick<RunHooks, 'clientPool' | 'onRound'> = queue ? queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers)) : {};
   progress.log(`run ${path.basename(dir)}: ${rounds} rounds`);
   let stopRequested = false;
   const onSig = () => {
@@ -190,7 +216,10 @@ async function runInForeground(dir: string, rounds: number, clientWorkers = 1): 
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
   try {
-    const s = await executeRun(dir, { onRound: (m, total) => progress.round(m, total), onLog: (l) => progress.log(l), shouldStop: () => stopRequested, clientWorkers });
+    const s = await executeRun(dir, {
+      onRound: (m, total) => { queued.onRound?.(m, total); progress.round(m, total); },
+      onLog: (l) => progress.log(l), shouldStop: () => stopRequested, clientWorkers, clientPool: queued.clientPool,
+    });
     progress.log(`${s.status}: final accuracy ${s.finalAcc === null ? 'n/a' : (s.finalAcc * 100).toFixed(2) + '%'}, uplink ${s.totalUplinkBits} bits`);
     process.stdout.write(dir + '\n');
     return s.status === 'completed' || s.status === 'stopped' ? 0 : 1;
@@ -211,6 +240,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'sweep': return await sweepCommand(rest);
       case 'simulate': return await cmdSimulate(rest);
       case 'serve': return await serveCommand(rest);
+      case 'worker': return await workerCommand(rest);
       case 'report': return await reportCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
@@ -219,7 +249,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SweepUsageError || e instanceof ServeUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || e instanceof SweepUsageError || e instanceof ServeUsageError || e instanceof QueueUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`fedlora: ${(e as Error).message}\n\n${USAGE}\n`);
       return 2;
     }

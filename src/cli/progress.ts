@@ -31,6 +31,11 @@ export class Progress {
     }
   }
 
+  /** Client jobs of the current round done on a queue's workers (a TTY line only; plain output stays one line per round). */
+  jobs(done: number, total: number, workers: number): void {
+    if (this.tty) process.stderr.write(`\r  round in progress: ${done}/${total} client jobs done on ${workers} worker${workers === 1 ? '' : 's'}\x1b[K`);
+  }
+
   log(line: string): void {
     process.stderr.write((this.tty ? '\r\x1b[K' : '') + line + '\n');
   }

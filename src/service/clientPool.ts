@@ -6,8 +6,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { LocalResult } from '../engine/fl/client';
-import type { LocalJob, LocalTrainerPool, LocalWorkerInit } from '../engine/fl/federated';
-import type { ClientWorkerReply } from './clientWorker';
+import type { LocalJob, LocalTrainerPool } from '../engine/fl/federated';
+import type { ClientWorkerReply, WorkerInitSource } from './clientWorker';
 import { spawnWorker, workerEntry } from './workers';
 
 export class ClientWorkerPool implements LocalTrainerPool {
@@ -27,13 +27,14 @@ export class ClientWorkerPool implements LocalTrainerPool {
     }
   }
 
-  /** Start `n` workers holding the run's model and data; resolves when all are ready. */
-  static async create(n: number, init: LocalWorkerInit, backend: string, entry = workerEntry(__dirname, 'clientWorker')): Promise<ClientWorkerPool> {
+  /** Start `n` workers holding the run's model and data (given, or loaded by each from the run's config); resolves when all are ready. */
+  static async create(n: number, init: WorkerInitSource, backend: string, entry = workerEntry(__dirname, 'clientWorker')): Promise<ClientWorkerPool> {
     const workers = Array.from({ length: n }, () => spawnWorker(entry, { init, backend }));
+    let shardSizes: number[] = [];
     try {
       await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
         const onMsg = (m: ClientWorkerReply) => {
-          if ('type' in m && m.type === 'ready') { w.off('message', onMsg); resolve(); }
+          if ('type' in m && m.type === 'ready') { w.off('message', onMsg); shardSizes = m.shardSizes; resolve(); }
           else if ('type' in m && m.type === 'error') reject(new Error(`client worker failed to start: ${m.error}`));
         };
         w.on('message', onMsg);
@@ -44,7 +45,7 @@ export class ClientWorkerPool implements LocalTrainerPool {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ClientWorkerPool(workers, init.partition.map((p) => p.length));
+    return new ClientWorkerPool(workers, shardSizes);
   }
 
   get size(): number { return this.workers.length; }

@@ -1,0 +1,87 @@
+/**
+ * The CLI's queue commands and options:
+ *   fedlora worker --queue URL [--concurrency N] [--backend B] [--stall-ms N]
+ *   fedlora run ... --queue URL, fedlora resume <dir> --queue URL (client jobs on the pool)
+ * The URL is checked (form, then a connection with a short timeout) before anything is written.
+ */
+import { parseArgs } from 'node:util';
+import { BACKENDS, type BackendPreference } from '../engine/backend';
+import { updateMeta } from '../service/runStore';
+import { QueueClientPool } from '../service/queue/pool';
+import { QueueWorker } from '../service/queue/worker';
+import { checkReachable, parseQueueUrl, QueueUrlError, type QueueTarget } from '../service/queue/url';
+import type { RunHooks } from '../service/runner';
+
+export class QueueUsageError extends Error {}
+
+/** Parse and reach a --queue URL: a QueueUsageError (exit 2) for a malformed one, an Error (exit 1) when Redis does not answer. */
+export async function openQueueTarget(url: string): Promise<QueueTarget> {
+  let target: QueueTarget;
+  try { target = parseQueueUrl(url); } catch (e) {
+    if (e instanceof QueueUrlError) throw new QueueUsageError(e.message);
+    throw e;
+  }
+  await checkReachable(target);
+  return target;
+}
+
+/**
+ * Run hooks that train the clients on the queue's workers; meta.json gets `queue` (the URL
+ * without password, the workers that took part and the bytes that travelled) after every round.
+ */
+export function queueRunHooks(target: QueueTarget, log: (line: string) => void, onJob?: (done: number, total: number, workers: number) => void): Pick<RunHooks, 'clientPool' | 'onRound'> {
+  let pool: QueueClientPool | undefined;
+  let dir = '';
+  const record = () => {
+    if (!pool || !dir) return;
+    const s = pool.stats;
+    updateMeta(dir, { queue: { url: target.display, workers: pool.workers(), jobs: s.jobs, reusedJobs: s.reused, bytesOut: s.bytesOut, bytesIn: s.bytesIn } });
+  };
+  return {
+    clientPool: async (ctx) => {
+      dir = ctx.dir;
+      pool = await QueueClientPool.open({ target, runId: ctx.dir.split(/[\\/]/).pop()!, config: ctx.config, rank: ctx.rank, backend: ctx.backend, log, onJob });
+      log(`training clients on the workers of ${target.display}`);
+      updateMeta(dir, { queue: { url: target.display, workers: [] } });
+      return { train: (jobs) => pool!.train(jobs), close: async () => { record(); await pool!.close(); } };
+    },
+    onRound: () => record(),
+  };
+}
+
+const WORKER_USAGE = 'worker --queue redis://[user:pass@]host:port[/db] [--concurrency N] [--backend B] [--stall-ms N]';
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: { queue: { type: 'string' }, concurrency: { type: 'string' }, backend: { type: 'string' }, 'stall-ms': { type: 'string' } },
+  });
+  if (!values.queue) throw new QueueUsageError(`worker: --queue URL is required (${WORKER_USAGE})`);
+  const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new QueueUsageError(`--concurrency: must be an integer in 1..64, got "${values.concurrency}"`);
+  const backend = (values.backend ?? 'auto') as BackendPreference;
+  if (backend !== 'auto' && !(BACKENDS as readonly string[]).includes(backend)) throw new QueueUsageError(`--backend: must be auto or one of ${BACKENDS.join(', ')}, got "${values.backend}"`);
+  const stallMs = values['stall-ms'] === undefined ? 30_000 : Number(values['stall-ms']);
+  if (!Number.isInteger(stallMs) || stallMs < 1000 || stallMs > 3_600_000) throw new QueueUsageError(`--stall-ms: must be an integer in 1000..3600000, got "${values['stall-ms']}"`);
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  let target: QueueTarget;
+  try { target = await openQueueTarget(values.queue); } catch (e) {
+    if (e instanceof QueueUsageError) throw e;
+    process.stderr.write(`fedlora worker: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const worker = await QueueWorker.start({ target, concurrency, backend, stallMs, log });
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSig = () => {
+      if (stopping) { log('stopping now (the current job goes back to the queue)'); process.exit(130); }
+      stopping = true;
+      log('finishing the current job, then stopping (Ctrl-C again to stop now)');
+      void worker.stop().then(resolve);
+    };
+    process.on('SIGINT', onSig);
+    process.on('SIGTERM', onSig);
+  });
+  log(`worker ${worker.info.id} stopped after ${worker.jobs} job(s)`);
+  return 0;
+}
