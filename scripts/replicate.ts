@@ -25,6 +25,8 @@ import { clockInputs } from '../src/service/simulate';
 import { files, readJson, readMetrics, type RunSummary } from '../src/service/runStore';
 import { benchCompressRows } from '../bench/compress';
 import { formatMethodsTable, summarizeMethods, type MethodRun } from './replicate/tables';
+import { bestFixedRho, formatTradeoffTable, tradeoffFigure, tradeoffRows, vCurveFigure, type TradeoffRun, type VPoint } from './replicate/tradeoff';
+import { validateRunConfig } from '../src/service/validate';
 import { paretoFigure, paretoPoints, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
 
 const root = path.resolve(__dirname, '..');
@@ -121,10 +123,122 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   return 0;
 }
 
+/**
+ * `-- tradeoff`: tsfa against fixed-opt at rho = 1, the best fixed rho meeting the budget and ideal,
+ * per budget and seed (training runs), and tsfa's V curve (clock only). Default: the TSFA setting of
+ * docs/results.md (quick preset, 10 rounds, 100 kHz, SOFT lambda 0, budget 3.2 s); `--fast`: the fast
+ * base with SOFT lambda 0.01 at three budgets between the floor and the ideal time.
+ */
+function tradeoffCommand(values: Record<string, string | boolean | undefined>): number {
+  const fast = !!values.fast;
+  const seeds = numberList(String(values.seeds ?? '0,1,2'), 'seeds');
+  const base0 = quickBase(values.rounds ? Number(values.rounds) : fast ? undefined : 10, fast);
+  const lambda = fast ? 0.01 : 0;
+  const base: Record<string, any> = { ...base0, name: 'tradeoff', compression: { method: 'soft', rho: 0.25 }, soft: { lambda } };
+  const out = path.resolve(String(values.out ?? path.join('replicate', fast ? 'tradeoff-fast' : 'tradeoff')));
+  fs.mkdirSync(out, { recursive: true });
+  const cfgDir = path.join(root, 'configs');
+  const R: number = base.federation.rounds, rank: number = base.lora.rank;
+  const levels = Array.from({ length: rank }, (_, j) => (j + 1) / rank);
+  const t0 = Date.now();
+  // the clock of every fixed controller, per seed: exactly what their training runs log
+  const clock = new Map<number, { fixed: Map<number, number>; ideal: number }>();
+  for (const seed of seeds) {
+    const c = (over: Record<string, unknown>) => parseConfig({ ...base, seed, ...over });
+    const shard = clockInputs(c({}), cfgDir);
+    const meanTime = (cfg: ExperimentConfig) => mean(simulate(cfg, R, shard).map((r) => r.roundTime));
+    clock.set(seed, {
+      fixed: new Map(levels.map((rho) => [rho, meanTime(c({ compression: { method: 'soft', rho }, control: { method: 'fixed-opt' } }))])),
+      ideal: meanTime(c({ control: { method: 'ideal' } })),
+    });
+  }
+  const c0 = clock.get(seeds[0])!;
+  const budgets = values.budgets ? numberList(String(values.budgets), 'budgets')
+    : fast ? [0.25, 0.5, 1].map((rho) => Math.ceil(c0.fixed.get(rho)! * 1000) / 1000) : [3.2];
+  const runsBySeed = new Map<number, { dir: string; config: ExperimentConfig; summary: RunSummary; label: string }[]>();
+  const dropped: string[] = [];
+  for (const seed of seeds) {
+    const cl = clock.get(seed)!;
+    const rhos = new Set<number>([1]);
+    for (const b of budgets) { const r = bestFixedRho(cl.fixed, b); if (r !== null) rhos.add(r); }
+    const tsfaBudgets = budgets.filter((b) => {
+      const v = validateRunConfig({ ...base, seed, control: { method: 'tsfa', latencyBudget: b } }, cfgDir);
+      if (!v.ok) dropped.push(`seed ${seed}, budget ${b}: ${v.issues.map((i) => i.message).join('; ')}`);
+      return v.ok;
+    });
+    const spec = {
+      name: `tradeoff-seed${seed}`, base: { ...base, seed },
+      variants: [
+        ...[...rhos].sort((a, b) => a - b).map((rho) => ({ label: `fixed-opt-rho-${rho}`, set: { 'compression.rho': rho, 'control.method': 'fixed-opt' } })),
+        ...tsfaBudgets.map((b) => ({ label: `tsfa-budget-${b}`, set: { 'control.method': 'tsfa', 'control.latencyBudget': b } })),
+      ],
+    };
+    const grid = path.join(out, `grid-seed${seed}.json`);
+    fs.writeFileSync(grid, JSON.stringify(spec, null, 2));
+    log(`tradeoff: seed ${seed} -> ${path.join(out, `seed${seed}`)}`);
+    if (!runSweep(grid, path.join(out, `seed${seed}`), values.parallel as string | undefined)) return 1;
+    runsBySeed.set(seed, sweepRuns(path.join(out, `seed${seed}`)));
+  }
+  const runs: TradeoffRun[] = [];
+  for (const seed of seeds) {
+    const rs = runsBySeed.get(seed)!, cl = clock.get(seed)!;
+    const fixedRun = (rho: number) => rs.find((r) => r.config.control.method === 'fixed-opt' && r.config.compression.rho === rho);
+    const one = fixedRun(1);
+    for (const b of budgets) {
+      const ts = rs.find((r) => r.config.control.method === 'tsfa' && r.config.control.latencyBudget === b);
+      if (ts) runs.push({ budget: b, controller: 'tsfa', seed, rho: mean(readMetrics<Record<string, any>>(ts.dir).rows.map((x) => x.rho)), latency: ts.summary.meanRoundTime, acc: ts.summary.finalAcc ?? NaN, bits: ts.summary.totalUplinkBits });
+      const best = bestFixedRho(cl.fixed, b), br = best === null ? undefined : fixedRun(best);
+      if (br) runs.push({ budget: b, controller: 'best fixed rho', seed, rho: best, latency: br.summary.meanRoundTime, acc: br.summary.finalAcc ?? NaN, bits: br.summary.totalUplinkBits });
+      if (one) {
+        runs.push({ budget: b, controller: 'fixed-opt rho = 1', seed, rho: 1, latency: one.summary.meanRoundTime, acc: one.summary.finalAcc ?? NaN, bits: one.summary.totalUplinkBits });
+        // ideal trains exactly as fixed-opt at rho = 1 (every component sent); only its shares, hence its clock, differ
+        runs.push({ budget: b, controller: 'ideal', seed, rho: 1, latency: cl.ideal, acc: one.summary.finalAcc ?? NaN, bits: one.summary.totalUplinkBits });
+      }
+    }
+  }
+  const rows = tradeoffRows(runs);
+  // tsfa's V curve on the acceptance setting: quick preset, 100 kHz, budget 3.2 s, 2,000 rounds of the clock
+  const q = readJson<Record<string, any>>(path.join(root, 'configs/quick.json'));
+  const vBase = { ...q, federation: { ...q.federation, rounds: 2000 }, channel: { bandwidthHz: 100000 }, compression: { method: 'soft' }, soft: { lambda: 0 } };
+  const vShard = clockInputs(parseConfig(vBase), cfgDir);
+  const vb = 3.2;
+  const vPoints: VPoint[] = [0.1, 0.3, 1, 2, 4, 10, 30, 100].map((k) => {
+    const rs = simulate(parseConfig({ ...vBase, control: { method: 'tsfa', latencyBudget: vb, V: k * vb * vb } }), 2000, vShard);
+    return { V: k * vb * vb, meanRho: mean(rs.map((r) => r.rho)), meanQueue: mean(rs.map((r) => r.queue)), ratio: mean(rs.map((r) => r.roundTime)) / vb };
+  });
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const name = fast ? 'tradeoff-fast' : 'tradeoff';
+  const caption = `Final accuracy vs mean round time per controller; budgets ${budgets.join(', ')} s; seeds ${seeds.join(', ')}; ${R} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'} at ${base.channel.bandwidthHz / 1000} kHz, SOFT lambda ${lambda}`;
+  const vCaption = 'tsfa V curve: quick preset, 100 kHz, budget 3.2 s, 2,000 simulated rounds (clock only, synthetic profiles, seed 0)';
+  const md = [
+    `# Controllers: latency against accuracy${fast ? ' (fast base)' : ''}`, '',
+    `Command: \`npm run replicate -- tradeoff${fast ? ' --fast' : ''} --seeds ${seeds.join(',')}${values.budgets ? ` --budgets ${values.budgets}` : ''}${values.rounds ? ` --rounds ${values.rounds}` : ''}\`; commit ${commit}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - t0) / 60000).toFixed(1)} min in this invocation.`, '',
+    `Setup: ${baseLine(base, fast)}, SOFT with lambda ${lambda}, error feedback on; every controller of a seed sees the same partition, sampling, batches and channel. tsfa uses the default V (4 x budget^2). "best fixed rho" is the largest j/${rank} whose fixed-opt mean round time over these ${R} rounds (the clock, which its training run reproduces exactly) meets the budget; fixed-opt at rho = 1 and ideal send every component and train identically, so they share an accuracy and differ in the clock only (ideal: equal shares). Clock per seed, mean round time (s) of fixed-opt at rho = j/${rank} and of ideal: ${seeds.map((s) => `seed ${s}: ${[...clock.get(s)!.fixed.values()].map((t) => t.toFixed(3)).join(', ')}; ideal ${clock.get(s)!.ideal.toFixed(3)}`).join(' | ')}.`, '',
+    ...(dropped.length ? ['Budgets refused as infeasible (no tsfa run): ' + dropped.join(' | '), ''] : []),
+    `![latency vs accuracy](figures/${name}.svg)`, '', `*${caption}.*`, '',
+    ...formatTradeoffTable(rows), '',
+    '## tsfa V curve (clock only)', '', `![V curve](figures/vcurve.svg)`, '', `*${vCaption}.*`, '',
+    '| V (s^2) | V / budget^2 | mean rho | mean queue (s) | latency / budget |', '|---|---|---|---|---|',
+    ...vPoints.map((p) => `| ${+p.V.toPrecision(4)} | ${+(p.V / vb / vb).toPrecision(3)} | ${p.meanRho.toFixed(3)} | ${p.meanQueue.toFixed(2)} | ${p.ratio.toFixed(4)} |`), '',
+  ];
+  fs.writeFileSync(path.join(out, `${name}.md`), md.join('\n'));
+  const svg = tradeoffFigure(rows, caption), vsvg = vCurveFigure(vPoints, vCaption);
+  fs.writeFileSync(path.join(out, `${name}.svg`), svg);
+  fs.writeFileSync(path.join(out, 'vcurve.svg'), vsvg);
+  if (values.docs) {
+    fs.writeFileSync(path.join(root, `docs/replication/${name}.md`), md.join('\n'));
+    fs.writeFileSync(path.join(root, `docs/replication/figures/${name}.svg`), svg);
+    fs.writeFileSync(path.join(root, 'docs/replication/figures/vcurve.svg'), vsvg);
+  }
+  log(`wrote ${path.join(out, `${name}.md`)}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true, options: { fast: { type: 'boolean' }, out: { type: 'string' }, parallel: { type: 'string' }, seeds: { type: 'string' }, rounds: { type: 'string' }, docs: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args: process.argv.slice(2), strict: true, allowPositionals: true, options: { fast: { type: 'boolean' }, out: { type: 'string' }, parallel: { type: 'string' }, seeds: { type: 'string' }, rounds: { type: 'string' }, docs: { type: 'boolean' }, budgets: { type: 'string' } } });
   const sub = positionals[0];
   if (sub === 'pareto') return paretoCommand(values);
+  if (sub === 'tradeoff') return tradeoffCommand(values);
   if (sub !== undefined) { log(`replicate: unknown command "${sub}"; use pareto, tradeoff or none (the whole suite)`); return 2; }
   const fast = !!values.fast;
   const variant = fast ? 'fast' : 'full';
