@@ -12,6 +12,11 @@ import { newSimState, simulateRound } from '../engine/control/simulate';
 import { clockInputs } from './simulate';
 import { makeCompressor } from '../engine/compress';
 import { validateRunConfig } from './validate';
+import * as os from 'node:os';
+import { executeRun } from './runner';
+import { readMetrics } from './runStore';
+import { newRunDir } from './testFixtures';
+import { exportReport } from './report';
 
 const configs = path.resolve(__dirname, '../../configs');
 const quick = JSON.parse(fs.readFileSync(path.join(configs, 'quick.json'), 'utf8')) as Record<string, any>;
@@ -92,5 +97,34 @@ describe('docs/method.md states the operation counts the clock charges', () => {
     const layers = [{ name: 'a', din: 64, dout: 64, rank: 8 }, { name: 'b', din: 30, dout: 50, rank: 5 }];
     const formula = layers.reduce((n, { din, dout, rank: r }) => n + 6 * r * (din + dout) + 2 * r * Math.ceil(Math.log2(r + 1)), 0);
     expect(soft.cost({ layers, denseParams: 0 }, 0.25).flops).toBe(formula);
+  });
+});
+
+describe('per-class accuracy in metrics.jsonl and in reports', () => {
+  it('evaluated rows carry classAcc (one per class) whose sample-weighted mean is testAcc; the report shows the per-class table and the confusion matrix', async () => {
+    const dir = newRunDir({
+      name: 'classes', seed: 2, backend: 'wasm', data: { trainSamples: 400, testSamples: 150 }, train: { localSteps: 2 },
+      federation: { numClients: 4, clientsPerRound: 2, rounds: 3 }, eval: { every: 2 },
+    }, 'fedlora-classes-');
+    await executeRun(dir);
+    const rows = readMetrics<Record<string, any>>(dir).rows;
+    expect(rows.map((r) => typeof r.testAcc === 'number')).toEqual([false, true, true]); // rounds 2 and 3 (the last)
+    expect(rows[0].classAcc).toBeUndefined();
+    for (const r of rows.filter((x) => typeof x.testAcc === 'number')) {
+      expect(r.classAcc).toHaveLength(10);
+      const counts: number[] = r.confusion.map((row: number[]) => row.reduce((a, b) => a + b, 0)); // test samples per class
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(150);
+      const weighted = r.classAcc.reduce((a: number, acc: number | null, c: number) => a + (acc ?? 0) * counts[c], 0) / 150;
+      expect(weighted).toBeCloseTo(r.testAcc, 12);
+    }
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-classes-report-'));
+    await exportReport([dir], { outDir: out, formats: ['md', 'html'] });
+    const md = fs.readFileSync(path.join(out, fs.readdirSync(out).find((f) => f.endsWith('.md'))!), 'utf8');
+    expect(md).toContain('## Per-class accuracy (%) at the last evaluated round');
+    expect(md).toMatch(/\| run \| round \| class 0 \|.*\| class 9 \| worst class \|/);
+    expect(md).toContain('### Confusion matrix: ');
+    const html = fs.readFileSync(path.join(out, fs.readdirSync(out).find((f) => f.endsWith('.html'))!), 'utf8');
+    expect(html).toContain('<h2>Per-class accuracy</h2>');
+    expect(html).toContain('Confusion matrix: ');
   });
 });

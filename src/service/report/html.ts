@@ -6,6 +6,7 @@
 import type { Figure, HiddenFigure } from './figures';
 import { obj, type ReportRun } from './load';
 import { methodNotes, methodSummary } from './notes';
+import { classTable, classViews, MAX_REPORT_CLASSES } from './classes';
 import { backendName, configTable, fmtMbit, fmtPct, fmtSec, fmtStat, type SeedGroup, type SummaryRow } from './tables';
 
 export const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -126,6 +127,19 @@ function environment(runs: ReportRun[]): string {
   return table(['', ...runs.map((r) => esc(r.label))], rows.map(([k, f]) => [k, ...runs.map(f)]), rows.map(() => false));
 }
 
+/** Per-class accuracy of every run and each run's confusion matrix (last evaluated round). */
+function classSection(runs: ReportRun[]): string {
+  const views = classViews(runs);
+  if (!views.length) return '';
+  const { head, rows } = classTable(views);
+  const mats = views.map((v) => {
+    if (!v.confusion || v.confusion.length > MAX_REPORT_CLASSES) return `<p class="small">Confusion matrix of ${esc(v.label)}: ${v.confusion ? `${v.confusion.length} classes, in metrics.jsonl` : 'not recorded'}.</p>`;
+    return `<h3>Confusion matrix: ${esc(v.label)} (round ${v.round}; rows true class, columns predicted)</h3>`
+      + table(['true \\ pred', ...v.confusion.map((_, c) => String(c))], v.confusion.map((r, c) => [String(c), ...r.map(String)]), [false, ...v.confusion.map(() => true)]);
+  }).join('\n');
+  return `<h2>Per-class accuracy</h2>\n${table(head.map(esc), rows.map((r) => r.map(esc)), head.map((_, i) => i > 0))}\n<p class="small">Accuracy (%) of each class at the run's last evaluated round; the worst class last.</p>\n${mats}`;
+}
+
 export function renderHtml(doc: ReportDoc): string {
   const warnings = statusWarnings(doc.runs);
   const banner = warnings.length ? `<div class="banner" role="alert">${warnings.map((w) => `<div><strong>${esc(w)}</strong></div>`).join('')}</div>` : '';
@@ -147,6 +161,7 @@ ${doc.runs.map((r) => `<p><b>${esc(r.label)}</b> (<code>${esc(r.id)}</code>): ${
 ${summaryTable(doc)}
 <p class="small">Accuracy: the last and the best evaluated test accuracy; uplink: all clients' bits over all rounds; times are simulated seconds (the wireless model, not wall time).${doc.targetAcc !== null ? ` Target accuracy ${(doc.targetAcc * 100).toFixed(1)}%: ${esc(doc.targetSource)}.` : ''}</p>
 ${groupTable(doc)}
+${classSection(doc.runs)}
 <h2>Figures</h2>
 <div class="figs">
 ${figs}

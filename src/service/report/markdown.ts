@@ -2,6 +2,7 @@
 import type { HiddenFigure } from './figures';
 import { dateText, statusWarnings, type ReportDoc } from './html';
 import { methodNotes, methodSummary } from './notes';
+import { classMarkdown, classViews } from './classes';
 import { fmtMbit, fmtPct, fmtSec, fmtStat } from './tables';
 
 const cell = (s: unknown) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -27,7 +28,8 @@ export function renderMarkdown(doc: ReportDoc, figureFiles: { id: string; title:
     out.push('', '### Over seeds (mean ± sample std of completed runs)', '', row(['configuration', 'runs', 'completed', 'final acc. (%)', 'best acc. (%)', 'uplink (Mbit)', 'mean round time (s)']), row(['---', '---', '---:', '---:', '---:', '---:', '---:']));
     for (const g of multi) out.push(row([g.label, g.runs.map((r) => r.label).join(', '), `${g.completed} of ${g.runs.length}`, fmtStat(g.finalAcc, p), fmtStat(g.bestAcc, p), fmtStat(g.totalUplinkBits, m), fmtStat(g.meanRoundTime, s)]));
   }
-  out.push('', '## Figures', '');
+  out.push('', ...classMarkdown(classViews(doc.runs)));
+  out.push('## Figures', '');
   if (figureFiles.length) for (const f of figureFiles) out.push(`![${f.title}](${f.file})`, '');
   else out.push(doc.figures.map((f) => `- ${f.title}`).join('\n'), '', '(export with `--format svg` or `png` for the image files)', '');
   if (hidden.length) out.push(`Not shown: ${hidden.map((h) => `${h.title} (${h.reason})`).join('; ')}.`, '');
