@@ -21,7 +21,8 @@ import { runSimulation } from '../service/simulate';
 import { sweepCommand, SweepUsageError } from './sweep';
 import { serveCommand, ServeUsageError } from './serve';
 import { reportCommand } from './report';
-import { openQueueTarget, queueRunHooks, QueueUsageError, workerCommand } from './queue';
+import { openQueueTarget, QueueUsageError, workerCommand } from './queue';
+import { queueRunHooks } from '../service/queue/hooks';
 import type { RunHooks } from '../service/runner';
 
 export class UsageError extends Error {}
@@ -144,7 +145,7 @@ async function cmdSimulate(argv: string[]): Promise<number> {
   try {
     const rows = runSimulation(dir, { rounds, profileRun: values.profile && path.resolve(values.profile), decay });
     const s = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
-    const budget = v.config.control.latencyBudget;
+    const budget = v.config.control.latencyBudgetS;
     process.stderr.write(`${rows.length} rounds in ${((performance.now() - t0) / 1000).toFixed(2)} s: mean round time ${s((r) => r.roundTime).toPrecision(4)} s`
       + `${budget !== null ? ` (budget ${budget} s)` : ''}, mean rho ${s((r) => r.rho).toFixed(3)}, mean queue ${s((r) => r.queue).toPrecision(3)}\n`);
   } catch (e) {

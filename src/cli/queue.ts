@@ -6,11 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendPreference } from '../engine/backend';
-import { updateMeta } from '../service/runStore';
-import { QueueClientPool } from '../service/queue/pool';
 import { QueueWorker } from '../service/queue/worker';
 import { checkReachable, parseQueueUrl, QueueUrlError, type QueueTarget } from '../service/queue/url';
-import type { RunHooks } from '../service/runner';
 
 export class QueueUsageError extends Error {}
 
@@ -23,30 +20,6 @@ export async function openQueueTarget(url: string): Promise<QueueTarget> {
   }
   await checkReachable(target);
   return target;
-}
-
-/**
- * Run hooks that train the clients on the queue's workers; meta.json gets `queue` (the URL
- * without password, the workers that took part and the bytes that travelled) after every round.
- */
-export function queueRunHooks(target: QueueTarget, log: (line: string) => void, onJob?: (done: number, total: number, workers: number) => void): Pick<RunHooks, 'clientPool' | 'onRound'> {
-  let pool: QueueClientPool | undefined;
-  let dir = '';
-  const record = () => {
-    if (!pool || !dir) return;
-    const s = pool.stats;
-    updateMeta(dir, { queue: { url: target.display, workers: pool.workers(), jobs: s.jobs, reusedJobs: s.reused, bytesOut: s.bytesOut, bytesIn: s.bytesIn } });
-  };
-  return {
-    clientPool: async (ctx) => {
-      dir = ctx.dir;
-      pool = await QueueClientPool.open({ target, runId: ctx.dir.split(/[\\/]/).pop()!, config: ctx.config, rank: ctx.rank, backend: ctx.backend, log, onJob });
-      log(`training clients on the workers of ${target.display}`);
-      updateMeta(dir, { queue: { url: target.display, workers: [] } });
-      return { train: (jobs) => pool!.train(jobs), close: async () => { record(); await pool!.close(); } };
-    },
-    onRound: () => record(),
-  };
 }
 
 const WORKER_USAGE = 'worker --queue redis://[user:pass@]host:port[/db] [--concurrency N] [--backend B] [--stall-ms N]';

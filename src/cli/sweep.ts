@@ -1,7 +1,8 @@
 /**
  * `fedlora sweep --config <grid.json> [--out dir] [--parallel N]`: plan, create and run a sweep with
  * N child processes (default: cores), overall progress and ETA on stderr; rerunning the same command
- * resumes a half-done sweep. Prints the sweep folder as the last line of stdout.
+ * resumes a half-done sweep. Prints the sweep folder as the last line of stdout. With --queue URL every
+ * run is a job executed whole by a `fedlora worker`; the run directories are written here.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,6 +13,8 @@ import { files, readJson, type RunSummary } from '../service/runStore';
 import { materializeSweep, planSweep, SweepError, type SweepSpec } from '../service/sweep';
 import { versions } from '../service/versions';
 import { exportReport } from '../service/report';
+import { QueueRunDispatcher } from '../service/queue/runs';
+import { openQueueTarget, QueueUsageError } from './queue';
 
 export class SweepUsageError extends Error {}
 
@@ -44,7 +47,7 @@ function runChildOnce(dir: string): Promise<number> {
 }
 
 export async function sweepCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, out: { type: 'string' }, parallel: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, out: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' } } });
   if (!values.config) throw new SweepUsageError('sweep: --config <grid.json> is required');
   const file = path.resolve(values.config);
   if (!fs.existsSync(file)) throw new SweepUsageError(`--config: no such file ${file}`);
@@ -52,6 +55,25 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   try { spec = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new SweepUsageError(`${file}: not valid JSON (${(e as Error).message})`); }
   const parallel = values.parallel === undefined ? os.cpus().length : Number(values.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new SweepUsageError(`--parallel: must be an integer >= 1, got "${values.parallel}"`);
+  let dispatcher: QueueRunDispatcher | undefined;
+  if (values.queue !== undefined) {
+    try {
+      dispatcher = await QueueRunDispatcher.open({ target: await openQueueTarget(values.queue), log: (l) => process.stderr.write(`${l}\n`) });
+    } catch (e) {
+      if (e instanceof QueueUsageError) throw new SweepUsageError(e.message);
+      process.stderr.write(`fedlora sweep: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  try {
+    return await runSweep(file, spec, values.out, parallel, dispatcher);
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+/** Run the sweep's runs: as child processes here, or (with a dispatcher) as jobs on the queue's workers, all at once. */
+async function runSweep(file: string, spec: SweepSpec, out: string | undefined, parallel: number, dispatcher?: QueueRunDispatcher): Promise<number> {
   let planned;
   try {
     planned = planSweep(spec, path.dirname(file));
@@ -59,7 +81,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     if (e instanceof SweepError) { for (const i of e.issues) process.stderr.write(`${path.basename(file)}: ${i.path}: ${i.message}\n`); return 2; }
     throw e;
   }
-  const outDir = path.resolve(values.out ?? path.join('runs', `sweep-${(spec.name ?? path.basename(file, '.json')).replace(/[^A-Za-z0-9.-]+/g, '-')}`));
+  const outDir = path.resolve(out ?? path.join('runs', `sweep-${(spec.name ?? path.basename(file, '.json')).replace(/[^A-Za-z0-9.-]+/g, '-')}`));
   let runs;
   try { runs = materializeSweep(outDir, spec, planned, versions(), os.cpus().length); } catch (e) {
     if (e instanceof SweepError) { process.stderr.write(e.message + '\n'); return 2; }
@@ -67,7 +89,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   const todo = runs.filter((r) => r.status !== 'completed');
   const totalRounds = runs.reduce((s, r) => s + r.run.config.federation.rounds, 0);
-  process.stderr.write(`sweep ${outDir}: ${runs.length} runs (${runs.length - todo.length} already complete), ${parallel} in parallel\n`);
+  process.stderr.write(`sweep ${outDir}: ${runs.length} runs (${runs.length - todo.length} already complete), ${dispatcher ? 'on the queue\'s workers' : `${parallel} in parallel`}\n`);
   const t0 = Date.now(), done0 = runs.reduce((s, r) => s + countRounds(r.dir), 0);
   const tick = setInterval(() => {
     const done = runs.reduce((s, r) => s + countRounds(r.dir), 0);
@@ -78,9 +100,16 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }, process.stderr.isTTY ? 1000 : 15000);
   let failures = 0;
   const queue = [...todo];
-  await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) if ((await runChild(next.dir)) !== 0) failures++;
-  }));
+  if (dispatcher) {
+    await Promise.all(queue.map((r) => dispatcher.run(r.dir).then((s) => { if (s.status !== 'completed') failures++; }, (e: Error) => {
+      failures++;
+      process.stderr.write(`\n${path.basename(r.dir)} failed: ${e.message}\n`);
+    })));
+  } else {
+    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) if ((await runChild(next.dir)) !== 0) failures++;
+    }));
+  }
   clearInterval(tick);
   const table = runs.map((r) => {
     const s = fs.existsSync(files(r.dir).summary) ? readJson<RunSummary>(files(r.dir).summary) : null;
