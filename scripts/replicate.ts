@@ -7,7 +7,9 @@
  *  (b) latency vs budget and the controller's trajectory (simulate);
  *  (c) the offline rank choice vs budget and bandwidth (pilot fine-tune + channel statistics);
  *  (d) the V trade-off (simulate);
- *  (e) SOFT vs SVD selection cost vs layer size (bench compress).
+ *  (e) SOFT vs SVD selection cost vs layer size (bench compress);
+ *  (f) `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 per seed, 95% intervals and paired differences;
+ *  (g) `-- tradeoff`: tsfa against fixed-opt at rho = 1, the best fixed rho and ideal per budget; tsfa's V curve.
  * Writes `<out>/replicate.md` (tables) and the sweep's run directories; rerunning resumes the sweep.
  */
 import { spawnSync } from 'node:child_process';
@@ -326,6 +328,11 @@ async function main(): Promise<number> {
   md.push('## (e) SOFT selection vs SVD truncation, one d x d layer (median wall time, this machine)', '', '| d | r | SOFT (ms) | SVD (ms) | speed-up | SOFT FLOPs | SVD FLOPs |', '|---|---|---|---|---|---|---|',
     ...comp.map((c) => `| ${c.d} | ${c.r} | ${c.softMs.toFixed(3)} | ${c.svdMs.toFixed(1)} | ${c.speedup.toFixed(0)}x | ${c.softFlops.toExponential(2)} | ${c.svdFlops.toExponential(2)} |`), '');
 
+  // (f) Pareto fronts and (g) the controllers' trade-off: their own commands, written beside this file
+  const subOpts: Record<string, string | boolean | undefined> = { parallel: values.parallel, fast: values.fast };
+  if (paretoCommand({ ...subOpts, out: path.join(out, 'pareto') }) !== 0) return 1;
+  if (tradeoffCommand({ ...subOpts, out: path.join(out, fast ? 'tradeoff-fast' : 'tradeoff') }) !== 0) return 1;
+  md.push('## (f) Pareto fronts and (g) the controllers\' latency-accuracy trade-off', '', `In [pareto/pareto.md](pareto/pareto.md) and [${fast ? 'tradeoff-fast/tradeoff-fast' : 'tradeoff/tradeoff'}.md](${fast ? 'tradeoff-fast/tradeoff-fast' : 'tradeoff/tradeoff'}.md) (\`npm run replicate -- pareto\` and \`-- tradeoff\` on their own).`, '');
   md.push(`Total wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min.`, '');
   fs.writeFileSync(path.join(out, 'replicate.md'), md.join('\n'));
   log(`wrote ${path.join(out, 'replicate.md')}`);
