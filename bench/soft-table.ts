@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { executeRun } from '../src/service/runner';
 import { createRunDir, readMetrics } from '../src/service/runStore';
 import { validateRunConfig } from '../src/service/validate';
+import { positionBits } from '../src/engine/compress/types';
 
 interface Variant { label: string; over: Record<string, unknown> }
 
@@ -18,7 +19,10 @@ export async function softTable(opts: { rounds?: number; out?: string } = {}): P
   const base = JSON.parse(fs.readFileSync(path.resolve('configs/quick.json'), 'utf8'));
   // equal payload: SOFT at rho 0.25 sends 2 of 8 components of 8 layers of d_in + d_out = 128
   const softLoraBits = 8 * 2 * 128 * 32, entries = 8 * 8 * 128;
-  const topkRho = softLoraBits / (32 + Math.ceil(Math.log2(entries))) / entries;
+  // top-k: the most entries whose values and positions (positionBits: mask or list) fit in SOFT's LoRA bits
+  let k = 1;
+  while (k < entries && 32 * (k + 1) + positionBits(k + 1, entries) <= softLoraBits) k++;
+  const topkRho = k / entries;
   const randkRho = softLoraBits / 32 / entries;
   const variants: Variant[] = [
     { label: 'dense FedIT (none)', over: { compression: { method: 'none' } } },

@@ -2,7 +2,7 @@
  * `npm run replicate [-- --fast] [--out dir] [--parallel N]`: the paper's kind of evidence on the
  * shipped model, in one command.
  *  (a) accuracy vs rounds / uplink bits / simulated time for dense FedIT, ideal (SOFT model, rho = 1),
- *      top-k (rho 0.178: the bits of SOFT at 0.25), random-k, SVD truncation, SOFT at rho 0.25 and SOFT + TSFA, 3 seeds, identical
+ *      top-k (rho 0.21875: the bits of SOFT at 0.25 with positions as a bitmask), random-k, SVD truncation, SOFT at rho 0.25 and SOFT + TSFA, 3 seeds, identical
  *      partitions and channel draws per seed (a sweep: `configs/replicate/methods-{fast,full}.json`);
  *  (b) latency vs budget and the controller's trajectory (simulate);
  *  (c) the offline rank choice vs budget and bandwidth (pilot fine-tune + channel statistics);
