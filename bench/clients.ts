@@ -37,7 +37,7 @@ export async function benchClients(opts: { workers?: number; rounds?: number; js
   const cfg = resolved(parseConfig({
     backend: 'wasm', data: { trainSamples: 6000, testSamples: 500 }, lora: { rank: 8, targets: ['q', 'v'] },
     federation: { numClients: 20, clientsPerRound: 4 * workers, rounds: 2 + 2 * rounds }, compression: { method: 'soft' }, soft: { lambda: 0.01 },
-    channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudget: 50 },
+    channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudgetS: 50 },
   }));
   const trainer = await buildTrainer(cfg, root);
   const pool = await ClientWorkerPool.create(workers, trainer.workerInit(), backend.name);

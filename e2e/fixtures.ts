@@ -21,7 +21,7 @@ export function writeSyntheticRuns(runsDir: string, count: number): string[] {
       lora: { rank: 4 + (i % 3) * 4 },
       federation: { rounds: 20 },
       compression: { method, rho: 0.25 },
-      control: tsfa ? { method: 'tsfa', latencyBudget: 2 } : { method: 'fixed', latencyBudget: null }
+      control: tsfa ? { method: 'tsfa', latencyBudgetS: 2 } : { method: 'fixed', latencyBudgetS: null }
     }
     const meta = { formatVersion: 1, runId: id, name: config.name, seed: i, createdAt: new Date(t0 + i * 60_000).toISOString(), tags: [i % 2 ? 'odd' : 'even', `batch-${i % 10}`] }
     const status = STATUSES[i % STATUSES.length]

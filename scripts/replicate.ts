@@ -164,7 +164,7 @@ function tradeoffCommand(values: Record<string, string | boolean | undefined>): 
     const rhos = new Set<number>([1]);
     for (const b of budgets) { const r = bestFixedRho(cl.fixed, b); if (r !== null) rhos.add(r); }
     const tsfaBudgets = budgets.filter((b) => {
-      const v = validateRunConfig({ ...base, seed, control: { method: 'tsfa', latencyBudget: b } }, cfgDir);
+      const v = validateRunConfig({ ...base, seed, control: { method: 'tsfa', latencyBudgetS: b } }, cfgDir);
       if (!v.ok) dropped.push(`seed ${seed}, budget ${b}: ${v.issues.map((i) => i.message).join('; ')}`);
       return v.ok;
     });
@@ -172,7 +172,7 @@ function tradeoffCommand(values: Record<string, string | boolean | undefined>): 
       name: `tradeoff-seed${seed}`, base: { ...base, seed },
       variants: [
         ...[...rhos].sort((a, b) => a - b).map((rho) => ({ label: `fixed-opt-rho-${rho}`, set: { 'compression.rho': rho, 'control.method': 'fixed-opt' } })),
-        ...tsfaBudgets.map((b) => ({ label: `tsfa-budget-${b}`, set: { 'control.method': 'tsfa', 'control.latencyBudget': b } })),
+        ...tsfaBudgets.map((b) => ({ label: `tsfa-budget-${b}`, set: { 'control.method': 'tsfa', 'control.latencyBudgetS': b } })),
       ],
     };
     const grid = path.join(out, `grid-seed${seed}.json`);
@@ -187,7 +187,7 @@ function tradeoffCommand(values: Record<string, string | boolean | undefined>): 
     const fixedRun = (rho: number) => rs.find((r) => r.config.control.method === 'fixed-opt' && r.config.compression.rho === rho);
     const one = fixedRun(1);
     for (const b of budgets) {
-      const ts = rs.find((r) => r.config.control.method === 'tsfa' && r.config.control.latencyBudget === b);
+      const ts = rs.find((r) => r.config.control.method === 'tsfa' && r.config.control.latencyBudgetS === b);
       if (ts) runs.push({ budget: b, controller: 'tsfa', seed, rho: mean(readMetrics<Record<string, any>>(ts.dir).rows.map((x) => x.rho)), latency: ts.summary.meanRoundTime, acc: ts.summary.finalAcc ?? NaN, bits: ts.summary.totalUplinkBits });
       const best = bestFixedRho(cl.fixed, b), br = best === null ? undefined : fixedRun(best);
       if (br) runs.push({ budget: b, controller: 'best fixed rho', seed, rho: best, latency: br.summary.meanRoundTime, acc: br.summary.finalAcc ?? NaN, bits: br.summary.totalUplinkBits });
@@ -205,7 +205,7 @@ function tradeoffCommand(values: Record<string, string | boolean | undefined>): 
   const vShard = clockInputs(parseConfig(vBase), cfgDir);
   const vb = 3.2;
   const vPoints: VPoint[] = [0.1, 0.3, 1, 2, 4, 10, 30, 100].map((k) => {
-    const rs = simulate(parseConfig({ ...vBase, control: { method: 'tsfa', latencyBudget: vb, V: k * vb * vb } }), 2000, vShard);
+    const rs = simulate(parseConfig({ ...vBase, control: { method: 'tsfa', latencyBudgetS: vb, V: k * vb * vb } }), 2000, vShard);
     return { V: k * vb * vb, meanRho: mean(rs.map((r) => r.rho)), meanQueue: mean(rs.map((r) => r.queue)), ratio: mean(rs.map((r) => r.roundTime)) / vb };
   });
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
@@ -287,24 +287,24 @@ async function main(): Promise<number> {
     '| budget (s) | mean latency (s) | latency / budget | mean rho | mean queue | max queue | rounds over budget |', '|---|---|---|---|---|---|---|');
   const budgets = [1.02, 1.1, 1.25, 1.5, 1.75].map((f) => floor.minMeanLatency * f).concat([ideal * 1.2]);
   for (const b of budgets) {
-    const rows = simulate(parseConfig({ ...base, control: { method: 'tsfa', latencyBudget: b, V: 1 } }), R, shard);
+    const rows = simulate(parseConfig({ ...base, control: { method: 'tsfa', latencyBudgetS: b, V: 1 } }), R, shard);
     const lat = mean(rows.map((r) => r.roundTime));
     md.push(`| ${b.toFixed(3)} | ${lat.toFixed(3)} | ${(lat / b).toFixed(3)} | ${mean(rows.map((r) => r.rho)).toFixed(3)} | ${mean(rows.map((r) => r.queue)).toFixed(3)} | ${Math.max(...rows.map((r) => r.queue)).toFixed(2)} | ${(100 * rows.filter((r) => r.roundTime > b).length / R).toFixed(1)}% |`);
   }
   const mid = floor.minMeanLatency * 1.25;
-  const traj = simulate(parseConfig({ ...base, control: { method: 'tsfa', latencyBudget: mid, V: 1 } }), 20, shard);
+  const traj = simulate(parseConfig({ ...base, control: { method: 'tsfa', latencyBudgetS: mid, V: 1 } }), 20, shard);
   md.push('', `Trajectory of the first 20 rounds at budget ${mid.toFixed(3)} s: round time, rho, queue.`, '', '| round | T (s) | rho | Q |', '|---|---|---|---|',
     ...traj.map((r) => `| ${r.round} | ${r.roundTime.toFixed(3)} | ${r.rho.toFixed(3)} | ${r.queue.toFixed(3)} |`), '');
   md.push(`## (d) V trade-off (simulate, ${R} rounds, budget ${mid.toFixed(3)} s)`, '', '| V | mean rho | mean predicted error | mean queue | mean latency (s) |', '|---|---|---|---|---|');
   for (const V of [0.01, 0.1, 1, 10, 100]) {
-    const rows = simulate(parseConfig({ ...base, control: { method: 'tsfa', latencyBudget: mid, V } }), R, shard);
+    const rows = simulate(parseConfig({ ...base, control: { method: 'tsfa', latencyBudgetS: mid, V } }), R, shard);
     md.push(`| ${V} | ${mean(rows.map((r) => r.rho)).toFixed(3)} | ${mean(rows.map((r) => r.predictedError ?? 0)).toFixed(4)} | ${mean(rows.map((r) => r.queue)).toFixed(3)} | ${mean(rows.map((r) => r.roundTime)).toFixed(3)} |`);
   }
   md.push('');
 
   // (c) offline rank choice vs budget and bandwidth (one pilot fine-tune, then channel statistics)
   await initBackend('wasm');
-  const autoCfg = parseConfig({ ...base, lora: { ...base.lora, rank: 'auto' }, control: { method: 'tsfa', latencyBudget: mid } });
+  const autoCfg = parseConfig({ ...base, lora: { ...base.lora, rank: 'auto' }, control: { method: 'tsfa', latencyBudgetS: mid } });
   const inputs = loadRunInputs(autoCfg, path.join(root, 'configs/replicate'));
   const R0 = Math.max(...autoCfg.offline.candidates);
   const pilot = await pilotSpectrum({ config: autoCfg, spec: inputs.model.spec, base: inputs.model.weights, train: inputs.train, shardSizes: shard.shardSizes }, R0);

@@ -21,7 +21,7 @@ function config(control: Record<string, unknown>, over: Record<string, unknown> 
 
 describe('fedlora simulate', () => {
   it('runs 3000 rounds of channel + tsfa within the budget and writes the run-directory contract', () => {
-    const { file, out } = config({ method: 'tsfa', latencyBudget: 2.5, V: 1 });
+    const { file, out } = config({ method: 'tsfa', latencyBudgetS: 2.5, V: 1 });
     const r = cli(['simulate', '--config', file, '--rounds', '3000', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const dir = r.stdout.trim().split('\n').pop()!;
@@ -36,20 +36,20 @@ describe('fedlora simulate', () => {
   });
 
   it('refuses an infeasible budget, a missing --rounds and lora.rank "auto" with exit 2, writing nothing', () => {
-    const bad = config({ method: 'tsfa', latencyBudget: 0.01 });
+    const bad = config({ method: 'tsfa', latencyBudgetS: 0.01 });
     const r = cli(['simulate', '--config', bad.file, '--rounds', '10', '--out', bad.out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/control\.latencyBudget: infeasible: the smallest mean round time reachable is [\d.]+ s \(computation alone [\d.]+ s/);
+    expect(r.stderr).toMatch(/control\.latencyBudgetS: infeasible: the smallest mean round time reachable is [\d.]+ s \(computation alone [\d.]+ s/);
     expect(fs.existsSync(bad.out)).toBe(false);
-    const ok = config({ method: 'tsfa', latencyBudget: 3 });
+    const ok = config({ method: 'tsfa', latencyBudgetS: 3 });
     expect(cli(['simulate', '--config', ok.file, '--out', ok.out]).code).toBe(2);
-    const auto = config({ method: 'tsfa', latencyBudget: 3 }, { lora: { rank: 'auto' } });
+    const auto = config({ method: 'tsfa', latencyBudgetS: 3 }, { lora: { rank: 'auto' } });
     const a = cli(['simulate', '--config', auto.file, '--rounds', '5', '--out', auto.out]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/lora\.rank "auto"/);
     const noBudget = config({ method: 'tsfa' });
     const n = cli(['simulate', '--config', noBudget.file, '--rounds', '5', '--out', noBudget.out]);
     expect(n.code).toBe(2);
-    expect(n.stderr).toMatch(/control\.latencyBudget: control\.method "tsfa" needs a latency budget/);
+    expect(n.stderr).toMatch(/control\.latencyBudgetS: control\.method "tsfa" needs a latency budget/);
   });
 });

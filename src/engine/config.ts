@@ -132,7 +132,7 @@ export const configSchema = z.object({
   control: z.object({
     method: z.enum(CONTROLLER_NAMES, { error: `must be one of ${CONTROLLER_NAMES.join(', ')}` }).default('fixed')
       .meta({ description: `per-round choice of rho and bandwidth shares: ${choices(CONTROLLERS)}` }),
-    latencyBudget: positive().max(1e9, { error: 'must be at most 1e9 s' }).nullable().default(null).meta({ description: 'long-term average round latency budget T_bar (required for tsfa; logged against for the others)', unit: 's' }),
+    latencyBudgetS: positive().max(1e9, { error: 'must be at most 1e9 s' }).nullable().default(null).meta({ description: 'long-term average round latency budget T_bar (required for tsfa; logged against for the others)', unit: 's' }),
     ...pluginFields(CONTROLLERS),
   }).strict().prefault({}),
   offline: z.object({
@@ -165,7 +165,7 @@ export const configSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['channel', 'bandwidthHz'], message: `gives a device at the cell edge (${c.channel.radiusM} m) an SNR of ${edgeSnr.toPrecision(3)} over the whole band, below ${MIN_EDGE_SNR}: its rate would round to 0 bit/s; lower channel.bandwidthHz or channel.radiusM, or raise channel.txPowerDbm` });
   }
   const ctl = controllerDef(c.control.method), ctlName = `control.method "${c.control.method}"`;
-  if (ctl.caps.needsBudget && c.control.latencyBudget === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudget'], message: `${ctlName} needs a latency budget in seconds, e.g. 2` });
+  if (ctl.caps.needsBudget && c.control.latencyBudgetS === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudgetS'], message: `${ctlName} needs a latency budget in seconds, e.g. 2` });
   if (ctl.caps.choosesRho) {
     const sparsifying = COMPRESSORS.filter((d) => d.caps.sparsifies).map((d) => d.name).join(', ');
     if (!compressorDef(c.compression.method).caps.sparsifies) ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: `${ctlName} chooses rho, so it needs a compressor that rho changes: one of ${sparsifying}` });
@@ -218,8 +218,32 @@ function show(v: unknown): string {
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
-/** Validate and fill defaults; returns per-field issues instead of throwing. */
-export function validateConfig(input: unknown): { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] } {
+/** Config fields renamed since a run directory could have been written: [section, old key, current key]. */
+export const RENAMED_FIELDS: readonly [section: string, from: string, to: string][] = [
+  ['control', 'latencyBudget', 'latencyBudgetS'],
+];
+
+/**
+ * A config document with renamed fields under their current names (a shallow copy; the input is not
+ * changed), so old run directories and old config files keep working. A document that gives both
+ * names keeps both, and validation then names the old one as unknown.
+ */
+export function upgradeConfig(input: unknown): unknown {
+  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (!isObj(input)) return input;
+  let out = input;
+  for (const [section, from, to] of RENAMED_FIELDS) {
+    const sec = out[section];
+    if (!isObj(sec) || !Object.hasOwn(sec, from) || Object.hasOwn(sec, to)) continue;
+    const { [from]: value, ...rest } = sec;
+    out = { ...out, [section]: { ...rest, [to]: value } };
+  }
+  return out;
+}
+
+/** Validate and fill defaults; returns per-field issues instead of throwing. Renamed fields are read under their old names too. */
+export function validateConfig(raw: unknown): { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] } {
+  const input = upgradeConfig(raw);
   const r = configSchema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };
   const issues = r.error.issues.map((iss) => {

@@ -33,7 +33,7 @@ describe('createApi', () => {
     expect(!v.ok && v.issues[0].path).toBe('lora.rank');
     const item = await api.call('runs.create', { config: tinyConfig(), tags: ['t'] });
     const control = (await api.call('runs.get', { id: item.id })).config.control as { method?: string } | undefined;
-    expect(item).toMatchObject({ status: 'created', method: 'none', rank: 8, controller: control?.method ?? null, latencyBudget: null, tags: ['t'] });
+    expect(item).toMatchObject({ status: 'created', method: 'none', rank: 8, controller: control?.method ?? null, latencyBudgetS: null, tags: ['t'] });
     expect((await api.call('runs.list', undefined)).map((r) => r.id)).toEqual([item.id]);
     expect((await api.call('runs.get', { id: item.id })).config).toHaveProperty('seed', 7);
     expect(await api.call('runs.metrics', { id: item.id, since: 0 })).toEqual([]);

@@ -12,7 +12,7 @@ describe('client worker pool', () => {
     const cfg = {
       name: 'pool', seed: 4, backend: 'wasm', data: { trainSamples: 600, testSamples: 200 }, train: { localSteps: 3 },
       federation: { numClients: 6, clientsPerRound: 3, rounds: 3 }, compression: { method: 'soft' }, soft: { lambda: 0.01 },
-      channel: { bandwidthHz: 3e4 }, control: { method: 'tsfa', latencyBudget: 1.2 },
+      channel: { bandwidthHz: 3e4 }, control: { method: 'tsfa', latencyBudgetS: 1.2 },
     };
     const one = newRun(cfg), two = newRun(cfg);
     await executeRun(one);

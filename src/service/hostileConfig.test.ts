@@ -20,7 +20,7 @@ import { validateRunConfig } from './validate';
 
 const root = process.cwd();
 const tsfa = (over: Record<string, unknown> = {}) => tinyConfig({
-  compression: { method: 'soft' }, channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudget: 100 }, ...over,
+  compression: { method: 'soft' }, channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudgetS: 100 }, ...over,
 });
 
 function setup() {
@@ -83,8 +83,8 @@ describe('heavy but valid configs are bounded (item 4)', () => {
     const cfg = tsfa({ federation: { numClients: 200, clientsPerRound: 100, rounds: 1e6 }, offline: { horizon: 10000 }, data: { trainSamples: 2000, testSamples: 100 } });
     const { value, ms } = timed(() => issuesOf(cfg));
     expect(value).toEqual([]);
-    const low = timed(() => issuesOf({ ...cfg, control: { method: 'tsfa', latencyBudget: 1e-3 } }));
-    expect(low.value.map((i) => i.path)).toEqual(['control.latencyBudget']);
+    const low = timed(() => issuesOf({ ...cfg, control: { method: 'tsfa', latencyBudgetS: 1e-3 } }));
+    expect(low.value.map((i) => i.path)).toEqual(['control.latencyBudgetS']);
     expect(Number(/estimated from (\d+) simulated rounds/.exec(low.value[0].message)?.[1])).toBeLessThanOrEqual(500);
     expect(ms + low.ms).toBeLessThan(15_000); // a bound, not a speed target: 5 s and 10 ms (memoised) on the loaded 2-core machine
   });
@@ -153,8 +153,8 @@ describe('physical parameters keep every rate and time finite (item 10)', () => 
       expect(r.ok, JSON.stringify(channel)).toBe(false);
       expect(!r.ok && r.issues.map((i) => i.path)).toContain(field);
     }
-    const r = validateConfig({ control: { method: 'fixed', latencyBudget: 1e300 } });
-    expect(!r.ok && r.issues[0].path).toBe('control.latencyBudget');
+    const r = validateConfig({ control: { method: 'fixed', latencyBudgetS: 1e300 } });
+    expect(!r.ok && r.issues[0].path).toBe('control.latencyBudgetS');
   });
 
   it('any channel that validates gives finite, positive rates at the cell edge under deep fades (property test)', () => {

@@ -28,7 +28,7 @@ describe('long runs', () => {
       backend: 'wasm', data: { trainSamples: 200, testSamples: 64 }, train: { localSteps: 1, batchSize: 16 },
       federation: { numClients: 4, clientsPerRound: 2, rounds: 51 }, eval: { every: 10, batchSize: 64 },
       compression: { method: 'soft' }, soft: { lambda: 0.01 }, channel: { bandwidthHz: 3e4 },
-      control: { method: 'tsfa', latencyBudget: 5 },
+      control: { method: 'tsfa', latencyBudgetS: 5 },
     });
     const t = await buildTrainer(cfg, root);
     await t.runRound();
@@ -51,7 +51,7 @@ describe('long runs', () => {
   });
 
   it('500 rounds of the simulate path: controller state and heap stay bounded', () => {
-    const cfg = resolved(parseConfig({ compression: { method: 'soft' }, channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudget: 3.2 }, federation: { rounds: 600 } }));
+    const cfg = resolved(parseConfig({ compression: { method: 'soft' }, channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudgetS: 3.2 }, federation: { rounds: 600 } }));
     const lm = new LatencyModel({ config: cfg, ...clockInputs(cfg, root) });
     const st = newSimState();
     const src = { kind: 'synthetic' as const, seed: 0, decay: 1, noise: 0.3 };

@@ -38,7 +38,7 @@ describe('RunManager', () => {
     const { m, events } = newManager();
     const item = m.create(tinyConfig(), { start: 'now', tags: ['a', 'b'] });
     expect(item.status).toBe('running');
-    expect(item).toMatchObject({ method: 'none', rank: 8, rounds: 2, tags: ['a', 'b'], latencyBudget: null });
+    expect(item).toMatchObject({ method: 'none', rank: 8, rounds: 2, tags: ['a', 'b'], latencyBudgetS: null });
     await m.whenIdle();
     const rounds = events.filter((e) => e.type === 'round' && e.runId === item.id);
     expect(rounds.map((e) => (e as Extract<RunEvent, { type: 'round' }>).metrics.round)).toEqual([1, 2]);

@@ -20,7 +20,7 @@ import { spawnWorker, workerEntry } from './workers';
 import { createRunDir, files, readJson, readMetrics, rewriteSummary, updateMeta } from './runStore';
 import { validateRunConfig, validOrThrow } from './validate';
 import { versions } from './versions';
-import type { ExperimentConfig } from '../engine/config';
+import { upgradeConfig, type ExperimentConfig } from '../engine/config';
 
 export interface RunManagerOptions {
   runsDir: string;
@@ -34,6 +34,8 @@ export interface RunManagerOptions {
   workerEntry?: string;
   /** Worker threads each run trains its clients on (default 1: the run's own thread); metrics do not depend on it. */
   clientWorkers?: number;
+  /** Train runs' clients on the workers of this Redis queue (redis:// URL, checked by the caller) instead of threads here. */
+  clientQueue?: string;
 }
 
 interface ActiveRun {
@@ -68,6 +70,7 @@ export class RunManager {
   private readonly token = newOwnerToken();
   /** Release functions of the run locks this manager holds (its queued and running runs). */
   private readonly held = new Map<string, () => void>();
+  private readonly clientQueue?: string;
 
   constructor(opts: RunManagerOptions) {
     this.runsDir = path.resolve(opts.runsDir);
@@ -78,6 +81,7 @@ export class RunManager {
     this.presetsDir = opts.presetsDir ?? findUp('configs');
     this.configBaseDir = opts.configBaseDir ?? process.cwd();
     this.workerEntry = opts.workerEntry ?? workerEntry(__dirname, 'runWorker');
+    this.clientQueue = opts.clientQueue;
     fs.mkdirSync(this.runsDir, { recursive: true });
     this.listCache = new RunListCache(this.runsDir);
     sweepRunsDir(this.runsDir);
@@ -145,7 +149,7 @@ export class RunManager {
     const dir = this.existing(id);
     return {
       item: runItem(dir, this.liveStatus(id)),
-      config: readRunFile<Record<string, unknown>>(dir, 'config'),
+      config: upgradeConfig(readRunFile<Record<string, unknown>>(dir, 'config')) as Record<string, unknown>,
       meta: readRunFile<Record<string, unknown>>(dir, 'meta'),
       metrics: readMetrics<RoundMetrics>(dir).rows,
       log: tailLog(dir),
@@ -300,7 +304,7 @@ export class RunManager {
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
     let worker: Worker;
     try {
-      worker = spawnWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers, lockToken: this.token } satisfies RunWorkerData);
+      worker = spawnWorker(this.workerEntry, { dir, stopFlag, clientWorkers: this.clientWorkers, lockToken: this.token, queue: this.clientQueue } satisfies RunWorkerData);
     } catch (e) {
       this.writeStatus(dir, 'failed', `could not start a worker: ${(e as Error).message}`);
       this.release(id);

@@ -2,6 +2,7 @@
  * Read-side views of a run directory for the API: the list row (`RunListItem`, from config.json,
  * meta.json and summary.json only) and the run log (`run.log`, one line per log message).
  */
+import { upgradeConfig } from '../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApiError, type RunListItem, type RunStatus } from '../shared/api';
@@ -30,7 +31,7 @@ export function readTags(meta: Record<string, unknown>): string[] {
  * fields of config sections that may be absent (`control`) are read defensively.
  */
 export function runItem(dir: string, liveStatus?: RunStatus): RunListItem {
-  const config = readJsonOr<Record<string, unknown>>(files(dir).config, {});
+  const config = upgradeConfig(readJsonOr<Record<string, unknown>>(files(dir).config, {})) as Record<string, unknown>;
   const meta = readJsonOr<Partial<RunMeta>>(files(dir).meta, {});
   const summary = readSummary(dir);
   const control = obj(config.control);
@@ -49,7 +50,7 @@ export function runItem(dir: string, liveStatus?: RunStatus): RunListItem {
     bestAcc: numOrNull(summary?.bestAcc),
     totalUplinkBits: num(summary?.totalUplinkBits, 0),
     meanRoundTime: num(summary?.meanRoundTime, 0),
-    latencyBudget: numOrNull(control.latencyBudget),
+    latencyBudgetS: numOrNull(control.latencyBudgetS),
     tags: readTags(meta as Record<string, unknown>),
     ...(summary?.error ? { error: summary.error } : {}),
   };

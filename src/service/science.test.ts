@@ -58,18 +58,18 @@ describe('TSFA uses its latency budget (quick preset, 100 kHz)', () => {
   const setup = { channel: { bandwidthHz: 100000 }, compression: { method: 'soft' }, soft: { lambda: 0 } };
 
   it('at the default V (4 x budget^2) the mean round time over 2,000 rounds is 0.97-1.02 of a 3.2 s budget', () => {
-    const rows = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2 } }, 2000);
+    const rows = simulate({ ...setup, control: { method: 'tsfa', latencyBudgetS: 3.2 } }, 2000);
     const ratio = mean(rows.map((r) => r.roundTime)) / 3.2;
     expect(ratio).toBeGreaterThanOrEqual(0.97);
     expect(ratio).toBeLessThanOrEqual(1.02);
     // the old default (V = 1) left 6% of this budget unused
-    const old = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2, V: 1 } }, 2000);
+    const old = simulate({ ...setup, control: { method: 'tsfa', latencyBudgetS: 3.2, V: 1 } }, 2000);
     expect(mean(old.map((r) => r.roundTime)) / 3.2).toBeLessThan(0.95);
   });
 
   it('a null control.V means 4 x budget^2: the same choices as that V given explicitly', () => {
-    const a = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2 } }, 300);
-    const b = simulate({ ...setup, control: { method: 'tsfa', latencyBudget: 3.2, V: 4 * 3.2 ** 2 } }, 300);
+    const a = simulate({ ...setup, control: { method: 'tsfa', latencyBudgetS: 3.2 } }, 300);
+    const b = simulate({ ...setup, control: { method: 'tsfa', latencyBudgetS: 3.2, V: 4 * 3.2 ** 2 } }, 300);
     expect(a.map((r) => r.rho)).toEqual(b.map((r) => r.rho));
   });
 });
@@ -78,12 +78,12 @@ describe('the infeasibility floor is the long-run one (quick preset, 20 MHz)', (
   it('a tsfa budget 1% above the 1,000-round mean of fixed-opt at the smallest rho is accepted; 3% below it is refused, the message saying what the floor is', () => {
     const rows = simulate({ compression: { method: 'soft', rho: 1 / 8 }, control: { method: 'fixed-opt' } }, 1000);
     const floor1000 = mean(rows.map((r) => r.roundTime));
-    const cfg = (budget: number) => ({ ...quick, compression: { method: 'soft' }, control: { method: 'tsfa', latencyBudget: budget } });
+    const cfg = (budget: number) => ({ ...quick, compression: { method: 'soft' }, control: { method: 'tsfa', latencyBudgetS: budget } });
     expect(validateRunConfig(cfg(floor1000 * 1.01), configs)).toMatchObject({ ok: true });
     const low = validateRunConfig(cfg(floor1000 * 0.97), configs);
     expect(low.ok).toBe(false);
     if (!low.ok) {
-      expect(low.issues[0].path).toBe('control.latencyBudget');
+      expect(low.issues[0].path).toBe('control.latencyBudgetS');
       expect(low.issues[0].message).toMatch(/long-run mean round time reachable is [\d.]+ s \(at rho = 1\/8 with optimal shares: the expected round time over client sampling and fading, estimated from \d+ simulated rounds, standard error/);
     }
   });

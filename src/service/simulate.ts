@@ -55,7 +55,7 @@ export const MAX_CHECKED_CLIENT_ROUNDS = 50_000;
  * and fading estimated to a standard error under 0.5%) is an error at config time.
  */
 export function checkLatencyBudget(config: ExperimentConfig, baseDir: string): ConfigIssue | null {
-  const budget = config.control.latencyBudget;
+  const budget = config.control.latencyBudgetS;
   if (!controllerDef(config.control.method).caps.needsBudget || budget === null) return null;
   const { spec, shardSizes } = clockInputs(config, baseDir);
   const rank = config.lora.rank === 'auto' ? Math.min(...config.offline.candidates) : config.lora.rank;
@@ -66,7 +66,7 @@ export function checkLatencyBudget(config: ExperimentConfig, baseDir: string): C
   const { value: { minMeanLatency, computeOnly, standardError, rounds } } = memo(floorCache, key, () => longRunFloor(lm, 1 / rank, { relSe: 0.005, maxRounds }), 16);
   if (budget >= minMeanLatency) return null;
   return {
-    path: 'control.latencyBudget',
+    path: 'control.latencyBudgetS',
     message: `infeasible: the smallest long-run mean round time reachable is ${minMeanLatency.toPrecision(4)} s (at rho = 1/${rank} with optimal shares: the expected round time over client sampling and fading, estimated from ${rounds} simulated rounds, standard error ${standardError.toPrecision(2)} s; computation alone ${computeOnly.toPrecision(4)} s); raise it to at least ${minMeanLatency.toPrecision(4)}, got ${budget}`,
   };
 }

@@ -16,7 +16,7 @@ function tiny(over: Record<string, unknown> = {}): Record<string, unknown> {
     federation: { numClients: 6, clientsPerRound: 3, rounds: 4 },
     compression: { method: 'soft' },
     channel: { bandwidthHz: 3e4 },
-    control: { method: 'tsfa', latencyBudget: 1.2, V: 1 },
+    control: { method: 'tsfa', latencyBudgetS: 1.2, V: 1 },
     ...over,
   };
 }
@@ -69,9 +69,9 @@ describe('TSFA in training runs', () => {
     for (const r of rows) expect(Math.round(r.rho * meta.offline.chosenRank)).toBeCloseTo(r.rho * meta.offline.chosenRank, 9);
   });
 
-  it('an infeasible budget is a config error naming control.latencyBudget', () => {
-    const v = validateRunConfig(tiny({ control: { method: 'tsfa', latencyBudget: 0.001 } }), process.cwd());
+  it('an infeasible budget is a config error naming control.latencyBudgetS', () => {
+    const v = validateRunConfig(tiny({ control: { method: 'tsfa', latencyBudgetS: 0.001 } }), process.cwd());
     expect(v.ok).toBe(false);
-    if (!v.ok) expect(v.issues[0]).toMatchObject({ path: 'control.latencyBudget', message: expect.stringMatching(/infeasible: .*raise it to at least/) });
+    if (!v.ok) expect(v.issues[0]).toMatchObject({ path: 'control.latencyBudgetS', message: expect.stringMatching(/infeasible: .*raise it to at least/) });
   });
 });

@@ -17,7 +17,7 @@ const fieldPaths = [
   ['lora', 'rank'], ['lora', 'alpha'], ['lora', 'targets'], ['train', 'lr'], ['train', 'batchSize'], ['train', 'mode'],
   ['federation', 'numClients'], ['federation', 'clientsPerRound'], ['federation', 'partition'], ['compression', 'rho'],
   ['compression', 'method'], ['compression', 'k'], ['soft', 'lambda'], ['data', 'dataset'], ['data', 'format'], ['model', 'name'], ['model', 'format'], ['seed'],
-  ['channel', 'bandwidthHz'], ['channel', 'computeGflopsMax'], ['control', 'method'], ['control', 'latencyBudget'], ['offline', 'candidates'],
+  ['channel', 'bandwidthHz'], ['channel', 'computeGflopsMax'], ['control', 'method'], ['control', 'latencyBudgetS'], ['offline', 'candidates'],
 ];
 
 describe('config validation never crashes (property-based)', () => {

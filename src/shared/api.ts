@@ -85,7 +85,7 @@ export interface RunListItem {
   bestAcc: number | null
   totalUplinkBits: number
   meanRoundTime: number
-  latencyBudget: number | null
+  latencyBudgetS: number | null
   tags: string[]
   error?: string
 }

@@ -90,7 +90,7 @@ describe('QSGD', () => {
 
   it('config: compression.levels is validated; a controller that chooses rho refuses qsgd', () => {
     expect(validateConfig({ compression: { method: 'qsgd', levels: 0 } })).toMatchObject({ ok: false, issues: [{ path: 'compression.levels' }] });
-    const r = validateConfig({ compression: { method: 'qsgd' }, control: { method: 'tsfa', latencyBudget: 2 } });
+    const r = validateConfig({ compression: { method: 'qsgd' }, control: { method: 'tsfa', latencyBudgetS: 2 } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues[0]).toMatchObject({ path: 'compression.method', message: expect.stringMatching(/chooses rho.*soft, topk, randk, svd/) });
   });

@@ -45,7 +45,7 @@ describe('TSFA online control (simulate)', () => {
 
   it('keeps the mean round time within budget x 1.02 over 2000 rounds', () => {
     const budget = floor + 0.4 * (ideal - floor);
-    const rows = simulate({ control: { method: 'tsfa', latencyBudget: budget, V: 1 } }, 2000);
+    const rows = simulate({ control: { method: 'tsfa', latencyBudgetS: budget, V: 1 } }, 2000);
     expect(mean(rows.map((r) => r.roundTime))).toBeLessThanOrEqual(budget * 1.02);
     const rhos = new Set(rows.map((r) => r.rho));
     expect(rhos.size).toBeGreaterThan(1); // it adapts
@@ -55,7 +55,7 @@ describe('TSFA online control (simulate)', () => {
   it('larger V gives a larger mean rho and a larger mean queue', () => {
     const budget = floor + 0.4 * (ideal - floor);
     const stats = [0.01, 0.1, 1, 10].map((V) => {
-      const rows = simulate({ control: { method: 'tsfa', latencyBudget: budget, V } }, 2000);
+      const rows = simulate({ control: { method: 'tsfa', latencyBudgetS: budget, V } }, 2000);
       return { rho: mean(rows.map((r) => r.rho)), queue: mean(rows.map((r) => r.queue)) };
     });
     for (let i = 1; i < stats.length; i++) {
@@ -67,7 +67,7 @@ describe('TSFA online control (simulate)', () => {
   });
 
   it('a slack budget gives rho = 1 and equal shares every round', () => {
-    const rows = simulate({ control: { method: 'tsfa', latencyBudget: ideal * 20, V: 1 } }, 500);
+    const rows = simulate({ control: { method: 'tsfa', latencyBudgetS: ideal * 20, V: 1 } }, 500);
     for (const r of rows) {
       expect(r.rho).toBe(1);
       expect(r.queue).toBe(0);
@@ -90,7 +90,7 @@ describe('TSFA online control (simulate)', () => {
   });
 
   it('controller state survives a JSON round trip: a resumed simulation equals an uninterrupted one', () => {
-    const over = { control: { method: 'tsfa' as const, latencyBudget: floor + 0.3 * (ideal - floor), V: 1 } };
+    const over = { control: { method: 'tsfa' as const, latencyBudgetS: floor + 0.3 * (ideal - floor), V: 1 } };
     const cfg = resolved(config(over));
     const src = { kind: 'synthetic' as const, seed: 5, decay: 1, noise: 0.3 };
     const full = simulate(over, 100);
@@ -110,7 +110,7 @@ describe('predicted error', () => {
     expect(t).toEqual([1, 9 / 25, 0, 0]);
   });
   it('unknown clients use the mean known curve; none known: a flat prior', () => {
-    const c = new TsfaController({ spec: { method: 'tsfa', latencyBudget: 1, V: 1 }, channel: config().channel, fixedRho: 0.25, rank: 4, sparsifies: true });
+    const c = new TsfaController({ spec: { method: 'tsfa', latencyBudgetS: 1, V: 1 }, channel: config().channel, fixedRho: 0.25, rank: 4, sparsifies: true });
     expect(c.predictedError([0], 0.5)).toBeCloseTo(0.5, 12);
     c.recordProfile(1, { x: [1, 1, 0, 0] });
     expect(c.predictedError([1], 0.5)).toBe(0);
@@ -129,7 +129,7 @@ describe('TSFA offline stage', () => {
   });
 
   function chosen(budget: number, bandwidthHz: number): number {
-    const cfg = config({ lora: { rank: 'auto' }, control: { method: 'tsfa', latencyBudget: budget }, channel: { bandwidthHz } });
+    const cfg = config({ lora: { rank: 'auto' }, control: { method: 'tsfa', latencyBudgetS: budget }, channel: { bandwidthHz } });
     return scoreRanks(cfg.offline.candidates, budget, energy, expectedLatency(cfg, spec, shards)).chosenRank;
   }
 

@@ -81,7 +81,7 @@ export abstract class BaseController implements Controller {
 
   /** Virtual queue update with the round's realised latency: Q <- max(Q + T - budget, 0). */
   observe(roundTime: number): void {
-    const budget = this.ctx.spec.latencyBudget;
+    const budget = this.ctx.spec.latencyBudgetS;
     if (budget !== null) this.state.queue = Math.max(this.state.queue + roundTime - budget, 0);
   }
 

@@ -21,8 +21,8 @@ export const V_PER_BUDGET_SQUARED = 4;
  */
 export function tsfaWeight(spec: ControlSpec): number {
   if (spec.V !== null) return spec.V;
-  if (spec.latencyBudget === null) throw new Error('tsfa: control.V null needs control.latencyBudget (its default is 4 x budget^2)');
-  return V_PER_BUDGET_SQUARED * spec.latencyBudget ** 2;
+  if (spec.latencyBudgetS === null) throw new Error('tsfa: control.V null needs control.latencyBudgetS (its default is 4 x budget^2)');
+  return V_PER_BUDGET_SQUARED * spec.latencyBudgetS ** 2;
 }
 
 export class TsfaController extends BaseController {
@@ -34,7 +34,7 @@ export class TsfaController extends BaseController {
   }
 
   protected allocate(demands: Demand[]): Allocation {
-    const budget = this.ctx.spec.latencyBudget;
+    const budget = this.ctx.spec.latencyBudgetS;
     if (this.state.queue === 0 && budget !== null) {
       // A slack queue: the latency term vanishes; equal shares when they meet the budget.
       const eq = equalAllocation(demands, this.ctx.channel);
@@ -53,7 +53,7 @@ export const tsfa = {
   summary: 'Lyapunov control under the latency budget',
   caps: { needsBudget: true, choosesRho: true, usesProfiles: true, picksRank: true },
   schema: {
-    V: within(1e-12, 1e12).nullable().default(null).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency); null = 4 x latencyBudget^2, a weight in the budget\'s own time scale (docs/method.md section 4)', unit: 's^2' }),
+    V: within(1e-12, 1e12).nullable().default(null).meta({ description: 'tsfa: weight of the predicted sparsification error against queue x latency (larger = more accuracy, more latency); null = 4 x latencyBudgetS^2, a weight in the budget\'s own time scale (docs/method.md section 4)', unit: 's^2' }),
   },
   create: (ctx) => new TsfaController(ctx),
   note: () => ({

@@ -11,7 +11,7 @@ export interface ControlSpec {
   /** A registered controller's name (control/index.ts). */
   method: string;
   /** Long-term average round latency budget (s); null = none. */
-  latencyBudget: number | null;
+  latencyBudgetS: number | null;
   /** Drift-plus-penalty weight of the predicted error (s^2 per unit error); used by controllers that trade error for latency; null: the controller's default (tsfa: 4 x budget^2). */
   V: number | null;
 }
@@ -65,7 +65,7 @@ export interface Controller {
 }
 
 export interface ControllerCaps {
-  /** Needs control.latencyBudget (validation refuses null). */
+  /** Needs control.latencyBudgetS (validation refuses null). */
   needsBudget: boolean;
   /** Chooses rho itself: needs a compressor whose message rho changes, and compression.k null. */
   choosesRho: boolean;

@@ -141,8 +141,8 @@ export function expectedLatency(config: ExperimentConfig, spec: ModelSpec, shard
 
 export async function runOfflineStage(input: OfflineInput): Promise<OfflineResult> {
   const cfg = input.config;
-  const budget = cfg.control.latencyBudget;
-  if (budget === null) throw new Error('offline stage: control.latencyBudget is required');
+  const budget = cfg.control.latencyBudgetS;
+  if (budget === null) throw new Error('offline stage: control.latencyBudgetS is required');
   const candidates = cfg.offline.candidates;
   const R = Math.max(...candidates);
   const { singularValues, meanLoss } = await pilotSpectrum(input, R);

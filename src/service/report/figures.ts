@@ -115,7 +115,7 @@ function perRound(id: string, title: string, field: string, yName: string, capti
   };
 }
 
-const budgetOf = (r: ReportRun) => num(getAt(r.config, 'control.latencyBudget'));
+const budgetOf = (r: ReportRun) => num(getAt(r.config, 'control.latencyBudgetS'));
 
 const latency: FigureSpec = {
   id: 'latency', title: 'Round latency against the budget',
@@ -123,7 +123,7 @@ const latency: FigureSpec = {
   caption: (runs) => {
     const withBudget = runs.some((r) => budgetOf(r) !== null);
     return 'Simulated round time T_t (solid, left axis: the slowest sampled client\'s compute plus upload time)'
-      + (withBudget ? '; the Lyapunov virtual queue Q_t after the round (dotted, right axis); the long-term latency budget (dashed).' : '. No run set control.latencyBudget, so no budget or queue is drawn.');
+      + (withBudget ? '; the Lyapunov virtual queue Q_t after the round (dotted, right axis); the long-term latency budget (dashed).' : '. No run set control.latencyBudgetS, so no budget or queue is drawn.');
   },
   option: (runs, _ctx, size) => {
     const withBudget = runs.some((r) => budgetOf(r) !== null);

@@ -3,6 +3,7 @@
  * skipped and noted) and summary.json. Missing optional pieces (older runs, runs still running)
  * become nulls and notes, never errors; a folder without config.json is not a run directory.
  */
+import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RoundMetrics, RunStatus } from '../../shared/api';
@@ -46,7 +47,7 @@ export function loadRun(dir: string): ReportRun {
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new ReportInputError(`${dir}: no such directory`);
   if (!isRunDir(abs)) throw new ReportInputError(`${dir}: not a run directory (no config.json)`);
   let config: Record<string, unknown>;
-  try { config = obj(readJson(files(abs).config)); } catch (e) { throw new ReportInputError(`${files(abs).config}: not valid JSON (${(e as Error).message})`); }
+  try { config = obj(upgradeConfig(readJson(files(abs).config))); } catch (e) { throw new ReportInputError(`${files(abs).config}: not valid JSON (${(e as Error).message})`); }
   const meta = obj(readOr(files(abs).meta, {}));
   const summary = readOr<RunSummary | null>(files(abs).summary, null);
   const { rows, tornLastLine } = readMetrics<RoundMetrics>(abs);

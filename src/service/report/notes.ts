@@ -36,7 +36,7 @@ export function methodSummary(r: ReportRun): string {
   const caps = COMPRESSORS.find((d) => d.name === method)?.caps;
   const comp = caps && !caps.sparsifies ? `dense uplink (${method}, ${str(getAt(c, 'compression.valueBits'))}-bit values)`
     : `${method.toUpperCase()} compression (rho ${str(getAt(c, 'compression.rho'))}${getAt(c, 'compression.k') ? `, k ${str(getAt(c, 'compression.k'))}` : ''}, ${str(getAt(c, 'compression.valueBits'))}-bit values${caps?.errorFeedback === false ? '' : `, error feedback ${getAt(c, 'compression.errorFeedback') === false ? 'off' : 'on'}`})`;
-  const budget = num(getAt(c, 'control.latencyBudget'));
+  const budget = num(getAt(c, 'control.latencyBudgetS'));
   const ctl: ControllerDefinition | undefined = CONTROLLERS.find((d) => d.name === ctrl);
   const control = ctl?.caps.needsBudget ? `${ctrl.toUpperCase()} control (latency budget ${budget} s${Object.keys(ctl.schema ?? {}).map((f) => `, ${f} ${str(getAt(c, `control.${f}`), 'default')}`).join('')})`
     : `${ctrl} control${budget !== null ? ` (budget ${budget} s logged against)` : ''}`;

@@ -54,7 +54,7 @@ function writeRun(root: string, id: string, over: Record<string, unknown>, rows:
 
 export function writeReportFixture(root: string): FixtureRun[] {
   const base = { federation: { numClients: 5, clientsPerRound: 3, rounds: 10 }, channel: { bandwidthHz: 100000 } };
-  const tsfa = { ...base, compression: { method: 'soft' }, control: { method: 'tsfa', latencyBudget: 1.3 } };
+  const tsfa = { ...base, compression: { method: 'soft' }, control: { method: 'tsfa', latencyBudgetS: 1.3 } };
   return [
     writeRun(root, 'run-soft-a', { ...tsfa, name: 'soft-a', seed: 1 }, rowsFor(1, 'soft', 10, 1.3), 'completed'),
     writeRun(root, 'run-soft-b', { ...tsfa, name: 'soft-b', seed: 2 }, rowsFor(2, 'soft', 10, 1.3), 'completed'),

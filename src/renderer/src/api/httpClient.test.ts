@@ -26,7 +26,7 @@ class FakeSocket {
 const m = (round: number): RoundMetrics => ({ round, trainLoss: 1, testAcc: 0.5, testLoss: 1, uplinkBits: 1, cumUplinkBits: round, roundTime: 0, cumTime: 0, wallMs: 1, clientIds: [], clientBits: [] })
 const item = (over: Partial<RunListItem>): RunListItem => ({
   id: 'r1', name: 'r1', status: 'running', createdAt: '', method: 'none', controller: null, rank: 8, roundsDone: 0, rounds: 5,
-  finalAcc: null, bestAcc: null, totalUplinkBits: 0, meanRoundTime: 0, latencyBudget: null, tags: [], ...over
+  finalAcc: null, bestAcc: null, totalUplinkBits: 0, meanRoundTime: 0, latencyBudgetS: null, tags: [], ...over
 })
 
 describe('httpClient', () => {

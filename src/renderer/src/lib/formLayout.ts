@@ -20,7 +20,7 @@ export const ESSENTIAL_PATHS = [
   'compression.method',
   'compression.rho',
   'control.method',
-  'control.latencyBudget'
+  'control.latencyBudgetS'
 ]
 
 /** Shown by the dataset/model picker. */
