@@ -66,10 +66,11 @@ commands:
   report <runDir>... [--format html,pdf,svg,png,csv,json,tex,md] [--out <dir>] [--target-acc X] [--dpi N]
       figures, tables and a self-contained report of one run or a comparison (docs/reports.md)
 
-  serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N] [--no-build]
+  serve [--runs <dir>] [--port N] [--max-concurrent N] [--client-workers N] [--queue URL] [--no-build]
       the app's UI and API on 127.0.0.1 (default: runs/, a free port, 1 run at a time); builds
       the UI first when it is missing or older than src/; prints the URL with its per-launch
-      token and serves until Ctrl-C
+      token and serves until Ctrl-C; --queue: runs train their clients on the queue's workers
+      (the Help view lists the pool)
 
 exit codes: 0 ok, 1 the run failed, 2 bad input (arguments or config)`;
 

@@ -1,5 +1,5 @@
 /**
- * `fedlora serve [--runs dir] [--port N] [--max-concurrent N] [--client-workers N] [--no-build]`: the app's API and UI
+ * `fedlora serve [--runs dir] [--port N] [--max-concurrent N] [--client-workers N] [--queue URL] [--no-build]`: the app's API and UI
  * over HTTP + WebSocket on 127.0.0.1. In a checkout, out/ is first (re)built when missing or older than src/
  * (`--no-build`: serve whatever build there is). Prints the URL (with the per-launch token) on stdout and serves until
  * Ctrl-C; running runs then finish their round and stop (Ctrl-C twice quits at once; the next start
@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 import { createApi } from '../service/api';
 import { RunManager } from '../service/manager';
 import { startServer } from '../server/index';
+import { PoolView } from '../service/queue/view';
+import { openQueueTarget, QueueUsageError } from './queue';
 
 export class ServeUsageError extends Error {}
 
@@ -50,18 +52,28 @@ function repoRoot(): string | null {
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { runs: { type: 'string' }, port: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'client-workers': { type: 'string' }, 'no-build': { type: 'boolean' } },
+    options: { runs: { type: 'string' }, port: { type: 'string' }, 'max-concurrent': { type: 'string' }, 'client-workers': { type: 'string' }, 'no-build': { type: 'boolean' }, queue: { type: 'string' } },
   });
   const port = intOption('port', values.port, 0, 65535, 0);
   const maxConcurrent = intOption('max-concurrent', values['max-concurrent'], 1, 64, 1);
   const clientWorkers = intOption('client-workers', values['client-workers'], 1, 64, 1);
-  const manager = new RunManager({ runsDir: path.resolve(values.runs ?? 'runs'), maxConcurrent, clientWorkers });
+  let pool: PoolView | undefined;
+  if (values.queue !== undefined) {
+    try {
+      pool = new PoolView(await openQueueTarget(values.queue));
+    } catch (e) {
+      if (e instanceof QueueUsageError) throw new ServeUsageError(e.message);
+      process.stderr.write(`fedlora serve: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  const manager = new RunManager({ runsDir: path.resolve(values.runs ?? 'runs'), maxConcurrent, clientWorkers, clientQueue: values.queue });
   const build = values['no-build'] ? { built: false, error: null } : buildUiIfStale();
   const staticDir = builtRenderer();
-  const server = await startServer({ api: createApi(manager, { transport: 'http' }), host: '127.0.0.1', port, staticDir: staticDir ?? undefined });
+  const server = await startServer({ api: createApi(manager, { transport: 'http', pool: pool && (() => pool.list()) }), host: '127.0.0.1', port, staticDir: staticDir ?? undefined });
   if (!staticDir) process.stderr.write(`the UI is not built${build.error ? ` (${build.error})` : ''}: \`npx electron-vite build\` builds it; the API works without it\n`);
   else if (build.error) process.stderr.write(`serving the previous UI build: ${build.error}\n`);
-  process.stderr.write(`runs in ${manager.runsDir}, at most ${maxConcurrent} at once, clients of each on ${clientWorkers} thread${clientWorkers > 1 ? 's' : ''}; Ctrl-C stops\n`);
+  process.stderr.write(`runs in ${manager.runsDir}, at most ${maxConcurrent} at once, clients of each on ${pool ? `the workers of ${(await pool.list()).queue}` : `${clientWorkers} thread${clientWorkers > 1 ? 's' : ''}`}; Ctrl-C stops\n`);
   process.stdout.write(server.url + '\n');
 
   return new Promise<number>((resolve) => {
@@ -70,7 +82,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       if (stopping) process.exit(130);
       stopping = true;
       process.stderr.write('stopping: running runs finish their round (Ctrl-C again to quit now)\n');
-      void server.close().then(() => manager.shutdown()).then(() => resolve(0));
+      void server.close().then(() => manager.shutdown()).then(() => { pool?.close(); resolve(0); });
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

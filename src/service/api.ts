@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import pkg from '../../package.json';
 import { probeGpu } from '../engine/backend';
 import { configHelp } from '../engine/config';
-import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse } from '../shared/api';
+import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse, type PoolInfo } from '../shared/api';
 import { RunLockedError } from './lock';
 import { exportRunsReport } from './report/exportRuns';
 import type { ReportBrowser } from './report/browser';
@@ -21,6 +21,8 @@ export interface ApiInfo {
   reportBrowser?: () => Promise<ReportBrowser>;
   /** A native file/folder dialog (the desktop app passes Electron's); absent over HTTP. */
   pickPath?: (kind: 'file' | 'folder', title?: string) => Promise<string | null>;
+  /** The queue's pool (`serve --queue`); absent: runs train their clients here. */
+  pool?: () => Promise<PoolInfo>;
 }
 
 type Handlers = { [C in ApiCommand]: (request: unknown) => ApiResponse<C> | Promise<ApiResponse<C>> };
@@ -103,6 +105,10 @@ export function createApi(manager: RunManager, info: ApiInfo): ApiHandlers {
       const r = fields(req, 'data.preview');
       if (r.config === undefined) throw new ApiError('invalid-request', 'data.preview: config is required');
       return manager.preview(r.config);
+    },
+    'pool.list': async (req) => {
+      noRequest(req, 'pool.list');
+      return info.pool ? info.pool() : { queue: null, workers: [], error: null };
     },
     'system.pickPath': async (req) => {
       const r = fields(req, 'system.pickPath');

@@ -8,6 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { executeRun } from './runner';
 import { RunLockedError } from './lock';
 import type { RunSummary } from './runStore';
+import { queueRunHooks } from './queue/hooks';
+import { parseQueueUrl } from './queue/url';
 
 export interface RunWorkerData {
   dir: string;
@@ -17,6 +19,8 @@ export interface RunWorkerData {
   clientWorkers?: number;
   /** The run lock the manager took under this owner token when it queued the run: the worker adopts it. */
   lockToken?: string;
+  /** Train the clients on the workers of this queue (redis:// URL, checked by the caller) instead of threads here. */
+  queue?: string;
 }
 
 export type RunWorkerMessage =
@@ -31,10 +35,12 @@ function post(m: RunWorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  const { dir, stopFlag, clientWorkers, lockToken } = workerData as RunWorkerData;
+  const { dir, stopFlag, clientWorkers, lockToken, queue } = workerData as RunWorkerData;
   try {
+    const queued = queue ? queueRunHooks(parseQueueUrl(queue), (line) => post({ type: 'log', line })) : {};
     const summary = await executeRun(dir, {
-      onRound: (metrics, totalRounds) => post({ type: 'round', metrics: { ...metrics }, totalRounds }),
+      onRound: (metrics, totalRounds) => { queued.onRound?.(metrics, totalRounds); post({ type: 'round', metrics: { ...metrics }, totalRounds }); },
+      clientPool: queued.clientPool,
       onLog: (line) => post({ type: 'log', line }),
       onBackend: (name) => post({ type: 'backend', name }),
       shouldStop: () => Atomics.load(stopFlag, 0) !== 0,

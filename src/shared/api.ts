@@ -35,6 +35,7 @@ export const API_COMMANDS = [
   'sweeps.list',
   'data.preview',
   'system.pickPath',
+  'pool.list',
 ] as const
 export type ApiCommand = (typeof API_COMMANDS)[number]
 
@@ -99,6 +100,30 @@ export interface RunDetail {
   log: string[]
 }
 
+/** A worker of the queue's pool (`fedlora worker`), from its heartbeat. */
+export interface PoolWorker {
+  id: string
+  host: string
+  pid: number
+  backend: string
+  /** Jobs it takes at once. */
+  concurrency: number
+  /** Jobs running now (0: idle). */
+  busy: number
+  jobsDone: number
+  /** Last heartbeat, ms since the epoch. */
+  lastSeen: number
+}
+
+/** The queue runs train their clients on (`serve --queue`); queue null: runs train here. */
+export interface PoolInfo {
+  /** The queue URL without its password. */
+  queue: string | null
+  workers: PoolWorker[]
+  /** Why the workers could not be listed (Redis away), else null. */
+  error: string | null
+}
+
 export type RunEvent =
   | { type: 'round'; runId: string; metrics: RoundMetrics; totalRounds: number }
   | { type: 'status'; runId: string; status: RunStatus; item: RunListItem }
@@ -147,6 +172,8 @@ export interface ApiCommandTypes {
    * form keeps its path fields). `path: null` when cancelled.
    */
   'system.pickPath': { request: { kind: 'file' | 'folder'; title?: string }; response: { path: string | null } }
+  /** The queue's workers: host, backend, busy/idle, jobs done (queue null and no workers without `serve --queue`). */
+  'pool.list': { request: void; response: PoolInfo }
 }
 
 /** What a config's dataset looks like after partitioning (the new-run form's preview). */

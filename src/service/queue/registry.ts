@@ -4,6 +4,7 @@
  * of the CLI and the app reads these.
  */
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { QUEUE_PREFIX } from './jobs';
 
 /** A worker that has not beaten for this long is gone (it beats every third of it). */
@@ -14,17 +15,20 @@ export const RECORD_TTL_S = 7 * 24 * 3600;
 export const recordKey = (digest: string) => `${QUEUE_PREFIX}:record:${digest}`;
 export const workerKey = (id: string) => `${QUEUE_PREFIX}:worker:${id}`;
 
-export interface PoolWorker {
-  id: string;
-  host: string;
-  pid: number;
-  backend: string;
-  concurrency: number;
+/** A heartbeat as read back (anyone who can write to Redis can write one: checked, bounded). */
+const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const poolWorkerSchema = z.object({
+  id: z.string().min(1).max(200),
+  host: z.string().max(200),
+  pid: count,
+  backend: z.string().max(40),
+  concurrency: count,
   /** Jobs running now (0: idle). */
-  busy: number;
-  jobsDone: number;
-  lastSeen: number;
-}
+  busy: count,
+  jobsDone: count,
+  lastSeen: count,
+});
+export type PoolWorker = z.infer<typeof poolWorkerSchema>;
 
 /** The workers whose heartbeat has not expired, by id. */
 export async function listWorkers(redis: Redis): Promise<PoolWorker[]> {
@@ -36,8 +40,5 @@ export async function listWorkers(redis: Redis): Promise<PoolWorker[]> {
     cursor = next;
   } while (cursor !== '0' && keys.length < 10_000);
   const rows = await Promise.all(keys.map((k) => redis.hgetall(k)));
-  return rows.filter((r) => r.id).map((r) => ({
-    id: r.id, host: r.host, pid: Number(r.pid), backend: r.backend, concurrency: Number(r.concurrency),
-    busy: Number(r.busy), jobsDone: Number(r.jobsDone), lastSeen: Number(r.lastSeen),
-  })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  return rows.flatMap((r) => { const p = poolWorkerSchema.safeParse(r); return p.success ? [p.data] : []; }).sort((a, b) => (a.id < b.id ? -1 : 1));
 }
