@@ -37,7 +37,11 @@ function post(m: RunWorkerMessage): void {
 async function main(): Promise<void> {
   const { dir, stopFlag, clientWorkers, lockToken, queue } = workerData as RunWorkerData;
   try {
-    const queued = queue ? queueRunHooks(parseQueueUrl(queue), (line) => post({ type: 'log', line })) : {};
+    // the app's log shows a round's client jobs as they finish (at most ~10 lines a round) and the workers' count
+    const onJob = (done: number, total: number, workers: number) => {
+      if (done === total || done % Math.ceil(total / 10) === 0) post({ type: 'log', line: `client jobs ${done}/${total} done on ${workers} worker${workers === 1 ? '' : 's'}` });
+    };
+    const queued = queue ? queueRunHooks(parseQueueUrl(queue), (line) => post({ type: 'log', line }), onJob) : {};
     const summary = await executeRun(dir, {
       onRound: (metrics, totalRounds) => { queued.onRound?.(metrics, totalRounds); post({ type: 'round', metrics: { ...metrics }, totalRounds }); },
       clientPool: queued.clientPool,

@@ -1,7 +1,8 @@
 /**
  * Run hooks that train a run's clients on a queue's workers (`executeRun`'s clientPool), for the
  * CLI's `run/resume --queue` and the app's runs under `serve --queue`. meta.json gets `queue`: the
- * URL without password, the workers that took part, jobs and bytes, after every round.
+ * URL without password, the workers that took part, which worker trained which client (round ->
+ * client -> worker, last 50 rounds), jobs and bytes, after every round.
  */
 import * as path from 'node:path';
 import { updateMeta } from '../runStore';
@@ -15,7 +16,7 @@ export function queueRunHooks(target: QueueTarget, log: (line: string) => void, 
   const record = () => {
     if (!pool || !dir) return;
     const s = pool.stats;
-    updateMeta(dir, { queue: { url: target.display, workers: pool.workers(), jobs: s.jobs, reusedJobs: s.reused, bytesOut: s.bytesOut, bytesIn: s.bytesIn } });
+    updateMeta(dir, { queue: { url: target.display, workers: pool.workers(), jobs: s.jobs, reusedJobs: s.reused, bytesOut: s.bytesOut, bytesIn: s.bytesIn, placement: pool.placement() } });
   };
   return {
     clientPool: async (ctx) => {

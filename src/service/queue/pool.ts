@@ -66,6 +66,7 @@ const permanent = (reason: string) => /^(refused|rejected):/.test(reason);
 export class QueueClientPool implements LocalTrainerPool {
   readonly stats: QueueStats = { jobs: 0, reused: 0, bytesOut: 0, bytesIn: 0, workerMs: 0, trainMs: 0 };
   private readonly seen = new Map<string, PoolWorkerUse>();
+  private readonly ran = new Map<number, Record<number, string>>();
 
   private constructor(
     private readonly opts: QueuePoolOptions,
@@ -100,6 +101,9 @@ export class QueueClientPool implements LocalTrainerPool {
   private async writeRecord(): Promise<void> {
     await this.redis.set(recordKey(this.recordDigest), this.recordText, 'EX', RECORD_TTL_S);
   }
+
+  /** Which worker trained which client, per round (the last 50 rounds of this session): round -> client -> worker id. */
+  placement(): Record<number, Record<number, string>> { return Object.fromEntries(this.ran); }
 
   /** The workers that trained this run's jobs so far (in this session), by id. */
   workers(): PoolWorkerUse[] { return [...this.seen.values()].sort((a, b) => (a.id < b.id ? -1 : 1)); }
@@ -163,6 +167,7 @@ export class QueueClientPool implements LocalTrainerPool {
         const job = await this.withLostLimit(() => Job.fromId(this.queue, id), `waiting for job ${id}`);
         if (!job) {
           this.opts.log?.(`job ${id} is gone from Redis (restarted?): queuing it again`);
+          await this.withLostLimit(() => this.writeRecord(), 'writing the run record'); // gone with it
           await this.withLostLimit(() => this.add(id, data), `queuing job ${id}`);
           continue;
         }
@@ -196,6 +201,10 @@ export class QueueClientPool implements LocalTrainerPool {
     const w = this.seen.get(v.worker.id) ?? { ...v.worker, jobs: 0 };
     w.jobs++;
     this.seen.set(v.worker.id, w);
+    const round = this.ran.get(job.round) ?? {};
+    round[job.client] = v.worker.id;
+    this.ran.set(job.round, round);
+    for (const r of this.ran.keys()) if (this.ran.size > 50 && r !== job.round) this.ran.delete(r);
     return decodeResult(v);
   }
 

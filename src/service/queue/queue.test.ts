@@ -198,6 +198,21 @@ describe.skipIf(!REDIS_SERVER)(`queue: runs through Redis equal local runs${why}
     expect(clientJobsDone([a.log(), b.log()])).toBe(15);
   }, 600_000);
 
+  it('Redis restarted mid-run (its jobs lost): coordinator and workers reconnect, lost jobs are queued again, identical metrics', async () => {
+    const r = await redis();
+    const [a, b] = [w(r.url), w(r.url)];
+    await Promise.all([joined(a), joined(b)]);
+    const coord = start(['run', '--config', small, '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
+    procs.push(coord);
+    await until(() => /job \S+\.r2\.\S+ started/.test(a.log() + b.log()), 'a job of round 2 to start', 240_000, () => coord.log());
+    await r.stop();
+    await new Promise((res) => setTimeout(res, 1000));
+    redises.push(await startRedis({ port: r.port }));
+    expect(await coord.exit, coord.log()).toBe(0);
+    expect(deterministicRows(lastLine(coord.log()))).toEqual(smallRef);
+    expect(coord.log()).toMatch(/is gone from Redis \(restarted\?\): queuing it again/);
+  }, 600_000);
+
   it('a worker whose dataset copy differs refuses the job naming the file; a payload failing the schema is rejected without running', async () => {
     const r = await redis();
     const res = path.join(tmp(), 'resources');

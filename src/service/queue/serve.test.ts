@@ -47,8 +47,13 @@ describe.skipIf(!REDIS_SERVER)(`serve --queue: the run manager trains clients on
       const local = newRunDir(tinyConfig());
       await executeRun(local);
       expect(deterministicRows(dir)).toEqual(deterministicRows(local));
-      const meta = readJson<{ queue: { url: string; workers: { pid: number; jobs: number }[] } }>(files(dir).meta);
+      const meta = readJson<{ queue: { url: string; workers: { pid: number; jobs: number }[]; placement: Record<string, Record<string, string>> } }>(files(dir).meta);
       expect(meta.queue.workers).toEqual([expect.objectContaining({ pid: worker.pid, jobs: 4 })]); // 2 rounds x 2 clients
+      // which worker trained which client, per round (the clients the rows name)
+      const rows = deterministicRows(dir) as { round: number; clientIds: number[] }[];
+      const id = (meta.queue.workers[0] as unknown as { id: string }).id;
+      expect(meta.queue.placement).toEqual(Object.fromEntries(rows.map((x) => [String(x.round), Object.fromEntries(x.clientIds.map((c) => [String(c), id]))])));
+      expect(fs.readFileSync(path.join(dir, 'run.log'), 'utf8')).toContain('client jobs 2/2 done on 1 worker');
       const after = await view.list();
       expect(after.workers[0]).toMatchObject({ pid: worker.pid, busy: 0, jobsDone: 4 });
       // without a queue: the app says so
