@@ -3,6 +3,8 @@ import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, dialog } from 'electron'
 import { createApi } from '../service/api'
 import { RunManager } from '../service/manager'
+import { PoolView } from '../service/queue/view'
+import { parseQueueUrl } from '../service/queue/url'
 import { forwardEvents, registerApi } from './ipc'
 import { electronReportBrowser } from './reportBrowser'
 
@@ -54,12 +56,23 @@ void app.whenReady().then(() => {
   // An installed app: configs/ and resources/ are in Electron's resources folder (package.json "build");
   // worker threads read the same through the environment.
   if (app.isPackaged) process.env['FEDLORA_RESOURCES'] ??= join(process.resourcesPath, 'resources')
+  // FEDLORA_QUEUE=redis://...: runs train their clients on that queue's `fedlora worker` pool (docs/scale-out.md)
+  const queueUrl = process.env['FEDLORA_QUEUE']
+  let pool: PoolView | undefined
+  if (queueUrl) {
+    try {
+      pool = new PoolView(parseQueueUrl(queueUrl))
+    } catch (e) {
+      console.error(`FEDLORA_QUEUE: ${(e as Error).message}; runs train their clients here`)
+    }
+  }
   // Training runs in worker threads (out/main/runWorker.js, built beside this file).
   manager = new RunManager({
     runsDir: join(app.getPath('userData'), 'runs'),
     workerEntry: join(__dirname, 'runWorker.js'),
     maxConcurrent: Number(process.env['FEDLORA_MAX_CONCURRENT']) || 1,
-    clientWorkers: Number(process.env['FEDLORA_CLIENT_WORKERS']) || 1
+    clientWorkers: Number(process.env['FEDLORA_CLIENT_WORKERS']) || 1,
+    clientQueue: pool ? queueUrl : undefined
   })
   const pickPath = async (kind: 'file' | 'folder', title?: string): Promise<string | null> => {
     const win = BrowserWindow.getFocusedWindow()
@@ -67,7 +80,7 @@ void app.whenReady().then(() => {
     const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts)
     return r.canceled || !r.filePaths.length ? null : r.filePaths[0]
   }
-  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion(), reportBrowser: electronReportBrowser, pickPath })
+  const api = createApi(manager, { transport: 'ipc', appVersion: app.getVersion(), reportBrowser: electronReportBrowser, pickPath, pool: pool && (() => pool.list()) })
   registerApi(api, isAppUrl)
   forwardEvents(api, () =>
     BrowserWindow.getAllWindows()
