@@ -6,6 +6,7 @@ import { COMPRESSOR_NAMES } from '../../engine/compress';
 import { getAt } from '../../engine/paths';
 import { bitsToTarget, hasField, num, series, type ReportRun } from './load';
 import { axis, baseOption, FONT, INK, pixelSize, renderSvg, runStyle, SIZES, type FigureSize } from './style';
+import { meanInterval, type Interval } from './stats';
 
 export interface FigureContext {
   /** Target test accuracy for "bits to reach" (fraction in 0..1), null when no run has an accuracy. */
@@ -278,6 +279,55 @@ const compressionCost: FigureSpec = {
   },
 };
 
+export interface ParetoGroup { method: string; label: string; seeds: number; acc: Interval; bits: number }
+
+/**
+ * Configurations over seeds (runs whose configs differ only in seed and name), completed ones with an
+ * accuracy: final accuracy (mean and 95% t-interval) and mean total uplink bits, by compression method.
+ */
+export function paretoGroups(runs: ReportRun[]): ParetoGroup[] {
+  const groups = new Map<string, ReportRun[]>();
+  for (const r of runs) {
+    if (r.status !== 'completed') continue;
+    const { seed: _s, name: _n, ...rest } = r.config as Record<string, unknown>;
+    const key = JSON.stringify(rest, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out: ParetoGroup[] = [];
+  for (const rs of groups.values()) {
+    const accs = rs.map((r) => [...r.metrics].reverse().map((m) => num(m.testAcc)).find((a) => a !== null) ?? null).filter((a): a is number => a !== null);
+    if (accs.length !== rs.length) continue;
+    const bits = rs.map((r) => r.metrics.reduce((a, m) => a + (num(m.uplinkBits) ?? 0), 0));
+    const rho = num(getAt(rs[0].config, 'compression.rho'));
+    out.push({ method: methodOf(rs[0]), label: `${methodOf(rs[0])}${rho !== null && methodOf(rs[0]) !== 'none' ? ` rho ${rho}` : ''}`, seeds: rs.length, acc: meanInterval(accs), bits: bits.reduce((a, b) => a + b, 0) / bits.length });
+  }
+  return out;
+}
+
+const pareto: FigureSpec = {
+  id: 'pareto', title: 'Final accuracy against total uplink bits, over seeds',
+  missing: (runs) => (!hasField(runs, 'testAcc') ? noAcc : paretoGroups(runs).length < 2 ? 'needs at least two completed configurations with an accuracy (e.g. several compressors or ratios)' : null),
+  caption: (runs) => {
+    const g = paretoGroups(runs);
+    return `Final test accuracy against total uplink bits (log scale) of each configuration, a line per compression method; markers are the mean over a configuration's seeds (runs whose configs differ only in seed), bars the 95% t-interval of the mean (${Math.min(...g.map((x) => x.seeds))}-${Math.max(...g.map((x) => x.seeds))} seeds per point; no bar with one seed).`;
+  },
+  option: (runs, _ctx, size) => {
+    const fontPx = SIZES[size].fontPx;
+    const groups = paretoGroups(runs);
+    const methods = [...new Set(groups.map((g) => g.method))];
+    const series: Record<string, unknown>[] = [];
+    methods.forEach((m, i) => {
+      const st = runStyle(i);
+      const ps = groups.filter((g) => g.method === m).sort((a, b) => a.bits - b.bits);
+      series.push({ type: 'line', name: m, data: ps.map((p) => [p.bits, p.acc.mean]), symbol: st.symbol, symbolSize: 6, lineStyle: { color: st.color, type: st.type, width: 1.4 }, itemStyle: { color: st.color } });
+      for (const p of ps) if (p.acc.half !== null) series.push({ type: 'line', name: m, data: [[p.bits, p.acc.mean - p.acc.half], [p.bits, p.acc.mean + p.acc.half]], symbol: 'none', lineStyle: { color: st.color, width: 1 }, silent: true });
+    });
+    const o = baseOption(size, true);
+    (o.legend as Record<string, unknown>).data = methods;
+    return { ...o, xAxis: axis({ name: 'total uplink (bit)', type: 'log' }, fontPx, 'x'), yAxis: axis({ name: 'final test accuracy (%)', percent: true }, fontPx, 'y'), series };
+  },
+};
+
 /** Every figure in report order. */
 export const FIGURES: FigureSpec[] = [
   accuracyVs('accuracy-round', 'Accuracy over rounds', 'round', 'round', false),
@@ -290,6 +340,7 @@ export const FIGURES: FigureSpec[] = [
   shares,
   bitsTarget,
   compressionCost,
+  pareto,
   perRound('sparsification-error', 'Sparsification error', 'sparsError', 'relative error ‖ΔW−ΔŴ‖/‖ΔW‖',
     'Convergence-bound term: mean over the sampled clients of ||dW - dW_hat||_F / ||dW||_F, the relative error of what was sent (error-feedback residual included); 0 for dense runs.', 'no run logged sparsError (simulate-only and older runs)'),
   perRound('covariance-norm', 'Covariance effect', 'covNorm', 'covariance ratio ‖C‖/‖Δ‖',
