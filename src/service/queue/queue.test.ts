@@ -15,7 +15,7 @@ import { deterministicRows } from '../testFixtures';
 import { resourcesDir } from '../resources';
 import { CLIENT_QUEUE, QUEUE_PREFIX } from './jobs';
 import { listWorkers } from './registry';
-import { REDIS_SERVER, startRedis, type TestRedis } from './testRedis';
+import { OPENSSL, REDIS_SERVER, startRedis, testCertificates, type TestRedis } from './testRedis';
 
 const root = path.resolve(__dirname, '../../..');
 const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
@@ -107,6 +107,31 @@ describe.skipIf(!REDIS_SERVER)(`queue: bad --queue input${why}`, () => {
       wk.child.kill('SIGINT');
       expect(await wk.exit).toBe(0);
       expect(wk.log()).toMatch(/stopped after 0 job\(s\)/);
+    } finally { await r.stop(); }
+  });
+});
+
+describe.skipIf(!REDIS_SERVER || !OPENSSL)(`queue: rediss:// (TLS) with a password${REDIS_SERVER && !OPENSSL ? ' (skipped: openssl is not installed to make a test certificate)' : why}`, () => {
+  it('an unknown CA is refused with the TLS reason; with the CA trusted (NODE_EXTRA_CA_CERTS) a worker joins over TLS and is listed', async () => {
+    const dir = tmp();
+    const tls = testCertificates(dir)!;
+    const r = await startRedis({ tls, password: 'tls-pw' });
+    try {
+      expect(r.url).toMatch(/^rediss:\/\/:tls-pw@localhost:\d+$/);
+      const out = path.join(dir, 'runs');
+      const untrusted = await cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', r.url]);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(new RegExp(`cannot reach Redis at rediss://localhost:${r.port}/0: .*(self.signed|certificate)`));
+      expect(fs.existsSync(out)).toBe(false);
+      const wk = worker(r.url, { NODE_EXTRA_CA_CERTS: tls.ca });
+      await joined(wk);
+      expect(wk.log()).toContain(`joined rediss://localhost:${r.port}/0`);
+      const redis = new Redis({ host: 'localhost', port: r.port, password: 'tls-pw', tls: { ca: fs.readFileSync(tls.ca) } });
+      const listed = await listWorkers(redis);
+      redis.disconnect();
+      expect(listed).toEqual([expect.objectContaining({ pid: wk.child.pid })]);
+      wk.child.kill('SIGINT');
+      expect(await wk.exit).toBe(0);
     } finally { await r.stop(); }
   });
 });

@@ -4,6 +4,7 @@
  * tests can skip with the reason in their name.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 
 function which(cmd: string): string | null {
@@ -29,12 +30,29 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** Start redis-server on a free loopback port; resolves once it accepts connections. */
-export async function startRedis(opts: { password?: string; port?: number } = {}): Promise<TestRedis> {
+/** A throwaway CA and a server certificate for localhost/127.0.0.1 (openssl), in `dir`; null without openssl. */
+export function testCertificates(dir: string): { cert: string; key: string; ca: string } | null {
+  if (!which('openssl')) return null;
+  const f = (n: string) => `${dir}/${n}`;
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=fedlora-test-ca']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'redis.key', '-out', 'redis.csr', '-subj', '/CN=localhost']);
+  fs.writeFileSync(f('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+  run(['x509', '-req', '-in', 'redis.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'redis.crt', '-days', '2', '-extfile', 'ext.cnf']);
+  return { cert: f('redis.crt'), key: f('redis.key'), ca: f('ca.crt') };
+}
+
+export const OPENSSL = which('openssl');
+
+/** Start redis-server on a free loopback port (TLS only when `tls` is given); resolves once it accepts connections. */
+export async function startRedis(opts: { password?: string; port?: number; tls?: { cert: string; key: string; ca: string } } = {}): Promise<TestRedis> {
   if (!REDIS_SERVER) throw new Error('redis-server is not installed (apt-get install redis-server)');
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(opts.password ? ['--requirepass', opts.password] : [])];
+    const listen = opts.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(port)];
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(opts.password ? ['--requirepass', opts.password] : [])];
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const ready = await new Promise<boolean>((resolve) => {
@@ -46,7 +64,7 @@ export async function startRedis(opts: { password?: string; port?: number } = {}
       proc.stdout!.resume();
       return {
         port, proc,
-        url: `redis://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
+        url: `${opts.tls ? 'rediss' : 'redis'}://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}${opts.tls ? 'localhost' : '127.0.0.1'}:${port}`,
         stop: () => new Promise<void>((resolve) => {
           if (proc.exitCode !== null || proc.signalCode !== null) { resolve(); return; }
           proc.once('exit', () => resolve());
