@@ -13,12 +13,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deterministicPart } from '../src/service/runStore';
+import { deterministicPart } from '../src/service/runs/runStore';
 
 const root = path.resolve(__dirname, '..');
 const cliArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
 
-/** Hook points (src/service/fsutil.ts) with the rounds they may fire in: 0 = the writes before the first round. */
+/** Hook points (src/service/runs/fsutil.ts) with the rounds they may fire in: 0 = the writes before the first round. */
 const POINTS: { point: string; round0?: boolean }[] = [
   { point: 'meta-tmp', round0: true }, { point: 'summary-tmp', round0: true }, { point: 'round-start' }, { point: 'metrics-torn' },
   { point: 'metrics-appended' }, { point: 'sidecar-tmp' }, { point: 'checkpoint-after-sidecar' }, { point: 'checkpoint-tmp' },

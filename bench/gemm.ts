@@ -14,8 +14,8 @@ import { gemm, ownGemmPays } from '../src/engine/model/ops';
 import type { VitSpec } from '../src/engine/model/types';
 import { numPatches } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
-import { loadModelFile } from '../src/service/loaders';
-import { resolveModel } from '../src/service/resources';
+import { loadModelFile } from '../src/service/data/models';
+import { resolveModel } from '../src/service/data/resources';
 import { stepSpec } from './step';
 
 interface GemmRow { what: string; M: number; K: number; N: number; count: number; tfjsMs: number; ownMs: number; routed: boolean }

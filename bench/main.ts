@@ -7,7 +7,7 @@
  *   ranking     [--rounds N] [--json]                              SOFT ranking vs optimal SVD
  *   soft-table  [--rounds N] [--out DIR]                           the SOFT communication table
  *   clients     [--workers N] [--rounds N] [--json]                 clients/s on 1 vs N worker threads, round overhead
- *   backends    [--backends wasm,webgpu] [--model base|vit-tiny] [--steps N] [--warmup N] [--profile] [--json]   one train step per backend
+ *   backends    [--backends wasm,webgpu] [--model base|vit-tiny] [--steps N] [--warmup N] [--batch N] [--profile] [--json]   one train step per backend
  *   crash       [--kills N] [--seed S] [--parallel P] [--json]      SIGKILL + resume of CLI runs: identical metrics, no leftovers
  *   queue       [--rounds N] [--workers 1,2] [--json]              clients/s through Redis + BullMQ vs local, per-job overhead, bytes/round
  * Unknown name: usage on stderr, exit code 2.
@@ -24,7 +24,7 @@ export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
   ranking: async (o) => (await import('./ranking')).benchRanking({ rounds: num(o, 'rounds'), json: !!o.json }),
   'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
   clients: async (o) => (await import('./clients')).benchClients({ workers: num(o, 'workers'), rounds: num(o, 'rounds'), json: !!o.json }),
-  backends: async (o) => (await import('./backends')).benchBackends({ backends: str(o, 'backends'), model: str(o, 'model'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), json: !!o.json, child: !!o.child, profile: !!o.profile }),
+  backends: async (o) => (await import('./backends')).benchBackends({ backends: str(o, 'backends'), model: str(o, 'model'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), batch: num(o, 'batch'), json: !!o.json, child: !!o.child, profile: !!o.profile }),
   queue: async (o) => (await import('./queue')).benchQueue({ rounds: num(o, 'rounds'), workers: str(o, 'workers'), json: !!o.json }),
   crash: async (o) => (await import('./crash')).benchCrash({ kills: num(o, 'kills'), seed: num(o, 'seed'), parallel: num(o, 'parallel'), rounds: num(o, 'rounds'), json: !!o.json }),
 };

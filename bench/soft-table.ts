@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { executeRun } from '../src/service/runner';
-import { createRunDir, readMetrics } from '../src/service/runStore';
+import { createRunDir, readMetrics } from '../src/service/runs/runStore';
 import { validateRunConfig } from '../src/service/validate';
 import { positionBits } from '../src/engine/compress/types';
 

@@ -34,8 +34,8 @@ import { checkModelSpec } from '../src/engine/model/specCheck';
 import type { VitSpec, WeightMap } from '../src/engine/model/types';
 import { initVitWeights, VIT_TINY_28 } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
-import { loadIdxFolder, loadModelFile } from '../src/service/loaders';
-import { resolveDataset, resolveModel } from '../src/service/resources';
+import { loadIdxFolder, loadModelFile } from '../src/service/data/models';
+import { resolveDataset, resolveModel } from '../src/service/data/resources';
 
 export interface TorchResult { medianStepMs: number; minStepMs: number; maxStepMs: number; matmulGflops: number; torch: string; threads: number; clsOnly: boolean; cpuShare?: number; medianCpuMs?: number }
 

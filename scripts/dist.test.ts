@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resourcesDir, resolveDataset, resolveModel } from '../src/service/resources';
+import { resourcesDir, resolveDataset, resolveModel } from '../src/service/data/resources';
 import { RunManager } from '../src/service/manager';
 
 const root = path.resolve(__dirname, '..');

@@ -1,6 +1,6 @@
 /** Tables of the replication suite: per method, mean +- std over seeds. */
 import type { ExperimentConfig } from '../../src/engine/config';
-import type { RunSummary } from '../../src/service/runStore';
+import type { RunSummary } from '../../src/service/runs/runStore';
 
 export interface MethodRun {
   method: string;

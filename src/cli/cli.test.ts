@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deterministicPart } from '../service/runStore';
+import { deterministicPart } from '../service/runs/runStore';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');

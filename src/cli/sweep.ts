@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { files, readJson, type RunSummary } from '../service/runStore';
+import { files, readJson, type RunSummary } from '../service/runs/runStore';
 import { materializeSweep, planSweep, SweepError, type SweepSpec } from '../service/sweep';
 import { versions } from '../service/versions';
 import { exportReport } from '../service/report';

@@ -8,7 +8,7 @@ import pkg from '../../package.json';
 import { probeGpu } from '../engine/backend';
 import { configHelp } from '../engine/config';
 import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse, type PoolInfo } from '../shared/api';
-import { RunLockedError } from './lock';
+import { RunLockedError } from './runs/lock';
 import { exportRunsReport } from './report/exportRuns';
 import type { ReportBrowser } from './report/browser';
 import type { RunManager } from './manager';

@@ -1,7 +1,7 @@
 import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { deterministicPart, readMetrics, readJson, files } from './runStore';
+import { deterministicPart, readMetrics, readJson, files } from './runs/runStore';
 
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 

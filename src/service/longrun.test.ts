@@ -12,7 +12,7 @@ import { parseConfig, resolved } from '../engine/config';
 import { LatencyModel } from '../engine/control/latency';
 import { newSimState, simulateRound } from '../engine/control/simulate';
 import { buildTrainer } from './runner';
-import { clockInputs } from './simulate';
+import { clockInputs } from './clock/simulate';
 
 const root = path.resolve(__dirname, '../..');
 

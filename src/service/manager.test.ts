@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, type RunEvent, type RunStatus } from '../shared/api';
 import { RunManager } from './manager';
 import { executeRun } from './runner';
-import { createRunDir, deterministicPart, files, readJson, readMetrics, type RunSummary } from './runStore';
+import { createRunDir, deterministicPart, files, readJson, readMetrics, type RunSummary } from './runs/runStore';
 import { validateRunConfig } from './validate';
 import { tinyConfig } from './testFixtures';
 

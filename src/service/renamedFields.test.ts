@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { upgradeConfig, validateConfig } from '../engine/config';
 import { loadRun } from './report/load';
 import { RunManager } from './manager';
-import { createRunDir, files } from './runStore';
+import { createRunDir, files } from './runs/runStore';
 import { versions } from './versions';
 
 /** A config.json as versions before the rename wrote it: control.latencyBudget (seconds, no unit in the name). */

@@ -6,8 +6,8 @@
 import type { RoundMetrics } from '../shared/api';
 import { parentPort, workerData } from 'node:worker_threads';
 import { executeRun } from './runner';
-import { RunLockedError } from './lock';
-import type { RunSummary } from './runStore';
+import { RunLockedError } from './runs/lock';
+import type { RunSummary } from './runs/runStore';
 import { queueRunHooks } from './queue/hooks';
 import { parseQueueUrl } from './queue/url';
 

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deterministicPart } from './runStore';
+import { deterministicPart } from './runs/runStore';
 import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { files, readJson, readMetrics, type RunSummary } from './runStore';
-import { listCheckpoints } from './checkpoint';
+import { files, readJson, readMetrics, type RunSummary } from './runs/runStore';
+import { listCheckpoints } from './runs/checkpoint';
 
 const strip = (rows: Record<string, unknown>[]) => rows.map(deterministicPart);
 
@@ -149,7 +149,7 @@ describe('runner: unusable checkpoints and leftovers', () => {
 
 describe('runner on a failing disk', () => {
   it('a full disk fails the run with the file named, corrupts nothing, and the run resumes identically', async () => {
-    const { injectWriteFault } = await import('./fsutil');
+    const { injectWriteFault } = await import('./runs/fsutil');
     const cfg = tiny({ federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
     const full = await runRows(cfg);
     const dir = newRun(cfg);
@@ -176,7 +176,7 @@ describe('runner on a failing disk', () => {
 
 describe('run lock', () => {
   it('refuses a second writer on the same run directory while the first is alive', async () => {
-    const { acquireRunLock, RunLockedError } = await import('./lock');
+    const { acquireRunLock, RunLockedError } = await import('./runs/lock');
     const dir = newRun(tiny());
     fs.writeFileSync(path.join(dir, 'run.lock'), JSON.stringify({ pid: process.ppid, host: os.hostname() }));
     await expect(executeRun(dir)).rejects.toThrow(RunLockedError);

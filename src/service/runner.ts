@@ -7,12 +7,12 @@ import { initBackend, type BackendPreference } from '../engine/backend';
 import { resolved, withRank, type ExperimentConfig, type ResolvedConfig } from '../engine/config';
 import { runOfflineStage, type OfflineResult } from '../engine/fl/offline';
 import { FederatedTrainer, type LocalTrainerPool, type RoundMetrics } from '../engine/fl/federated';
-import { configPartition, loadTaskData } from './datasets';
-import { loadModel } from './loaders';
-import { appendMetrics, assertPlainRunDir, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runStore';
-import { discardCheckpointsAfter, findCheckpoint, saveCheckpoint } from './checkpoint';
-import { cleanStaleTemps, crashPoint, setCrashRound, writeFileAtomic } from './fsutil';
-import { acquireRunLock, adoptRunLock, cleanStaleClaims } from './lock';
+import { configPartition, loadTaskData } from './data/datasets';
+import { loadModel } from './data/models';
+import { appendMetrics, assertPlainRunDir, files, readJson, readMetrics, readRunConfig, summarize, updateMeta, writeSummary, type RunSummary } from './runs/runStore';
+import { discardCheckpointsAfter, findCheckpoint, saveCheckpoint } from './runs/checkpoint';
+import { cleanStaleTemps, crashPoint, setCrashRound, writeFileAtomic } from './runs/fsutil';
+import { acquireRunLock, adoptRunLock, cleanStaleClaims } from './runs/lock';
 import { ClientWorkerPool } from './clientPool';
 
 export type ClosablePool = LocalTrainerPool & { close(): Promise<void> };

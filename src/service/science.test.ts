@@ -9,12 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, resolved } from '../engine/config';
 import { LatencyModel } from '../engine/control/latency';
 import { newSimState, simulateRound } from '../engine/control/simulate';
-import { clockInputs } from './simulate';
+import { clockInputs } from './clock/simulate';
 import { makeCompressor } from '../engine/compress';
 import { validateRunConfig } from './validate';
 import * as os from 'node:os';
 import { executeRun } from './runner';
-import { readMetrics } from './runStore';
+import { readMetrics } from './runs/runStore';
 import { newRunDir } from './testFixtures';
 import { exportReport } from './report';
 

@@ -12,8 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConfigIssue, ExperimentConfig } from '../engine/config';
 import { pathProblem, setAt } from '../engine/paths';
-import { writeJsonAtomic } from './fsutil';
-import { createRunDir, files, readJson, type RunSummary } from './runStore';
+import { writeJsonAtomic } from './runs/fsutil';
+import { createRunDir, files, readJson, type RunSummary } from './runs/runStore';
 import { validateRunConfig } from './validate';
 import { ApiError, type Preset, type RunListItem, type SweepInfo } from '../shared/api';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRunDir, deterministicPart, readMetrics } from './runStore';
+import { createRunDir, deterministicPart, readMetrics } from './runs/runStore';
 import { validateRunConfig } from './validate';
 
 /** Tiny run configs for tests: a few seconds of training on 2 cores. */

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { createRunDir, readMetrics } from './runStore';
+import { createRunDir, readMetrics } from './runs/runStore';
 import { validateRunConfig } from './validate';
 
 const root = path.resolve(__dirname, '../..');

@@ -1,7 +1,7 @@
 import { newRunDir } from './testFixtures';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { deterministicPart, files, readJson, readMetrics } from './runStore';
+import { deterministicPart, files, readJson, readMetrics } from './runs/runStore';
 import { validateRunConfig } from './validate';
 import { rate } from '../engine/channel/channel';
 import { parseConfig } from '../engine/config';

@@ -8,10 +8,10 @@
 import * as fs from 'node:fs';
 import { ApiError } from '../shared/api';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
-import { checkDataset, isTextFormat, locateDataset } from './datasets';
-import { FieldError, modelOptions, modelSpecMemo } from './loaders';
-import { checkLatencyBudget, partitionMemo } from './simulate';
-import { GENERATED_MODELS, REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './resources';
+import { checkDataset, isTextFormat, locateDataset } from './data/datasets';
+import { FieldError, modelOptions, modelSpecMemo } from './data/models';
+import { checkLatencyBudget, partitionMemo } from './clock/simulate';
+import { GENERATED_MODELS, REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './data/resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };
 

@@ -5,7 +5,7 @@
  * client -> worker, last 50 rounds), jobs and bytes, after every round.
  */
 import * as path from 'node:path';
-import { updateMeta } from '../runStore';
+import { updateMeta } from '../runs/runStore';
 import type { RunHooks } from '../runner';
 import { QueueClientPool } from './pool';
 import type { QueueTarget } from './url';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../engine/config';
-import { resourcesDir } from '../resources';
+import { resourcesDir } from '../data/resources';
 import {
   clientJobData, clientJobId, clientJobSchema, clientResultSchema, decodeResult, encodeResult, inputDigest, MAX_TENSOR_FLOATS,
 } from './jobs';

@@ -8,8 +8,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ExperimentConfig } from '../../engine/config';
-import { fileKey } from '../loaders';
-import { resolveDataset, resolveModel, resolveUserPath } from '../resources';
+import { fileKey } from '../data/models';
+import { resolveDataset, resolveModel, resolveUserPath } from '../data/resources';
 import { MAX_MANIFEST_FILES, type ManifestEntry } from './jobs';
 
 type Field = ManifestEntry['field'];

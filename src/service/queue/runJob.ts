@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Job } from 'bullmq';
 import type { ExperimentConfig } from '../../engine/config';
-import { createRunDir, readJson, files, type RunSummary } from '../runStore';
+import { createRunDir, readJson, files, type RunSummary } from '../runs/runStore';
 import type { RunWorkerData, RunWorkerMessage } from '../runWorker';
 import { versions } from '../versions';
 import { spawnWorker, workerEntry } from '../workers';

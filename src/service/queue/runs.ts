@@ -8,8 +8,8 @@
  */
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { z } from 'zod';
-import { writeFileAtomic } from '../fsutil';
-import { appendMetrics, files, readMetrics, readRunConfig, updateMeta, writeSummary, type RunSummary } from '../runStore';
+import { writeFileAtomic } from '../runs/fsutil';
+import { appendMetrics, files, readMetrics, readRunConfig, updateMeta, writeSummary, type RunSummary } from '../runs/runStore';
 import { describeIssues, QUEUE_PREFIX, RUN_QUEUE, runJobSchema, sha256, workerInfoSchema, type RunRecord } from './jobs';
 import { runManifest } from './manifest';
 import { RECORD_TTL_S, recordKey } from './registry';

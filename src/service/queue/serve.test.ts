@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createApi } from '../api';
 import { RunManager } from '../manager';
 import { executeRun } from '../runner';
-import { files, readJson } from '../runStore';
+import { files, readJson } from '../runs/runStore';
 import { deterministicRows, newRunDir, tinyConfig } from '../testFixtures';
 import { workerKey } from './registry';
 import { REDIS_SERVER, startRedis } from './testRedis';

@@ -7,7 +7,7 @@ import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RoundMetrics, RunStatus } from '../../shared/api';
-import { files, readJson, readMetrics, type RunSummary } from '../runStore';
+import { files, readJson, readMetrics, type RunSummary } from '../runs/runStore';
 import { getAt } from '../../engine/paths';
 
 export class ReportInputError extends Error {}

@@ -3,7 +3,7 @@
  * from summary.json), seed groups (runs whose configs differ only in seed and name) with
  * mean ± sample standard deviation, and the configs flattened to dotted paths for the side-by-side view.
  */
-import { summarize } from '../runStore';
+import { summarize } from '../runs/runStore';
 import { getAt } from '../../engine/paths';
 import { bitsToTarget, num, type ReportRun } from './load';
 

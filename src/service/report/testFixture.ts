@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../engine/config';
-import { summarize, type RunStatus } from '../runStore';
+import { summarize, type RunStatus } from '../runs/runStore';
 
 export interface FixtureRun { dir: string; id: string; rows: Record<string, unknown>[] }
 

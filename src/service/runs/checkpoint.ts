@@ -10,10 +10,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TrainerState } from '../engine/fl/federated';
-import type { ControlState } from '../engine/control/types';
-import { encodeSafetensors, parseSafetensors } from '../engine/model/safetensors';
-import type { WeightMap } from '../engine/model/types';
+import type { TrainerState } from '../../engine/fl/federated';
+import type { ControlState } from '../../engine/control/types';
+import { encodeSafetensors, parseSafetensors } from '../../engine/model/safetensors';
+import type { WeightMap } from '../../engine/model/types';
 import { crashPoint, writeFileAtomic } from './fsutil';
 
 const DIR = 'checkpoints';

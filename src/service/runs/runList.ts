@@ -2,10 +2,10 @@
  * Read-side views of a run directory for the API: the list row (`RunListItem`, from config.json,
  * meta.json and summary.json only) and the run log (`run.log`, one line per log message).
  */
-import { upgradeConfig } from '../engine/config';
+import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApiError, type RunListItem, type RunStatus } from '../shared/api';
+import { ApiError, type RunListItem, type RunStatus } from '../../shared/api';
 import { files, isValidRunId, readJson, type RunMeta, type RunSummary } from './runStore';
 
 export const LOG_FILE = 'run.log';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TrainerState } from '../engine/fl/federated';
+import type { TrainerState } from '../../engine/fl/federated';
 import { discardCheckpointsAfter, findCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint';
 import { injectWriteFault } from './fsutil';
 

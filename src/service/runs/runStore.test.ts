@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../engine/config';
+import { parseConfig } from '../../engine/config';
 import { appendJsonLines, cleanStaleTemps, injectWriteFault, readJsonLines, writeFileAtomic } from './fsutil';
 import { createRunDir, files } from './runStore';
-import { tinyConfig } from './testFixtures';
+import { tinyConfig } from '../testFixtures';
 
 describe('run directory creation', () => {
   it('a run folder appears whole: a failure (or kill) while writing config.json or meta.json leaves no run folder', () => {

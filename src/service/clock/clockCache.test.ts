@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../engine/config';
-import { resolveModel } from './resources';
+import { parseConfig } from '../../engine/config';
+import { resolveModel } from '../data/resources';
 import { clockCacheStats, clockInputs } from './simulate';
 
 describe('clockInputs cache (the form validates tsfa configs on every edit)', () => {

@@ -2,9 +2,9 @@
  * Data preview for the new-run form (`data.preview`): how the config's partition spreads the
  * classes over the clients (the same seeded partition a run uses) and a few training samples.
  */
-import { ApiError, type DataPreview } from '../shared/api';
-import { validOrThrow } from './validate';
-import type { ExperimentConfig } from '../engine/config';
+import { ApiError, type DataPreview } from '../../shared/api';
+import { validOrThrow } from '../validate';
+import type { ExperimentConfig } from '../../engine/config';
 import { configPartition, loadTrainLabels, previewSamples } from './datasets';
 
 export function dataPreview(config: ExperimentConfig, baseDir: string, samples = 8): DataPreview {

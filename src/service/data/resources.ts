@@ -7,11 +7,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeSafetensors } from '../engine/model/safetensors';
-import type { VitSpec } from '../engine/model/types';
-import { initVitWeights, VIT_TINY_28 } from '../engine/model/vit';
-import { Rng } from '../engine/rng';
-import { writeFileAtomic } from './fsutil';
+import { encodeSafetensors } from '../../engine/model/safetensors';
+import type { VitSpec } from '../../engine/model/types';
+import { initVitWeights, VIT_TINY_28 } from '../../engine/model/vit';
+import { Rng } from '../../engine/rng';
+import { writeFileAtomic } from '../runs/fsutil';
 
 /** The `resources/` folder: FEDLORA_RESOURCES, Electron's resourcesPath, or the repo's. */
 export function resourcesDir(): string {

@@ -2,18 +2,18 @@
  * The simulated clock outside training: config-time feasibility of a latency budget, and
  * `fedlora simulate` (channel + controller alone, same run-directory contract as a training run).
  */
-import { resolved, withRank, type ConfigIssue, type ExperimentConfig } from '../engine/config';
-import { keptComponents } from '../engine/compress/types';
-import { CONTROLLERS, controllerDef, type ControlState } from '../engine/control';
-import { LatencyModel } from '../engine/control/latency';
-import { longRunFloor, newSimState, type LongRunFloor, simulateRound, type ProfileSource, type SimRow } from '../engine/control/simulate';
-import { configPartition, loadTrainLabels } from './datasets';
-import { fileKey, modelOptions, modelSpecMemo } from './loaders';
-import { resolveDataset, resolveModel } from './resources';
-import { appendJsonLines } from './fsutil';
-import { files, readRunConfig, writeSummary, summarize, updateMeta } from './runStore';
-import { findCheckpoint } from './checkpoint';
-import { memo, type Memo } from './memo';
+import { resolved, withRank, type ConfigIssue, type ExperimentConfig } from '../../engine/config';
+import { keptComponents } from '../../engine/compress/types';
+import { CONTROLLERS, controllerDef, type ControlState } from '../../engine/control';
+import { LatencyModel } from '../../engine/control/latency';
+import { longRunFloor, newSimState, type LongRunFloor, simulateRound, type ProfileSource, type SimRow } from '../../engine/control/simulate';
+import { configPartition, loadTrainLabels } from '../data/datasets';
+import { fileKey, modelOptions, modelSpecMemo } from '../data/models';
+import { resolveDataset, resolveModel } from '../data/resources';
+import { appendJsonLines } from '../runs/fsutil';
+import { files, readRunConfig, writeSummary, summarize, updateMeta } from '../runs/runStore';
+import { findCheckpoint } from '../runs/checkpoint';
+import { memo, type Memo } from '../data/memo';
 
 const labelCache: Memo<{ labels: Int32Array; numClasses: number }> = new Map();
 const shardCache: Memo<number[]> = new Map();

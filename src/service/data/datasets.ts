@@ -9,17 +9,17 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ConfigIssue, ExperimentConfig } from '../engine/config';
-import { DataFileError } from '../engine/data/idx';
-import { decodeImage, imageHeaderProblem, imagesToDataset, toModelPixels } from '../engine/data/images';
-import { mapLabels, readCsvTable, readJsonlTable, splitTable, type LabelMap, type TextTable } from '../engine/data/table';
-import { textDataset, tokenizeTexts } from '../engine/data/text';
-import type { ImageDataset } from '../engine/data/types';
-import type { PatchedDataset } from '../engine/data/types';
-import { patchDataset } from '../engine/model/input';
-import { Rng } from '../engine/rng';
-import { partition } from '../engine/data/partition';
-import { assertIdxFiles, assertRegularFile, checkIdxFolder, loadIdxFolder, readRegularFile, readRegularHead, type LoadedModel } from './loaders';
+import type { ConfigIssue, ExperimentConfig } from '../../engine/config';
+import { DataFileError } from '../../engine/data/idx';
+import { decodeImage, imageHeaderProblem, imagesToDataset, toModelPixels } from '../../engine/data/images';
+import { mapLabels, readCsvTable, readJsonlTable, splitTable, type LabelMap, type TextTable } from '../../engine/data/table';
+import { textDataset, tokenizeTexts } from '../../engine/data/text';
+import type { ImageDataset } from '../../engine/data/types';
+import type { PatchedDataset } from '../../engine/data/types';
+import { patchDataset } from '../../engine/model/input';
+import { Rng } from '../../engine/rng';
+import { partition } from '../../engine/data/partition';
+import { assertIdxFiles, assertRegularFile, checkIdxFolder, loadIdxFolder, readRegularFile, readRegularHead, type LoadedModel } from './models';
 import { resolveDataset } from './resources';
 
 export type DataFormat = 'idx' | 'image-folder' | 'csv' | 'jsonl';

@@ -7,11 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApiError } from '../shared/api';
+import { ApiError } from '../../shared/api';
 import { cleanStaleTemps } from './fsutil';
 import { acquireRunLock, cleanStaleClaims, isLocked } from './lock';
 import { files, isSymlink, isValidRunId, readJson, writeSummary } from './runStore';
-import { readSummary } from './runView';
+import { readSummary } from './runList';
 
 /** The folder of a run id under `runsDir`; anything but a plain folder name, or a symlinked folder, is refused. */
 export function runDirOf(runsDir: string, id: unknown): string {

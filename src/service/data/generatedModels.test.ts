@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VIT_TINY_28 } from '../engine/model/vit';
-import { loadModelFile } from './loaders';
+import { VIT_TINY_28 } from '../../engine/model/vit';
+import { loadModelFile } from './models';
 import { resolveModel } from './resources';
-import { validateRunConfig } from './validate';
+import { validateRunConfig } from '../validate';
 
 describe('generated shipped models (vit-tiny-random: too large for the repository)', () => {
   const saved = process.env.FEDLORA_CACHE;
@@ -24,7 +24,7 @@ describe('generated shipped models (vit-tiny-random: too large for the repositor
     const m = loadModelFile(file);
     expect(m.spec).toEqual(VIT_TINY_28);
     expect(Object.values(m.weights).reduce((n, w) => n + w.data.length, 0)).toBeGreaterThan(5e6);
-    const v = validateRunConfig(JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../configs/gpu.json'), 'utf8')), path.resolve(__dirname, '../../configs'));
+    const v = validateRunConfig(JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../configs/gpu.json'), 'utf8')), path.resolve(__dirname, '../../../configs'));
     expect(v.ok && v.config.model.name).toBe('vit-tiny-random');
     for (const d of [a, b]) fs.rmSync(d, { recursive: true, force: true });
   });
