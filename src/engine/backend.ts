@@ -16,6 +16,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gemmMode } from './model/kernels';
+import { registerWebgpuKernels, unregisterWebgpuKernels, webgpuKernelMode } from './model/webgpuKernels';
 
 import { BACKENDS, type BackendName, type BackendPreference } from './backendNames';
 
@@ -112,6 +113,7 @@ async function tryBackend(name: BackendName, auto: boolean): Promise<string> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('@tensorflow/tfjs-backend-webgpu');
       if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
+      if (webgpuKernelMode() === 'fused') registerWebgpuKernels(); else unregisterWebgpuKernels();
       return 'webgpu';
     }
     case 'tensorflow-gpu':
@@ -185,6 +187,7 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
     throw new Error(`backend: must be one of auto, ${BACKENDS.join(', ')}; got "${requested}" (check FEDLORA_BACKEND)`);
   }
   const mode = gemmMode(); // throws on a bad FEDLORA_GEMM before any backend is tried
+  webgpuKernelMode(); // and on a bad FEDLORA_WEBGPU_KERNELS
   if (current && (requested === 'auto' || current.name === requested)) return current;
   const candidates: BackendName[] = requested === 'auto' ? [...BACKENDS] : [requested];
   const skipped: BackendInfo['skipped'] = [];

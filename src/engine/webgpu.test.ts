@@ -1,9 +1,10 @@
 /**
  * The WebGPU backend on a software Vulkan device (SwiftShader, from Debian's chromium package, with
- * the loader from libvulkan1; .ci/run installs both). Every op the engine runs on a non-fused
- * backend, forward and gradient, through whole models (ViT and text encoder: linear layers, LoRA
- * branch, layer norm, GELU, attention with its mask, embedding gather, softmax cross-entropy) and
- * the Adam step, agrees with the cpu backend within 1e-4 relative; a seeded run is identical twice;
+ * the loader from libvulkan1; .ci/run installs both). Every op the engine runs on webgpu (the
+ * fused WGSL kernels of model/webgpuKernels.ts and the tfjs ops), forward and gradient, through
+ * whole models (ViT and text encoder: linear layers, LoRA branch, layer norm, GELU, attention with
+ * its mask, embedding gather, softmax cross-entropy) and the Adam step, agrees with the cpu backend
+ * within 1e-4 relative; a seeded run is identical twice;
  * no tensor is left behind per round; `auto` skips the software adapter with its reason; a machine
  * without any Vulkan driver gets an error naming what to install.
  */

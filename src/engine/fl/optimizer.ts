@@ -6,7 +6,7 @@
  * (Kingma & Ba, 2015) and SGD with momentum are written out: a few element-wise ops per tensor.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM, hasFusedKernels, type AdamAttrs } from '../model/kernels';
+import { ADAM, hasKernel, type AdamAttrs } from '../model/kernels';
 
 export interface OptimizerSpec { name: 'adam' | 'sgd'; lr: number; momentum: number }
 
@@ -46,7 +46,7 @@ export class LocalOptimizer {
     this.step += 1;
     const t = this.step, { lr, momentum } = this.spec;
     const old: tf.Tensor[] = [];
-    const fused = hasFusedKernels(); // one Adam kernel per tensor on wasm/cpu (same arithmetic)
+    const fused = hasKernel(ADAM); // one Adam kernel per tensor on wasm/cpu (same arithmetic), three WGSL programs on webgpu
     const value = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(loss, [...this.vars.values()]);
       for (const [name, variable] of this.vars) {

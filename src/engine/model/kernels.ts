@@ -271,4 +271,9 @@ export function hasFusedKernels(): boolean {
   return tf.getKernel(GELU, tf.getBackend()) !== undefined;
 }
 
+/** Whether the current backend has the fused kernel `name` (webgpu has some of them: webgpuKernels.ts). */
+export function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
 for (const b of FUSED_BACKENDS) registerFusedKernels(b);

@@ -2,12 +2,13 @@
  * Tensor ops shaped for speed on the tfjs wasm backend (docs/performance.md): only plain 2-D,
  * non-transposed matMuls are fast there, so every linear layer works on 2-D activations and its
  * backward pass uses explicit transposes instead of transposed matMuls. Layer norm, GELU,
- * attention and the LoRA branch run as the engine's fused kernels (kernels.ts) on wasm and cpu;
- * the `...Ops` versions, made of tfjs ops, serve the tensorflow backends and are the kernels'
- * test reference.
+ * attention and the LoRA branch run as the engine's fused kernels (kernels.ts) on wasm and cpu,
+ * and all but attention as WGSL kernels on webgpu (webgpuKernels.ts); each op asks whether the
+ * current backend has its kernel. The `...Ops` versions, made of tfjs ops, serve the tensorflow
+ * backends (and attention on webgpu) and are the kernels' test reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, gemmMode, hasFusedKernels, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, MATMUL } from './kernels';
+import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, gemmMode, hasKernel, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, MATMUL } from './kernels';
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}) =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
@@ -98,7 +99,7 @@ const fusedLayerNorm = perAttribute((eps) => customGrad<(x: tf.Tensor2D, g: tf.T
 
 /** Layer norm over the last axis of a 2-D tensor (one fused kernel each way on wasm/cpu). */
 export function layerNorm(x: tf.Tensor2D, gain: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor2D {
-  return hasFusedKernels() ? fusedLayerNorm(eps)(x, gain, bias) : layerNormOps(x, gain, bias, eps);
+  return hasKernel(LAYER_NORM) ? fusedLayerNorm(eps)(x, gain, bias) : layerNormOps(x, gain, bias, eps);
 }
 
 /** Layer norm from tfjs ops (the tensorflow backends; the reference for the fused kernel). */
@@ -118,7 +119,7 @@ const fusedGelu = customGrad<(x: tf.Tensor) => tf.Tensor>((x: tf.Tensor, save: t
 
 /** Exact GELU: x * Phi(x). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return hasFusedKernels() ? fusedGelu(x) : geluOps(x);
+  return hasKernel(GELU) ? fusedGelu(x) : geluOps(x);
 }
 
 /** Exact GELU from tfjs ops. */
@@ -155,7 +156,7 @@ function fusedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, mask: tf
  * wasm/cpu; elsewhere split into heads, batched products and softmax.
  */
 export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, shape: AttentionShape, mask?: tf.Tensor): tf.Tensor2D {
-  return hasFusedKernels() ? fusedAttention(q, k, v, mask && tf.reshape(mask, [shape.batch, shape.T]), shape) : attentionOps(q, k, v, shape, mask);
+  return hasKernel(ATTENTION) ? fusedAttention(q, k, v, mask && tf.reshape(mask, [shape.batch, shape.T]), shape) : attentionOps(q, k, v, shape, mask);
 }
 
 /** Multi-head attention from tfjs ops: split into heads, batched products, softmax, merge. */
@@ -188,7 +189,7 @@ const fusedLora = perAttribute((scale) => customGrad<(y0: tf.Tensor2D, x: tf.Ten
  * y0 [N, d_out]. One fused kernel each way on wasm/cpu.
  */
 export function loraAdd(y0: tf.Tensor2D, x: tf.Tensor2D, a: tf.Tensor, b: tf.Tensor, scale: number): tf.Tensor2D {
-  return hasFusedKernels() ? fusedLora(scale)(y0, x, a, b) : loraAddOps(y0, x, a, b, scale);
+  return hasKernel(LORA) ? fusedLora(scale)(y0, x, a, b) : loraAddOps(y0, x, a, b, scale);
 }
 
 /** The LoRA branch from tfjs ops (plain 2-D matMuls). */
