@@ -1,0 +1,88 @@
+/**
+ * The queue under faults, end to end (real redis-server, worker and coordinator processes): a
+ * worker SIGKILLed mid-job, the coordinator SIGKILLed then resumed, Redis restarted mid-run. Each
+ * run's metrics must equal the local run's (a lighter variant of the quick preset, 3 rounds).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deterministicRows } from '../testFixtures';
+import { REDIS_SERVER, startRedis, type TestRedis } from './testRedis';
+import { cli, clientJobsDone, joined, lastLine, smallConfig, start, stopAll, tmp, until, why, worker, type Proc } from './testProcs';
+
+describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local run's metrics${why}`, () => {
+  let smallRef: Record<string, unknown>[] = [];
+  let small = '';
+  const procs: Proc[] = [];
+  const redises: TestRedis[] = [];
+  const redis = async () => { const r = await startRedis(); redises.push(r); return r; };
+  const w = (url: string) => { const p = worker(url); procs.push(p); return p; };
+
+  beforeAll(async () => {
+    small = smallConfig();
+    const b = await cli(['run', '--config', small, '--out', path.join(tmp(), 'runs')]);
+    expect(b.code, b.stderr).toBe(0);
+    smallRef = deterministicRows(lastLine(b.stdout));
+    expect(smallRef).toHaveLength(3);
+  }, 600_000);
+
+  afterAll(async () => {
+    await stopAll(procs);
+    for (const r of redises) await r.stop();
+  });
+
+  it('a worker SIGKILLed mid-job, another started: its job goes to another worker and the metrics are identical', async () => {
+    const r = await redis();
+    const [a, b] = [w(r.url), w(r.url)];
+    await Promise.all([joined(a), joined(b)]);
+    const coord = start(['run', '--config', small, '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
+    procs.push(coord);
+    // a job of round 2 or 3 that `a` started and has not finished
+    let victim = '';
+    await until(() => {
+      const started = [...a.log().matchAll(/job (\S+\.r[23]\.\S+) started/g)].map((m) => m[1]);
+      victim = started.find((id) => !a.log().includes(`job ${id} done`)) ?? '';
+      return victim !== '';
+    }, 'worker a to start a job of round 2 or 3', 240_000, () => `${coord.log()}\n${a.log()}`);
+    a.child.kill('SIGKILL');
+    const c = w(r.url);
+    expect(await coord.exit).toBe(0);
+    const dir = lastLine(coord.log());
+    expect(deterministicRows(dir)).toEqual(smallRef);
+    if (!a.log().includes(`job ${victim} done`)) expect(b.log() + c.log()).toContain(`job ${victim} started`);
+  }, 600_000);
+
+  it('the coordinator SIGKILLed mid-run, then `resume --queue`: identical metrics, and no job is computed twice', async () => {
+    const r = await redis();
+    const [a, b] = [w(r.url), w(r.url)];
+    await Promise.all([joined(a), joined(b)]);
+    const out = path.join(tmp(), 'runs');
+    const coord = start(['run', '--config', small, '--out', out, '--queue', r.url]);
+    await until(() => /job \S+\.r2\.\S+ started/.test(a.log() + b.log()), 'a job of round 2 to start', 240_000, () => `${coord.log()}\n${a.log()}`);
+    coord.child.kill('SIGKILL');
+    await coord.exit;
+    const [runId] = fs.readdirSync(out).filter((d) => !d.startsWith('.'));
+    const res = await cli(['resume', path.join(out, runId), '--queue', r.url]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(deterministicRows(path.join(out, runId))).toEqual(smallRef);
+    // 3 rounds x 5 clients: the jobs the dead coordinator queued were not queued again
+    await until(() => clientJobsDone([a.log(), b.log()]) >= 15, 'the workers\' last log lines', 10_000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(clientJobsDone([a.log(), b.log()])).toBe(15);
+  }, 600_000);
+
+  it('Redis restarted mid-run (its jobs lost): coordinator and workers reconnect, lost jobs are queued again, identical metrics', async () => {
+    const r = await redis();
+    const [a, b] = [w(r.url), w(r.url)];
+    await Promise.all([joined(a), joined(b)]);
+    const coord = start(['run', '--config', small, '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
+    procs.push(coord);
+    await until(() => /job \S+\.r2\.\S+ started/.test(a.log() + b.log()), 'a job of round 2 to start', 240_000, () => coord.log());
+    await r.stop();
+    await new Promise((res) => setTimeout(res, 1000));
+    redises.push(await startRedis({ port: r.port }));
+    expect(await coord.exit, coord.log()).toBe(0);
+    expect(deterministicRows(lastLine(coord.log()))).toEqual(smallRef);
+    expect(coord.log()).toMatch(/is gone from Redis \(restarted\?\): queuing it again/);
+  }, 600_000);
+});
