@@ -50,17 +50,17 @@ module.exports = {
     },
     {
       name: 'renderer-talks-to-the-contract',
-      comment: 'the renderer imports only src/shared (the contract and its helpers) and front-end packages',
+      comment: 'the renderer imports only src/contract (the contract and its helpers) and front-end packages',
       severity: 'error',
       from: { path: '^src/renderer/' },
       to: { path: ['^src/(engine|service|server|cli|main|preload)/', '^electron($|/)'] },
     },
     {
       name: 'contract-stands-alone',
-      comment: 'src/shared is the contract: it imports only itself, the engine\'s pure path helpers and the engine\'s wire types',
+      comment: 'src/contract is the contract: it imports only itself, the engine\'s pure path helpers and the engine\'s wire types',
       severity: 'error',
-      from: { path: '^src/shared/' },
-      to: { path: '^src/', pathNot: ['^src/shared/', '^src/engine/(paths|wire)\\.ts$'] },
+      from: { path: '^src/contract/' },
+      to: { path: '^src/', pathNot: ['^src/contract/', '^src/engine/(paths|wire)\\.ts$'] },
     },
     {
       name: 'transports-do-not-reach-the-renderer',

@@ -36,14 +36,14 @@ describe('architecture: layer boundaries (dependency-cruiser)', () => {
     put('src/server/z.ts', 'export const z = 1;\n');
     put('src/service/y.ts', "import { z } from '../server/z';\nexport const y = z;\n");
     put('src/engine/x.ts', "import { y } from '../service/y';\nexport const x = y;\n");
-    put('src/shared/c.ts', "import { y } from '../service/y';\nexport const c = y;\n");
+    put('src/contract/c.ts', "import { y } from '../service/y';\nexport const c = y;\n");
     put('src/renderer/src/a.ts', "import { x } from '../../engine/x';\nexport const a = x;\n");
     put('src/engine/fl/top.ts', 'export const top = 1;\n');
     put('src/engine/control/mid.ts', "import { top } from '../fl/top';\nexport const mid = top;\n");
     put('src/engine/rng.ts', "import { mid } from './control/mid';\nexport const rng = mid;\n");
     const found = cruise(dir, path.join(dir, 'tsconfig.json')).violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
     expect(found).toEqual([
-      'contract-stands-alone: src/shared/c.ts -> src/service/y.ts',
+      'contract-stands-alone: src/contract/c.ts -> src/service/y.ts',
       'engine-is-pure: src/engine/x.ts -> src/service/y.ts',
       'engine-ladder-base: src/engine/rng.ts -> src/engine/control/mid.ts',
       'engine-ladder-control: src/engine/control/mid.ts -> src/engine/fl/top.ts',

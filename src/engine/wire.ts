@@ -1,6 +1,6 @@
 /**
  * The engine's types that cross every transport unchanged: a metrics row (one line of
- * metrics.jsonl) and a config issue. Defined once here; the contract (src/shared/api.ts) re-exports
+ * metrics.jsonl) and a config issue. Defined once here; the contract (src/contract/api.ts) re-exports
  * them, so the engine, the service, the transports and the renderer agree by construction.
  */
 

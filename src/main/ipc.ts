@@ -1,7 +1,7 @@
 import { ipcMain, type WebContents } from 'electron'
-import { API_COMMANDS, ApiError, EVENT_CHANNEL, type ApiErrorData, type ApiEvent, type ApiHandlers } from '../shared/api'
+import { API_COMMANDS, ApiError, EVENT_CHANNEL, type ApiErrorData, type ApiEvent, type ApiHandlers } from '../contract/api'
 
-/** The channel that carries pushed `ApiEvent`s to the renderer (see src/shared/api.ts). */
+/** The channel that carries pushed `ApiEvent`s to the renderer (see src/contract/api.ts). */
 
 type Reply = { ok: true; data: unknown } | { ok: false; error: ApiErrorData }
 

@@ -1,6 +1,6 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
 import { version } from '../../package.json'
-import { EVENT_CHANNEL, isApiCommand, type ApiEvent, type FedloraBridge } from '../shared/api'
+import { EVENT_CHANNEL, isApiCommand, type ApiEvent, type FedloraBridge } from '../contract/api'
 
 const bridge: FedloraBridge = {
   version,

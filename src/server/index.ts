@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
-import { ApiError, isApiCommand, type ApiErrorCode, type ApiHandlers } from '../shared/api';
+import { ApiError, isApiCommand, type ApiErrorCode, type ApiHandlers } from '../contract/api';
 import { DEFAULT_LIMITS, TokenBucket, type ServerLimits } from './limits';
 import { serveStatic } from './static';
 

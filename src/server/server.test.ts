@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { ApiEvent } from '../shared/api';
+import type { ApiEvent } from '../contract/api';
 import { createApi } from '../service/api';
 import { RunManager } from '../service/manager';
 import { tinyConfig } from '../service/testFixtures';

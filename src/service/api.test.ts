@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApiError, type ApiCommand } from '../shared/api';
+import { ApiError, type ApiCommand } from '../contract/api';
 import { createApi } from './api';
 import { RunManager } from './manager';
 import { tinyConfig } from './testFixtures';

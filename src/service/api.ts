@@ -1,5 +1,5 @@
 /**
- * The one implementation of the contract (src/shared/api.ts) over a RunManager. Every transport
+ * The one implementation of the contract (src/contract/api.ts) over a RunManager. Every transport
  * (Electron IPC, HTTP/WebSocket, tests) wraps `createApi(...)`: requests arrive as untrusted JSON,
  * are checked here, and every failure leaves as an `ApiError` with a contract code.
  */
@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import pkg from '../../package.json';
 import { probeGpu } from '../engine/backend';
 import { configHelp } from '../engine/config';
-import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse, type PoolInfo } from '../shared/api';
+import { ApiError, isApiCommand, type ApiCommand, type ApiHandlers, type ApiResponse, type PoolInfo } from '../contract/api';
 import { RunLockedError } from './runs/lock';
 import { exportRunsReport } from './report/exportRuns';
 import type { ReportBrowser } from './report/browser';

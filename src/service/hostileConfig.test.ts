@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cellEdgeSnr, validateConfig } from '../engine/config';
 import { pathLossDb, rate } from '../engine/channel/channel';
-import { ApiError } from '../shared/api';
+import { ApiError } from '../contract/api';
 import { createApi } from './api';
 import { RunManager } from './manager';
 import { planSweep, SweepError } from './sweep';

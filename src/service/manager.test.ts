@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, type RunEvent, type RunStatus } from '../shared/api';
+import { ApiError, type RunEvent, type RunStatus } from '../contract/api';
 import { RunManager } from './manager';
 import { executeRun } from './runner';
 import { createRunDir, deterministicPart, files, readJson, readMetrics, type RunSummary } from './runs/runStore';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type SweepInfo, type ValidateResult, type DataPreview } from '../shared/api';
+import { ApiError, type Preset, type RoundMetrics, type RunDetail, type RunEvent, type RunListItem, type RunStatus, type SweepInfo, type ValidateResult, type DataPreview } from '../contract/api';
 import { previewConfig } from './data/preview';
 import { listPresets, findUp } from './presets';
 import { prepareSweep, sweepInfos } from './sweep';

@@ -1,7 +1,7 @@
 /** The preset configs offered by the app and `sweeps.create` (`configs/*.json`, or the packaged app's copy). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Preset } from '../shared/api';
+import type { Preset } from '../contract/api';
 import { validateConfig } from '../engine/config';
 
 /** Walk up from this file to the folder with package.json holding `name` (works from src/ and out/). */

@@ -3,7 +3,7 @@
  * messages. The stop request arrives through a shared flag, because the round loop is synchronous
  * and a worker busy in it never sees port messages; `shouldStop` polls the flag between rounds.
  */
-import type { RoundMetrics } from '../shared/api';
+import type { RoundMetrics } from '../contract/api';
 import { parentPort, workerData } from 'node:worker_threads';
 import { executeRun } from './runner';
 import { RunLockedError } from './runs/lock';

@@ -15,7 +15,7 @@ import { pathProblem, setAt } from '../engine/paths';
 import { writeJsonAtomic } from './runs/fsutil';
 import { createRunDir, files, readJson, type RunSummary } from './runs/runStore';
 import { validateRunConfig } from './validate';
-import { ApiError, type Preset, type RunListItem, type SweepInfo } from '../shared/api';
+import { ApiError, type Preset, type RunListItem, type SweepInfo } from '../contract/api';
 
 export interface SweepSpec {
   name?: string;

@@ -6,7 +6,7 @@
  * directory's config.json is self-contained.
  */
 import * as fs from 'node:fs';
-import { ApiError } from '../shared/api';
+import { ApiError } from '../contract/api';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { checkDataset, isTextFormat, locateDataset } from './data/datasets';
 import { FieldError, modelOptions, modelSpecMemo } from './data/models';

@@ -8,5 +8,5 @@ declare module '*.vue' {
 
 interface Window {
   /** Set by the Electron preload; undefined when the UI is served to a browser (server mode). */
-  fedlora?: import('../../shared/api').FedloraBridge
+  fedlora?: import('../../contract/api').FedloraBridge
 }

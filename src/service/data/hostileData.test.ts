@@ -21,7 +21,7 @@ import { initTextWeights } from '../../engine/model/text';
 import type { TextSpec, VitSpec } from '../../engine/model/types';
 import { initVitWeights } from '../../engine/model/vit';
 import { Rng } from '../../engine/rng';
-import { ApiError } from '../../shared/api';
+import { ApiError } from '../../contract/api';
 import { MAX_PREVIEW_SAMPLES, previewSamples } from './datasets';
 import { RunManager } from '../manager';
 import { parseConfig } from '../../engine/config';

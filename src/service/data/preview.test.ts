@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../shared/api';
+import { ApiError } from '../../contract/api';
 import { RunManager } from '../manager';
 
 const manager = () => new RunManager({ runsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-preview-')) });

@@ -2,7 +2,7 @@
  * Data preview for the new-run form (`data.preview`): how the config's partition spreads the
  * classes over the clients (the same seeded partition a run uses) and a few training samples.
  */
-import { ApiError, type DataPreview } from '../../shared/api';
+import { ApiError, type DataPreview } from '../../contract/api';
 import { validOrThrow } from '../validate';
 import type { ExperimentConfig } from '../../engine/config';
 import { configPartition, loadTrainLabels, previewSamples } from './datasets';

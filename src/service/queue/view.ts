@@ -1,5 +1,5 @@
 /** The pool as the app shows it (`pool.list`): the queue's URL without password and the workers' heartbeats. */
-import type { PoolInfo } from '../../shared/api';
+import type { PoolInfo } from '../../contract/api';
 import { listWorkers } from './registry';
 import { redisClient, type QueueTarget } from './url';
 

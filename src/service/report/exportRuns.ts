@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApiError, type ReportExport } from '../../shared/api';
+import { ApiError, type ReportExport } from '../../contract/api';
 import { files } from '../runs/runStore';
 import { launchChromium, type ReportBrowser } from './browser';
 import { exportReport, parseFormats, ReportInputError } from './index';

@@ -6,7 +6,7 @@
 import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RoundMetrics, RunStatus } from '../../shared/api';
+import type { RoundMetrics, RunStatus } from '../../contract/api';
 import { files, readJson, readMetrics, type RunSummary } from '../runs/runStore';
 import { getAt } from '../../engine/paths';
 

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApiError } from '../../shared/api';
+import { ApiError } from '../../contract/api';
 import { cleanStaleTemps } from './fsutil';
 import { acquireRunLock, cleanStaleClaims, isLocked } from './lock';
 import { files, isSymlink, isValidRunId, readJson, writeSummary } from './runStore';

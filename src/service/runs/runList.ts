@@ -5,7 +5,7 @@
 import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ApiError, type RunListItem, type RunStatus } from '../../shared/api';
+import { ApiError, type RunListItem, type RunStatus } from '../../contract/api';
 import { files, isValidRunId, readJson, type RunMeta, type RunSummary } from './runStore';
 
 export const LOG_FILE = 'run.log';

@@ -2,7 +2,7 @@
  * The run directory contract (README "Run directory"): config.json, meta.json, metrics.jsonl,
  * summary.json. Every whole-file write is atomic; metrics are appended a line per round.
  */
-import type { RunStatus } from '../../shared/api';
+import type { RunStatus } from '../../contract/api';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +20,7 @@ export function deterministicPart<T extends object>(row: T): Partial<T> {
   return Object.fromEntries(Object.entries(row).filter(([k]) => !(WALL_CLOCK_FIELDS as readonly string[]).includes(k))) as Partial<T>;
 }
 
-export type { RunStatus } from '../../shared/api';
+export type { RunStatus } from '../../contract/api';
 
 export interface RunSummary {
   status: RunStatus;

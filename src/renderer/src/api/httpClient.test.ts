@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ApiError, type ApiEvent, type RoundMetrics, type RunListItem } from '../../../shared/api'
+import { ApiError, type ApiEvent, type RoundMetrics, type RunListItem } from '../../../contract/api'
 import { httpClient } from './httpClient'
 
 /** A WebSocket stand-in the test drives by hand. */

@@ -4,7 +4,7 @@
  * it catches up what it missed: rounds after the last one seen per run (`runs.metrics` since)
  * and status changes (`runs.list`), re-emitted as ordinary events.
  */
-import { ApiError, type ApiClient, type ApiCommand, type ApiErrorCode, type ApiEvent, type ApiRequest, type ApiResponse, type RunStatus } from '../../../shared/api'
+import { ApiError, type ApiClient, type ApiCommand, type ApiErrorCode, type ApiEvent, type ApiRequest, type ApiResponse, type RunStatus } from '../../../contract/api'
 
 export interface HttpClientOptions {
   token: string

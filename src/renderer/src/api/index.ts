@@ -3,7 +3,7 @@
  * Electron bridge when the preload set `window.fedlora`, else HTTP + WebSocket to the page's own
  * server); stores use `api()` and never see which one.
  */
-import { ApiError, type ApiClient } from '../../../shared/api'
+import { ApiError, type ApiClient } from '../../../contract/api'
 import { httpClient } from './httpClient'
 import { ipcClient } from './ipcClient'
 import { readToken } from './token'

@@ -2,7 +2,7 @@
  * ApiClient over the Electron preload bridge (`window.fedlora`): unwraps `{ok,data}` into the
  * value and `{ok:false,error}` into a thrown ApiError carrying code and issues.
  */
-import { ApiError, type ApiClient, type ApiEvent, type FedloraBridge } from '../../../shared/api'
+import { ApiError, type ApiClient, type ApiEvent, type FedloraBridge } from '../../../contract/api'
 
 export function ipcClient(bridge: FedloraBridge): ApiClient {
   return {

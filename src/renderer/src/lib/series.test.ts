@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { RoundMetrics } from '../../../shared/api'
+import type { RoundMetrics } from '../../../contract/api'
 import { clientRoundCells, ema, etaSeconds, hasSimulatedTime, pointsOf, runStats, sharesByClient, xValues } from './series'
 
 function row(round: number, extra: Partial<RoundMetrics> = {}): RoundMetrics {

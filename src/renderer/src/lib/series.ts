@@ -2,7 +2,7 @@
  * Plain series from metrics rows for the charts: the x value per row for the chosen axis, and
  * which optional fields a run has (older runs lack the channel/controller fields).
  */
-import type { RoundMetrics } from '../../../shared/api'
+import type { RoundMetrics } from '../../../contract/api'
 
 export type XAxisKind = 'round' | 'bits' | 'time' | 'wall'
 

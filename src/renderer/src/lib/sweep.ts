@@ -2,7 +2,7 @@
  * The Sweeps form as data: a base preset, config fields with their values and seeds <-> a spec in
  * the `fedlora sweep` format; and, from a sweep's resolved run configs, the fields that vary.
  */
-import { flatten, getAt } from '../../../shared/paths'
+import { flatten, getAt } from '../../../contract/paths'
 
 export interface SweepFieldRow {
   /** A dotted config path, e.g. compression.method. */

@@ -1,7 +1,7 @@
 /** Runs on the compare view: each one's detail and metrics, extended by pushed rounds. */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
-import type { ApiEvent, RunDetail } from '../../../shared/api'
+import type { ApiEvent, RunDetail } from '../../../contract/api'
 import { api, errorText } from '../api'
 
 export const MAX_COMPARE = 8

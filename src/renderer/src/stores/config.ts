@@ -5,7 +5,7 @@
  */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
-import type { Preset, SystemInfo, ValidateResult } from '../../../shared/api'
+import type { Preset, SystemInfo, ValidateResult } from '../../../contract/api'
 import { api, errorText } from '../api'
 import { sectionOf, type SectionSpec } from '../lib/schema'
 

@@ -9,7 +9,7 @@
  */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
-import type { ApiEvent, RoundMetrics, RunDetail, RunListItem } from '../../../shared/api'
+import type { ApiEvent, RoundMetrics, RunDetail, RunListItem } from '../../../contract/api'
 import { api, errorText } from '../api'
 
 const LOG_LINES = 200

@@ -4,7 +4,7 @@
  */
 import { defineStore } from 'pinia'
 import { ref, shallowRef, triggerRef } from 'vue'
-import type { ApiEvent, RunListItem } from '../../../shared/api'
+import type { ApiEvent, RunListItem } from '../../../contract/api'
 import { api, errorText } from '../api'
 
 export const useRunsStore = defineStore('runs', () => {

@@ -4,7 +4,7 @@
  */
 import { defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
-import type { SweepInfo } from '../../../shared/api'
+import type { SweepInfo } from '../../../contract/api'
 import { api, errorText } from '../api'
 import { useRunsStore } from './runs'
 
