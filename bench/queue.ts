@@ -27,6 +27,8 @@ export interface QueueBenchRow {
   /** Mean per client job: coordinator-side wall (round's train phase / jobs, with 1 worker the jobs run one after another), worker training alone. */
   jobMs: number;
   trainMs: number;
+  /** Of the overhead, what the worker spends around training (schema check, decode, thread hand-over, encode); the rest is Redis/BullMQ and the coordinator. */
+  workerSideMs: number | null;
   /** (jobMs - trainMs) / trainMs, measured with 1 worker; null for the local run and for 2 workers (jobs overlap). */
   overheadShare: number | null;
   bytesPerRound: number;
@@ -62,7 +64,7 @@ export async function benchQueue(opts: { rounds?: number; workers?: string; json
     const counted = ms.slice(1);
     const trainMsSum = counted.reduce((s, m) => s + (m.phaseMs as { train: number }).train, 0);
     const jobs = counted.reduce((s, m) => s + m.clientIds.length, 0);
-    rows.push({ workers: 0, clientsPerSecond: jobs / (trainMsSum / 1000), jobMs: trainMsSum / jobs, trainMs: trainMsSum / jobs, overheadShare: null, bytesPerRound: 0 });
+    rows.push({ workers: 0, clientsPerSecond: jobs / (trainMsSum / 1000), jobMs: trainMsSum / jobs, trainMs: trainMsSum / jobs, workerSideMs: null, overheadShare: null, bytesPerRound: 0 });
     log(`local single thread: ${rows[0].clientsPerSecond.toFixed(3)} clients/s`);
   }
 
@@ -85,6 +87,7 @@ export async function benchQueue(opts: { rounds?: number; workers?: string; json
           const jobMs = trainPhase / jobs;
           rows.push({
             workers: n, clientsPerSecond: jobs / (trainPhase / 1000), jobMs, trainMs: workerTrain,
+            workerSideMs: (pool.stats.workerMs - s0.workerMs - (pool.stats.trainMs - s0.trainMs)) / jobs,
             overheadShare: n === 1 ? (jobMs - workerTrain) / workerTrain : null,
             bytesPerRound: (pool.stats.bytesOut - s0.bytesOut + pool.stats.bytesIn - s0.bytesIn) / rounds,
           });
@@ -104,10 +107,10 @@ export async function benchQueue(opts: { rounds?: number; workers?: string; json
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else {
     process.stdout.write(`quick preset, ${config.federation.clientsPerRound} clients per round, ${rounds} rounds counted (after 1 warm-up), ${result.cores} cores, load ${result.loadavg.toFixed(2)}\n`);
-    process.stdout.write('setup                  clients/s  job ms  train ms  overhead  bytes/round\n');
+    process.stdout.write('setup                  clients/s  job ms  train ms  overhead  (on worker)  bytes/round\n');
     for (const r of rows) {
       const name = r.workers === 0 ? 'local, 1 thread' : `queue, ${r.workers} worker${r.workers > 1 ? 's' : ''}`;
-      process.stdout.write(`${name.padEnd(22)} ${r.clientsPerSecond.toFixed(3).padStart(9)}  ${r.jobMs.toFixed(0).padStart(6)}  ${r.trainMs.toFixed(0).padStart(8)}  ${r.overheadShare === null ? '     n/a' : `${(100 * r.overheadShare).toFixed(1).padStart(7)}%`}  ${r.bytesPerRound ? r.bytesPerRound.toFixed(0).padStart(11) : '          0'}\n`);
+      process.stdout.write(`${name.padEnd(22)} ${r.clientsPerSecond.toFixed(3).padStart(9)}  ${r.jobMs.toFixed(0).padStart(6)}  ${r.trainMs.toFixed(0).padStart(8)}  ${r.overheadShare === null ? '     n/a' : `${(100 * r.overheadShare).toFixed(1).padStart(7)}%`}  ${r.workerSideMs === null ? '        n/a' : `${r.workerSideMs.toFixed(1).padStart(8)} ms`}  ${r.bytesPerRound ? r.bytesPerRound.toFixed(0).padStart(11) : '          0'}\n`);
     }
   }
   return result;
