@@ -30,13 +30,6 @@ export class UsageError extends Error {}
 /** Exit code when another process holds the run's lock (EX_TEMPFAIL): try again later. */
 export const EXIT_LOCKED = 75;
 
-/** A sweep's child process exits at once when its parent (the sweep) is gone. */
-function exitWithParent(): void {
-  const parent = Number(process.env.FEDLORA_PARENT_PID);
-  if (!parent) return;
-  setInterval(() => { if (process.ppid !== parent) process.exit(137); }, 200).unref();
-}
-
 const USAGE = `usage: fedlora <command> [options]
 
 commands:
@@ -166,7 +159,6 @@ async function cmdResume(argv: string[]): Promise<number> {
   if (!fs.existsSync(files(dir).config) || !fs.existsSync(files(dir).meta)) {
     throw new UsageError(`resume: ${dir} is not a run directory (no config.json / meta.json)`);
   }
-  exitWithParent();
   let config: ExperimentConfig;
   try {
     config = readRunConfig(dir);

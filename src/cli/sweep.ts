@@ -1,10 +1,10 @@
 /**
- * `fedlora sweep --config <grid.json> [--out dir] [--parallel N]`: plan, create and run a sweep with
- * N child processes (default: cores), overall progress and ETA on stderr; rerunning the same command
+ * `fedlora sweep --config <grid.json> [--out dir] [--parallel N]`: plan, create and run a sweep on
+ * the RunManager (the app's scheduler), N runs at once (default: cores), each in a worker thread,
+ * overall progress and ETA on stderr; rerunning the same command
  * resumes a half-done sweep. Prints the sweep folder as the last line of stdout. With --queue URL every
  * run is a job executed whole by a `fedlora worker`; the run directories are written here.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { files, readJson, type RunSummary } from '../service/runs/runStore';
 import { materializeSweep, planSweep, SweepError, type SweepSpec } from '../service/sweep';
 import { versions } from '../service/versions';
+import { RunManager } from '../service/manager';
 import { exportReport } from '../service/report';
 import { QueueRunDispatcher } from '../service/queue/runs';
 import { openQueueTarget, QueueUsageError } from './queue';
@@ -22,28 +23,29 @@ function countRounds(dir: string): number {
   try { return fs.readFileSync(files(dir).metrics, 'utf8').split('\n').filter(Boolean).length; } catch { return 0; }
 }
 
-const EXIT_LOCKED = 75;
-
-/** Run `fedlora resume <dir>` in a child process; a run still locked by a dying process is retried. */
-async function runChild(dir: string): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const code = await runChildOnce(dir);
-    if (code !== EXIT_LOCKED || attempt >= 20) return code;
-    await new Promise((r) => setTimeout(r, 500));
+/**
+ * Train the runs on a RunManager in this process (the scheduler the app and `serve` use), at most
+ * `parallel` at once, each in its own worker thread; resolves when all are done. Ctrl-C lets the
+ * running runs finish their round (a rerun resumes them), a second Ctrl-C stops at once.
+ */
+async function runLocally(outDir: string, ids: string[], parallel: number): Promise<void> {
+  const manager = new RunManager({ runsDir: outDir, maxConcurrent: parallel });
+  let interrupts = 0;
+  const onSigint = () => { if (++interrupts > 1) process.exit(130); void manager.shutdown(); };
+  process.on('SIGINT', onSigint);
+  manager.subscribe((e) => { if (e.type === 'status' && e.status === 'failed') process.stderr.write(`\n${e.runId} failed: ${e.item.error ?? ''}\n`); });
+  try {
+    for (const id of ids) {
+      try {
+        if (manager.status(id) === 'created') manager.start(id); else manager.resume(id);
+      } catch (e) {
+        process.stderr.write(`\n${id} not started: ${(e as Error).message}\n`);
+      }
+    }
+    await manager.whenIdle();
+  } finally {
+    process.off('SIGINT', onSigint);
   }
-}
-
-function runChildOnce(dir: string): Promise<number> {
-  return new Promise((resolve) => {
-    const args = [...process.execArgv, process.argv[1], 'resume', dir];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FEDLORA_PARENT_PID: String(process.pid) } });
-    let err = '';
-    child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
-    child.on('exit', (code) => {
-      if (code !== 0 && code !== EXIT_LOCKED) process.stderr.write(`\n${path.basename(dir)} failed (exit ${code}): ${err.trim().split('\n').pop()}\n`);
-      resolve(code ?? 1);
-    });
-  });
 }
 
 export async function sweepCommand(argv: string[]): Promise<number> {
@@ -98,17 +100,12 @@ async function runSweep(file: string, spec: SweepSpec, out: string | undefined, 
     const line = `rounds ${done}/${totalRounds} (${((100 * done) / totalRounds).toFixed(0)}%)  eta ${Number.isNaN(eta) ? '?' : `${Math.floor(eta / 60)}m${String(eta % 60).padStart(2, '0')}s`}`;
     process.stderr.write(process.stderr.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
   }, process.stderr.isTTY ? 1000 : 15000);
-  let failures = 0;
-  const queue = [...todo];
   if (dispatcher) {
-    await Promise.all(queue.map((r) => dispatcher.run(r.dir).then((s) => { if (s.status !== 'completed') failures++; }, (e: Error) => {
-      failures++;
+    await Promise.all(todo.map((r) => dispatcher.run(r.dir).catch((e: Error) => {
       process.stderr.write(`\n${path.basename(r.dir)} failed: ${e.message}\n`);
     })));
   } else {
-    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) if ((await runChild(next.dir)) !== 0) failures++;
-    }));
+    await runLocally(outDir, todo.map((r) => path.basename(r.dir)), parallel);
   }
   clearInterval(tick);
   const table = runs.map((r) => {
@@ -117,6 +114,7 @@ async function runSweep(file: string, spec: SweepSpec, out: string | undefined, 
   });
   process.stderr.write(`\n${table.join('\n')}\n`);
   const completed = runs.filter((r) => fs.existsSync(files(r.dir).summary) && readJson<RunSummary>(files(r.dir).summary).status === 'completed').map((r) => r.dir);
+  const failures = runs.length - completed.length;
   if (completed.length) {
     try {
       const rep = await exportReport(completed, { outDir: path.join(outDir, 'report'), formats: ['html', 'csv', 'json', 'tex', 'md'] });
