@@ -1,5 +1,5 @@
 /** Progress on stderr: a redrawn bar on a TTY, one plain line per round otherwise. */
-import type { RoundMetrics } from '../engine/fl/federated';
+import type { RoundMetrics } from '../contract/api';
 
 function fmtBits(b: number): string {
   const u = ['b', 'kb', 'Mb', 'Gb', 'Tb'];

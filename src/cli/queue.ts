@@ -5,7 +5,7 @@
  * The URL is checked (form, then a connection with a short timeout) before anything is written.
  */
 import { parseArgs } from 'node:util';
-import { BACKENDS, type BackendPreference } from '../engine/backend';
+import { BACKENDS, type BackendPreference } from '../engine/backendNames';
 import { QueueWorker } from '../service/queue/worker';
 import { checkReachable, parseQueueUrl, QueueUrlError, type QueueTarget } from '../service/queue/url';
 
