@@ -12,16 +12,20 @@
  * A WGSL program can write one output buffer, so a kernel with several outputs runs one program per
  * output. The programs are plain objects in tfjs-backend-webgpu's WebGPUProgram shape (variable
  * names, output shape, dispatch, workgroup size, uniforms, getUserCode) run by the backend's
- * runWebGPUProgram; the backend adds the buffer and uniform declarations. Sums over a long axis
- * (the gradients of the layer norm's gain and bias, of the LoRA factors) are one workgroup per
- * output with a fixed-order tree reduction, so results are deterministic on a given adapter.
+ * runWebGPUProgram; the backend adds the buffer and uniform declarations. Every output element is
+ * summed by one invocation in a fixed order (no atomics, no cross-invocation reductions), so results
+ * are deterministic on a given adapter. The sums over the batch rows (the gradients of the layer
+ * norm's gain and bias and of the LoRA factors) run one invocation per output element: a
+ * workgroup tree reduction was tried first: with it the LoRA backward (544 rows) took 440-800 ms on
+ * SwiftShader here against 100-200 ms (a loaded machine), and on a GPU these few-thousand-thread
+ * kernels cost far less than the launches they replace.
  *
  * FEDLORA_WEBGPU_KERNELS=tfjs keeps the tfjs op chains (for before/after comparisons).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs } from './kernels';
 
-/** Threads per workgroup of every program here (a reduction's tree is unrolled for this size). */
+/** Threads per workgroup of every program here. */
 const WG = 64;
 
 interface Uniform { type: 'int32' | 'float32'; data: number[] }
@@ -64,28 +68,18 @@ function elementwise(key: string, names: string[], shape: number[], uniforms: st
 }
 
 /**
- * One workgroup per output element e < uniforms.count: `setup` (WGSL statements, may use `e`) then the
- * sum over t of `term` (a WGSL expression in `t`), t from 0 to `uniforms.len`, split over the
- * workgroup's threads and reduced in a fixed tree order.
+ * One invocation per output element e < uniforms.count: `setup` (WGSL statements, may use `e`) then
+ * the sum over t of `term` (a WGSL expression in `t`), t from 0 to `uniforms.len`, in order.
  */
-function workgroupSum(key: string, names: string[], shape: number[], uniforms: string, setup: string, term: string): Program {
-  return new Program(`fedlora_${key}`, names, shape, size(shape) * WG, `count : i32, len : i32, ${uniforms}`, `
-    var<workgroup> fedloraPartial : array<f32, ${WG}>;
+function columnSum(key: string, names: string[], shape: number[], uniforms: string, setup: string, term: string): Program {
+  return new Program(`fedlora_${key}`, names, shape, size(shape), `count : i32, len : i32, ${uniforms}`, `
     fn main(index : i32) {
-      let lid = index % ${WG};
-      let e = index / ${WG};
+      let e = index;
+      if (e >= uniforms.count) { return; }
+      ${setup}
       var acc = 0.0;
-      if (e < uniforms.count) {
-        ${setup}
-        for (var t = lid; t < uniforms.len; t = t + ${WG}) { acc = acc + ${term}; }
-      }
-      fedloraPartial[lid] = acc;
-      workgroupBarrier();
-      for (var k = ${WG / 2}; k > 0; k = k / 2) {
-        if (lid < k) { fedloraPartial[lid] = fedloraPartial[lid] + fedloraPartial[lid + k]; }
-        workgroupBarrier();
-      }
-      if (lid == 0 && e < uniforms.count) { result[e] = fedloraPartial[0]; }
+      for (var t = 0; t < uniforms.len; t++) { acc = acc + ${term}; }
+      result[e] = acc;
     }`);
 }
 
@@ -198,9 +192,9 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
         result[base + j] = rs * (Dy[base + j] * Gain[j] - m1 - xh * m2);
       }`), [dy, x, gain, mean, rstd], 'float32', [i32(N), i32(D)]);
     const sums = [i32(D), i32(N), i32(D)];
-    const dg = be.runWebGPUProgram(workgroupSum('ln_dgain', ['Dy', 'X', 'Mean', 'Rstd'], [D], 'cols : i32,', '',
+    const dg = be.runWebGPUProgram(columnSum('ln_dgain', ['Dy', 'X', 'Mean', 'Rstd'], [D], 'cols : i32,', '',
       'Dy[t * uniforms.cols + e] * (X[t * uniforms.cols + e] - Mean[t]) * Rstd[t]'), [dy, x, mean, rstd], 'float32', sums);
-    const db = be.runWebGPUProgram(workgroupSum('ln_dbias', ['Dy'], [D], 'cols : i32,', '', 'Dy[t * uniforms.cols + e]'), [dy], 'float32', sums);
+    const db = be.runWebGPUProgram(columnSum('ln_dbias', ['Dy'], [D], 'cols : i32,', '', 'Dy[t * uniforms.cols + e]'), [dy], 'float32', sums);
     return [dx, dg, db];
   },
   [GELU]: (args, be) => {
@@ -237,9 +231,9 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
     // du = (dy scale) b^T [N, r]; dx = du a^T; dA = x^T du; dB = u^T (dy scale)
     const du = be.runWebGPUProgram(elementwise('lora_du', ['Dy', 'B'], [N, r], 'r : i32, dout : i32, scale : f32,', 'fedloraDyBt(i)', LORA_HELPERS.lora_du), [dy, b], 'float32', [i32(N * r), i32(r), i32(dout), f32(scale)]);
     const dx = be.runWebGPUProgram(elementwise('lora_dx', ['Du', 'A'], [N, din], 'din : i32, r : i32,', 'fedloraDuAt(i)', LORA_HELPERS.lora_dx), [du, a], 'float32', [i32(N * din), i32(din), i32(r)]);
-    const da = be.runWebGPUProgram(workgroupSum('lora_da', ['X', 'Du'], [din, r], 'din : i32, r : i32,', 'let ai = e / uniforms.r; let aj = e % uniforms.r;',
+    const da = be.runWebGPUProgram(columnSum('lora_da', ['X', 'Du'], [din, r], 'din : i32, r : i32,', 'let ai = e / uniforms.r; let aj = e % uniforms.r;',
       'X[t * uniforms.din + ai] * Du[t * uniforms.r + aj]'), [x, du], 'float32', [i32(din * r), i32(N), i32(din), i32(r)]);
-    const db = be.runWebGPUProgram(workgroupSum('lora_db', ['U', 'Dy'], [r, dout], 'r : i32, dout : i32, scale : f32,', 'let bj = e / uniforms.dout; let bk = e % uniforms.dout;',
+    const db = be.runWebGPUProgram(columnSum('lora_db', ['U', 'Dy'], [r, dout], 'r : i32, dout : i32, scale : f32,', 'let bj = e / uniforms.dout; let bk = e % uniforms.dout;',
       'U[t * uniforms.r + bj] * (Dy[t * uniforms.dout + bk] * uniforms.scale)'), [u, dy], 'float32', [i32(r * dout), i32(N), i32(r), i32(dout), f32(scale)]);
     be.disposeData(du.dataId);
     return [dx, da, db];
