@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deterministicPart } from '../service/runs/runStore';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from './main';
 
 const root = path.resolve(__dirname, '../..');
 // node --import tsx: one process (the tsx binary would fork a child that SIGKILL cannot reach)
@@ -12,6 +13,15 @@ const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
 function cli(args: string[], cwd = root) {
   const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FEDLORA_BACKEND: 'wasm' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI's main() in this process, its stdout and stderr captured: for bad-input cases whose
+ *  exit code is also checked on a real process elsewhere in this file (no tsx start-up per case). */
+async function inProcess(args: string[]) {
+  let stdout = '', stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
+  try { return { code: await main(args), stdout, stderr }; } finally { out.mockRestore(); err.mockRestore(); }
 }
 
 function tmpConfig(content: unknown): { file: string; out: string } {
@@ -33,27 +43,30 @@ describe('fedlora CLI: bad input', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('checks fields against each other once each field is valid', () => {
+  it('checks fields against each other once each field is valid (in process)', async () => {
     const { file, out } = tmpConfig({ federation: { numClients: 4, clientsPerRound: 5 } });
-    const r = cli(['run', '--config', file, '--out', out]);
+    const r = await inProcess(['run', '--config', file, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('federation.clientsPerRound: must be <= federation.numClients (4), got 5');
   });
 
-  it('exits 2 for a missing dataset folder, relative to the config file', () => {
+  it('exits 2 for a missing dataset folder, relative to the config file (in process)', async () => {
     const { file, out } = tmpConfig({ data: { dataset: 'no-such-folder' } });
-    const r = cli(['run', '--config', file, '--out', out]);
+    const r = await inProcess(['run', '--config', file, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`data.dataset: no such file or folder ${path.join(path.dirname(file), 'no-such-folder')}`);
     expect(fs.existsSync(out)).toBe(false);
   });
 
-  it('exits 2 for invalid JSON, a missing file, and a bad flag', () => {
+  it('exits 2 for invalid JSON, a missing file, and a bad flag (in process; an unknown command in a real one)', async () => {
     const { file, out } = tmpConfig('{"seed": 1,');
-    expect(cli(['run', '--config', file, '--out', out]).stderr).toMatch(/c\.json: not valid JSON/);
-    expect(cli(['run', '--config', '/nope.json']).code).toBe(2);
+    const bad = await inProcess(['run', '--config', file, '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/c\.json: not valid JSON/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect((await inProcess(['run', '--config', '/nope.json'])).code).toBe(2);
     const good = tmpConfig({});
-    const r = cli(['run', '--config', good.file, '--rounds', 'ten']);
+    const r = await inProcess(['run', '--config', good.file, '--rounds', 'ten']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--rounds: must be an integer, got "ten"');
     expect(cli(['frobnicate']).code).toBe(2);
@@ -63,21 +76,24 @@ describe('fedlora CLI: bad input', () => {
 describe('fedlora CLI: kill -9 and resume', () => {
   it('a run killed mid-training resumes from its last completed round with identical metrics', async () => {
     const cfg = { seed: 3, backend: 'wasm', data: { dataset: path.join(root, 'resources/data/fashion-mnist'), trainSamples: 800, testSamples: 200 }, federation: { numClients: 4, clientsPerRound: 2, rounds: 5 } };
+    const { spawn } = await import('node:child_process');
+    // the uninterrupted reference run goes alongside the run that is killed
     const ref = tmpConfig(cfg);
-    const r = cli(['run', '--config', ref.file, '--out', ref.out]);
-    expect(r.code).toBe(0);
-    const refDir = r.stdout.trim().split('\n').pop()!;
-    expect(fs.existsSync(path.join(refDir, 'summary.json'))).toBe(true);
+    const refRun = new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const c = spawn(process.execPath, [...nodeArgs, 'run', '--config', ref.file, '--out', ref.out], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'ignore'] });
+      let stdout = '';
+      c.stdout.on('data', (d) => { stdout += d; });
+      c.on('close', (code) => resolve({ code, stdout }));
+    });
 
     const k = tmpConfig(cfg);
-    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [...nodeArgs, 'run', '--config', k.file, '--out', k.out], { cwd: root, stdio: 'ignore' });
     const metricsOf = () => {
       if (!fs.existsSync(k.out)) return null;
       const d = fs.readdirSync(k.out)[0];
       return d ? path.join(k.out, d, 'metrics.jsonl') : null;
     };
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
       const m = metricsOf();
       if (m && fs.existsSync(m) && fs.readFileSync(m, 'utf8').split('\n').filter(Boolean).length >= 2) break;
@@ -89,6 +105,10 @@ describe('fedlora CLI: kill -9 and resume', () => {
     const before = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).length;
     expect(before).toBeGreaterThanOrEqual(2);
     expect(before).toBeLessThan(5);
+    const r = await refRun;
+    expect(r.code).toBe(0);
+    const refDir = r.stdout.trim().split('\n').pop()!;
+    expect(fs.existsSync(path.join(refDir, 'summary.json'))).toBe(true);
     const res = cli(['resume', dir]);
     expect(res.code).toBe(0);
     expect(res.stdout.trim().split('\n').pop()).toBe(dir);
