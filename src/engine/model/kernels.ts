@@ -260,10 +260,15 @@ export interface AdamAttrs { b1: number; c1: number; b2: number; c2: number; eps
 export type GemmMode = 'fedlora' | 'tfjs';
 
 export function gemmMode(): GemmMode {
-  const v = process.env.FEDLORA_GEMM;
-  if (v === undefined || v === '' || v === 'fedlora') return 'fedlora';
-  if (v === 'tfjs') return 'tfjs';
-  throw new Error(`FEDLORA_GEMM: must be "fedlora" (the default) or "tfjs", got "${v}"`);
+  return envChoice('FEDLORA_GEMM', ['fedlora', 'tfjs']);
+}
+
+/** An environment switch: unset or empty gives the first choice (the default); a value not listed is an error naming the variable. */
+export function envChoice<T extends string>(name: string, choices: readonly [T, ...T[]]): T {
+  const v = process.env[name];
+  if (v === undefined || v === '') return choices[0];
+  if ((choices as readonly string[]).includes(v)) return v as T;
+  throw new Error(`${name}: must be ${choices.map((c, i) => `"${c}"${i === 0 ? ' (the default)' : ''}`).join(' or ')}, got "${v}"`);
 }
 
 /** Whether the current backend has the fused kernels. */

@@ -23,7 +23,7 @@
  * FEDLORA_WEBGPU_KERNELS=tfjs keeps the tfjs op chains (for before/after comparisons).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs } from './kernels';
+import { ADAM, envChoice, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs } from './kernels';
 
 /** Threads per workgroup of every program here. */
 const WG = 64;
@@ -249,10 +249,7 @@ export type WebgpuKernelMode = 'fused' | 'tfjs';
 
 /** FEDLORA_WEBGPU_KERNELS: `fused` (the default) or `tfjs` (the op chains); anything else is an error. */
 export function webgpuKernelMode(): WebgpuKernelMode {
-  const v = process.env.FEDLORA_WEBGPU_KERNELS;
-  if (v === undefined || v === '' || v === 'fused') return 'fused';
-  if (v === 'tfjs') return 'tfjs';
-  throw new Error(`FEDLORA_WEBGPU_KERNELS: must be "fused" (the default) or "tfjs", got "${v}"`);
+  return envChoice('FEDLORA_WEBGPU_KERNELS', ['fused', 'tfjs']);
 }
 
 /** Register the fused kernels for the webgpu backend (idempotent). */
