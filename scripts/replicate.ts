@@ -19,11 +19,11 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/backend';
 import { parseConfig, resolved, type ExperimentConfig } from '../src/engine/config';
-import { LatencyModel } from '../src/engine/control/latency';
+import { RoundClock } from '../src/engine/control/clock';
 import { energyCurve, expectedLatency, pilotSpectrum, scoreRanks } from '../src/engine/fl/offline';
 import { latencyFloor, newSimState, simulateRound, type SimRow } from '../src/engine/control/simulate';
 import { loadRunInputs } from '../src/service/runner';
-import { clockInputs } from '../src/service/clock/simulate';
+import { clockInputs } from '../src/service/clock/inputs';
 import { files, readJson, readMetrics, type RunSummary } from '../src/service/runs/runStore';
 import { benchCompressRows } from '../bench/compress';
 import { formatMethodsTable, summarizeMethods, type MethodRun } from './replicate/tables';
@@ -39,7 +39,7 @@ function mean(xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.
 
 function simulate(cfg: ExperimentConfig, rounds: number, shard: ReturnType<typeof clockInputs>): SimRow[] {
   const rc = resolved(cfg);
-  const lm = new LatencyModel({ config: rc, ...shard });
+  const lm = new RoundClock({ config: rc, ...shard });
   const st = newSimState();
   return Array.from({ length: rounds }, () => simulateRound(lm, st, { kind: 'synthetic', seed: cfg.seed, decay: 1, noise: 0.3 }, rc.lora.rank));
 }
@@ -280,7 +280,7 @@ async function main(): Promise<number> {
   const R = fast ? 1000 : 5000;
   const ideal = mean(simulate(parseConfig({ ...base, control: { method: 'ideal' } }), R, shard).map((r) => r.roundTime));
   const fixedOpt = mean(simulate(parseConfig({ ...base, control: { method: 'fixed-opt' } }), R, shard).map((r) => r.roundTime));
-  const lm = new LatencyModel({ config: resolved(base), ...shard });
+  const lm = new RoundClock({ config: resolved(base), ...shard });
   const floor = latencyFloor(lm, 1 / 8, 200);
   md.push(`## (b) Latency vs budget (simulate, ${R} rounds each, synthetic profiles, V = 1)`, '',
     `Ideal (rho = 1, equal shares): mean round ${ideal.toFixed(3)} s; fixed rho 0.25 with optimal shares: ${fixedOpt.toFixed(3)} s; smallest reachable mean (rho = 1/8, optimal shares, first 200 rounds): ${floor.minMeanLatency.toFixed(3)} s, of which computation ${floor.computeOnly.toFixed(3)} s.`, '',

@@ -39,7 +39,7 @@ describe('fedlora simulate', () => {
     const bad = config({ method: 'tsfa', latencyBudgetS: 0.01 });
     const r = cli(['simulate', '--config', bad.file, '--rounds', '10', '--out', bad.out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/control\.latencyBudgetS: infeasible: the smallest mean round time reachable is [\d.]+ s \(computation alone [\d.]+ s/);
+    expect(r.stderr).toMatch(/control\.latencyBudgetS: infeasible: the smallest long-run mean round time reachable is [\d.]+ s \(at rho = 1\/\d+ with optimal shares: .*standard error [\d.]+ s; computation alone [\d.]+ s\)/);
     expect(fs.existsSync(bad.out)).toBe(false);
     const ok = config({ method: 'tsfa', latencyBudgetS: 3 });
     expect(cli(['simulate', '--config', ok.file, '--out', ok.out]).code).toBe(2);

@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../engine/backend';
 import { parseConfig, resolved } from '../engine/config';
-import { LatencyModel } from '../engine/control/latency';
+import { RoundClock } from '../engine/control/clock';
 import { newSimState, simulateRound } from '../engine/control/simulate';
 import { buildTrainer } from './runner';
-import { clockInputs } from './clock/simulate';
+import { clockInputs } from './clock/inputs';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -52,7 +52,7 @@ describe('long runs', () => {
 
   it('500 rounds of the simulate path: controller state and heap stay bounded', () => {
     const cfg = resolved(parseConfig({ compression: { method: 'soft' }, channel: { bandwidthHz: 1e5 }, control: { method: 'tsfa', latencyBudgetS: 3.2 }, federation: { rounds: 600 } }));
-    const lm = new LatencyModel({ config: cfg, ...clockInputs(cfg, root) });
+    const lm = new RoundClock({ config: cfg, ...clockInputs(cfg, root) });
     const st = newSimState();
     const src = { kind: 'synthetic' as const, seed: 0, decay: 1, noise: 0.3 };
     for (let i = 0; i < 100; i++) simulateRound(lm, st, src, 8);

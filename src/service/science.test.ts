@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, resolved } from '../engine/config';
-import { LatencyModel } from '../engine/control/latency';
+import { RoundClock } from '../engine/control/clock';
 import { newSimState, simulateRound } from '../engine/control/simulate';
-import { clockInputs } from './clock/simulate';
+import { clockInputs } from './clock/inputs';
 import { makeCompressor } from '../engine/compress';
 import { validateRunConfig } from './validate';
 import * as os from 'node:os';
@@ -28,9 +28,9 @@ function preset(over: Record<string, any>) {
   return parseConfig(merged);
 }
 
-function latencyModel(over: Record<string, any>): LatencyModel {
+function latencyModel(over: Record<string, any>): RoundClock {
   const cfg = preset(over);
-  return new LatencyModel({ config: resolved(cfg), ...clockInputs(cfg, configs) });
+  return new RoundClock({ config: resolved(cfg), ...clockInputs(cfg, configs) });
 }
 
 describe('message sizes on the quick preset', () => {

@@ -10,7 +10,7 @@ import { ApiError } from '../contract/api';
 import { validateConfig, type ConfigIssue, type ExperimentConfig } from '../engine/config';
 import { checkDataset, isTextFormat, locateDataset } from './data/datasets';
 import { FieldError, modelOptions, modelSpecMemo } from './data/models';
-import { checkLatencyBudget, partitionMemo } from './clock/simulate';
+import { checkLatencyBudget, partitionMemo } from './clock/inputs';
 import { GENERATED_MODELS, REBUILD, resolveDataset, resolveModel, resolveUserPath, SHIPPED_DATASETS, SHIPPED_MODELS } from './data/resources';
 
 export type ValidationResult = { ok: true; config: ExperimentConfig } | { ok: false; issues: ConfigIssue[] };

@@ -3,7 +3,7 @@ import { parseConfig, resolved, type ExperimentConfigInput } from '../config';
 import type { VitSpec } from '../model/types';
 import { tailCurve } from './controller';
 import { TsfaController } from './tsfa';
-import { LatencyModel } from './latency';
+import { RoundClock } from './clock';
 import { expectedLatency, energyCurve, scoreRanks } from '../fl/offline';
 import { latencyFloor, newSimState, simulateRound, type SimRow } from './simulate';
 
@@ -22,7 +22,7 @@ function config(over: ExperimentConfigInput = {}) {
 
 function simulate(over: ExperimentConfigInput, rounds: number): SimRow[] {
   const cfg = resolved(config(over));
-  const lm = new LatencyModel({ config: cfg, spec, shardSizes: shards });
+  const lm = new RoundClock({ config: cfg, spec, shardSizes: shards });
   const st = newSimState();
   return Array.from({ length: rounds }, () => simulateRound(lm, st, { kind: 'synthetic', seed: cfg.seed, decay: 1, noise: 0.3 }, cfg.lora.rank));
 }
@@ -32,7 +32,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Mean latency of ideal (rho = 1) and the floor (rho = 1/r, min-max shares) for the default setup. */
 function bounds(): { ideal: number; floor: number } {
   const ideal = mean(simulate({ control: { method: 'ideal' } }, 300).map((r) => r.roundTime));
-  const lm = new LatencyModel({ config: resolved(config()), spec, shardSizes: shards });
+  const lm = new RoundClock({ config: resolved(config()), spec, shardSizes: shards });
   return { ideal, floor: latencyFloor(lm, 1 / 8, 300).minMeanLatency };
 }
 
@@ -94,10 +94,10 @@ describe('TSFA online control (simulate)', () => {
     const cfg = resolved(config(over));
     const src = { kind: 'synthetic' as const, seed: 5, decay: 1, noise: 0.3 };
     const full = simulate(over, 100);
-    const lm1 = new LatencyModel({ config: cfg, spec, shardSizes: shards });
+    const lm1 = new RoundClock({ config: cfg, spec, shardSizes: shards });
     const st = newSimState();
     const first = Array.from({ length: 50 }, () => simulateRound(lm1, st, src, 8));
-    const lm2 = new LatencyModel({ config: cfg, spec, shardSizes: shards });
+    const lm2 = new RoundClock({ config: cfg, spec, shardSizes: shards });
     const st2 = JSON.parse(JSON.stringify(st));
     const second = Array.from({ length: 50 }, () => simulateRound(lm2, st2, src, 8));
     expect([...first, ...second]).toEqual(full);

@@ -8,7 +8,7 @@ import { minMaxAllocation } from '../channel/allocation';
 import { keptComponents } from '../compress/types';
 import { Rng } from '../rng';
 import type { ControlState, RoundPlan } from './types';
-import type { LatencyModel, RoundTiming } from './latency';
+import type { RoundClock, RoundTiming } from './clock';
 
 export type ProfileSource =
   | { kind: 'synthetic'; seed: number; decay: number; noise: number }
@@ -35,7 +35,7 @@ export function newSimState(): SimState {
 }
 
 /** Advance one round; mutates `state`. */
-export function simulateRound(lm: LatencyModel, state: SimState, source: ProfileSource, rank: number): SimRow {
+export function simulateRound(lm: RoundClock, state: SimState, source: ProfileSource, rank: number): SimRow {
   const t = state.round + 1;
   const ctl = lm.controller;
   ctl.setState(state.control);
@@ -64,7 +64,7 @@ export function simulateRound(lm: LatencyModel, state: SimState, source: Profile
  * The smallest mean round latency any controller can reach over `horizon` rounds (smallest ratio,
  * min-max shares) and the compute-only part: a budget below the first can never be met on average.
  */
-export function latencyFloor(lm: LatencyModel, rhoMin: number, horizon: number): { minMeanLatency: number; computeOnly: number } {
+export function latencyFloor(lm: RoundClock, rhoMin: number, horizon: number): { minMeanLatency: number; computeOnly: number } {
   let sum = 0, comp = 0;
   const cost = lm.messageCost(rhoMin);
   for (let t = 1; t <= horizon; t++) {
@@ -92,7 +92,7 @@ export interface LongRunFloor {
  * below `relSe` of the mean (at least `minRounds`, at most `maxRounds`). The rounds are i.i.d.: each
  * draws its clients and fading from its own streams while device speeds and positions stay fixed.
  */
-export function longRunFloor(lm: LatencyModel, rhoMin: number, opts: { relSe?: number; minRounds?: number; maxRounds: number }): LongRunFloor {
+export function longRunFloor(lm: RoundClock, rhoMin: number, opts: { relSe?: number; minRounds?: number; maxRounds: number }): LongRunFloor {
   const relSe = opts.relSe ?? 0.005, minRounds = Math.min(opts.minRounds ?? 200, opts.maxRounds);
   const cost = lm.messageCost(rhoMin);
   let n = 0, mean = 0, m2 = 0, comp = 0;

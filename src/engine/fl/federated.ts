@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../config';
 import type { LoraModel, ModelSpec, WeightMap } from '../model/types';
 import { createModel } from '../model';
 import type { ControlState, RoundPlan } from '../control/types';
-import { LatencyModel } from '../control/latency';
+import { RoundClock } from '../control/clock';
 import { componentImportance } from '../compress/soft';
 import { Rng } from '../rng';
 import { weightedMean, type ReceivedUpdate } from './aggregate';
@@ -97,7 +97,7 @@ export class FederatedTrainer {
   private readonly compressor: Compressor;
   /** Whether the client keeps what it did not send (compression.errorFeedback, for compressors it applies to). */
   private readonly errorFeedback: boolean;
-  readonly latency: LatencyModel;
+  readonly latency: RoundClock;
   private readonly taskSpec: ModelSpec;
   private readonly taskBase: WeightMap;
   /** Analysis hook: sees every client's raw update (before compression) and the global factors. */
@@ -113,7 +113,7 @@ export class FederatedTrainer {
     this.state = { round: 0, global: this.model.initialTrainable(), clientOpt: {}, clientResidual: {}, cumUplinkBits: 0, cumTime: 0, control: { queue: 0, tails: {} } };
     this.layers = loraLayers(this.state.global);
     this.compressor = makeCompressor(this.cfg.compression);
-    this.latency = new LatencyModel({ config: this.cfg, spec, shardSizes: input.partition.map((p) => p.length), compressor: this.compressor });
+    this.latency = new RoundClock({ config: this.cfg, spec, shardSizes: input.partition.map((p) => p.length), compressor: this.compressor });
     const c = this.cfg.compression, caps = compressorDef(c.method).caps;
     this.errorFeedback = c.errorFeedback && caps.errorFeedback;
     if (caps.needsLora && this.layers.length === 0) {

@@ -27,7 +27,7 @@ import { createModel } from '../model';
 import type { ModelSpec, WeightMap } from '../model/types';
 import { Rng } from '../rng';
 import type { PatchedDataset } from '../data/types';
-import { LatencyModel } from '../control/latency';
+import { RoundClock } from '../control/clock';
 
 export interface OfflineCandidate {
   rank: number;
@@ -123,12 +123,12 @@ export async function pilotSpectrum(input: OfflineInput, rank: number): Promise<
 
 /** Expected latency of a rank/ratio from channel statistics (mean gain, equal shares). */
 export function expectedLatency(config: ExperimentConfig, spec: ModelSpec, shardSizes: number[]): (rank: number, rho: number) => number {
-  const models = new Map<number, LatencyModel>();
+  const models = new Map<number, RoundClock>();
   const f = config.federation;
   const rounds = Array.from({ length: Math.min(config.offline.horizon, f.rounds) }, (_, i) => i + 1);
   return (rank, rho) => {
     let lm = models.get(rank);
-    if (!lm) { lm = new LatencyModel({ config: withRank(config, rank), spec, shardSizes }); models.set(rank, lm); }
+    if (!lm) { lm = new RoundClock({ config: withRank(config, rank), spec, shardSizes }); models.set(rank, lm); }
     const cost = lm.messageCost(rho);
     let sum = 0;
     for (const t of rounds) {

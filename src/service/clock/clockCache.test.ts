@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../engine/config';
 import { resolveModel } from '../data/resources';
-import { clockCacheStats, clockInputs } from './simulate';
+import { clockCacheStats, clockInputs } from './inputs';
 
 describe('clockInputs cache (the form validates tsfa configs on every edit)', () => {
   it('reads the model and labels once per file version, and again after the file changes', () => {

@@ -26,7 +26,7 @@ export interface ClockConfig {
   control: ControlSpec;
 }
 
-export interface LatencyInput {
+export interface ClockInput {
   config: ClockConfig;
   /** Model spec with the task's number of classes. */
   spec: ModelSpec;
@@ -61,14 +61,14 @@ export interface RoundTiming {
   rates: number[];
 }
 
-export class LatencyModel {
+export class RoundClock {
   readonly channel: Channel;
   readonly controller: Controller;
   readonly shape: MessageShape;
   readonly flopsPerSample: number;
   readonly compressor: Compressor;
 
-  constructor(private readonly input: LatencyInput) {
+  constructor(private readonly input: ClockInput) {
     const cfg = input.config;
     this.shape = messageShape(Object.fromEntries(Object.entries(trainableShapes(input.spec, cfg.lora, cfg.train.mode)).map(([k, shape]) => [k, { shape }])));
     this.compressor = input.compressor ?? makeCompressor(cfg.compression);
