@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readJson, files } from '../runs/runStore';
 import { deterministicRows } from '../testFixtures';
 import { resourcesDir } from '../data/resources';
@@ -19,31 +19,36 @@ import { cli, joined, lastLine, stopAll, tmp, until, why, worker, type Proc } fr
 describe.skipIf(!REDIS_SERVER)(`queue: bad --queue input${why}`, () => {
   it('a malformed URL exits 2 and an unreachable Redis exits 1, naming the address; nothing is written', async () => {
     const out = path.join(tmp(), 'runs');
-    const bad = await cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', 'http://127.0.0.1:1']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--queue: scheme "http" is not supported; expected redis://');
+    // the three processes at once (each is mostly start-up)
+    const badRun = cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', 'http://127.0.0.1:1']);
+    const noUrl = cli(['worker']);
     const r = await startRedis();
     await r.stop(); // a port nobody listens on any more
     const gone = await cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', `redis://127.0.0.1:${r.port}`]);
+    const bad = await badRun;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--queue: scheme "http" is not supported; expected redis://');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain(`cannot reach Redis at redis://127.0.0.1:${r.port}/0`);
     expect(fs.existsSync(out)).toBe(false);
-    expect((await cli(['worker'])).stderr).toContain('worker: --queue URL is required');
+    expect((await noUrl).stderr).toContain('worker: --queue URL is required');
   });
 
   it('a password in the URL: wrong one refused with a hint, right one joins the pool (listed), Ctrl-C stops the worker', async () => {
     const r = await startRedis({ password: 'p@ss word' });
     try {
-      const wrong = await cli(['resume', '/nonexistent-run', '--queue', `redis://:nope@127.0.0.1:${r.port}`]);
-      expect(wrong.code).toBe(2); // the run dir is checked first
+      // the refused commands and the worker that joins, at once
+      const wrongResume = cli(['resume', '/nonexistent-run', '--queue', `redis://:nope@127.0.0.1:${r.port}`]);
       const out = path.join(tmp(), 'runs');
-      const w = await cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', `redis://:nope@127.0.0.1:${r.port}`]);
+      const wrongRun = cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', `redis://:nope@127.0.0.1:${r.port}`]);
+      const wk = worker(r.url);
+      expect((await wrongResume).code).toBe(2); // the run dir is checked first
+      const w = await wrongRun;
       expect(w.code).toBe(1);
       expect(w.stderr).toMatch(/WRONGPASS|invalid password/);
       expect(w.stderr).toContain('wrong or missing password');
       expect(w.stderr).not.toContain('nope');
       expect(fs.existsSync(out)).toBe(false);
-      const wk = worker(r.url);
       await joined(wk);
       const redis = new Redis({ port: r.port, host: '127.0.0.1', password: 'p@ss word' });
       const listed = await listWorkers(redis);
@@ -64,11 +69,12 @@ describe.skipIf(!REDIS_SERVER || !OPENSSL)(`queue: rediss:// (TLS) with a passwo
     try {
       expect(r.url).toMatch(/^rediss:\/\/:tls-pw@localhost:\d+$/);
       const out = path.join(dir, 'runs');
-      const untrusted = await cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', r.url]);
+      const refused = cli(['run', '--config', 'configs/quick.json', '--out', out, '--queue', r.url]);
+      const wk = worker(r.url, { NODE_EXTRA_CA_CERTS: tls.ca }); // alongside the refused run
+      const untrusted = await refused;
       expect(untrusted.code).toBe(1);
       expect(untrusted.stderr).toMatch(new RegExp(`cannot reach Redis at rediss://localhost:${r.port}/0: .*(self.signed|certificate)`));
       expect(fs.existsSync(out)).toBe(false);
-      const wk = worker(r.url, { NODE_EXTRA_CA_CERTS: tls.ca });
       await joined(wk);
       expect(wk.log()).toContain(`joined rediss://localhost:${r.port}/0`);
       const redis = new Redis({ host: 'localhost', port: r.port, password: 'tls-pw', tls: { ca: fs.readFileSync(tls.ca) } });
@@ -82,18 +88,10 @@ describe.skipIf(!REDIS_SERVER || !OPENSSL)(`queue: rediss:// (TLS) with a passwo
 });
 
 describe.skipIf(!REDIS_SERVER)(`queue: runs through Redis equal local runs${why}`, () => {
-  let quickRef: Record<string, unknown>[] = [];
   const procs: Proc[] = [];
   const redises: TestRedis[] = [];
   const redis = async () => { const r = await startRedis(); redises.push(r); return r; };
   const w = (url: string, e: Record<string, string> = {}) => { const p = worker(url, e); procs.push(p); return p; };
-
-  beforeAll(async () => {
-    const a = await cli(['run', '--config', 'configs/quick.json', '--rounds', '3', '--seed', '5', '--out', path.join(tmp(), 'runs')]);
-    expect(a.code, a.stderr).toBe(0);
-    quickRef = deterministicRows(lastLine(a.stdout));
-    expect(quickRef).toHaveLength(3);
-  }, 600_000);
 
   afterAll(async () => {
     await stopAll(procs);
@@ -101,11 +99,17 @@ describe.skipIf(!REDIS_SERVER)(`queue: runs through Redis equal local runs${why}
   });
 
   it('quick preset, 3 rounds, seed 5, 2 workers: identical metrics; meta.json records the queue (no password) and the workers', async () => {
+    // the local reference run goes alongside the queued one (its own process, no queue)
+    const local = cli(['run', '--config', 'configs/quick.json', '--rounds', '3', '--seed', '5', '--out', path.join(tmp(), 'runs')]);
     const r = await redis();
     const [a, b] = [w(r.url), w(r.url)];
     await Promise.all([joined(a), joined(b)]);
     const run = await cli(['run', '--config', 'configs/quick.json', '--rounds', '3', '--seed', '5', '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
     expect(run.code, run.stderr).toBe(0);
+    const ref = await local;
+    expect(ref.code, ref.stderr).toBe(0);
+    const quickRef = deterministicRows(lastLine(ref.stdout));
+    expect(quickRef).toHaveLength(3);
     const dir = lastLine(run.stdout);
     expect(deterministicRows(dir)).toEqual(quickRef);
     const meta = readJson<{ queue: { url: string; workers: { pid: number; jobs: number }[]; jobs: number; bytesOut: number } }>(files(dir).meta);

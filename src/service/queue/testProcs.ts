@@ -51,12 +51,14 @@ export async function stopAll(ps: Proc[]): Promise<void> {
 }
 export const lastLine = (s: string) => s.trim().split('\n').pop()!;
 
-/** A lighter variant of the quick preset for the fault tests (a few seconds per round). */
+/** A lighter variant of the quick preset for the fault tests (a few seconds per round): fewer
+ *  training samples, and 500 test samples so the coordinator's evaluation between rounds is short
+ *  (the faults hit client jobs, which the test set does not change). */
 export function smallConfig(): string {
   const dir = tmp();
   const file = path.join(dir, 'small.json');
   const quick = JSON.parse(fs.readFileSync(path.join(root, 'configs/quick.json'), 'utf8'));
-  fs.writeFileSync(file, JSON.stringify({ ...quick, name: 'small', seed: 5, data: { ...quick.data, trainSamples: 2400 }, federation: { ...quick.federation, rounds: 3 } }));
+  fs.writeFileSync(file, JSON.stringify({ ...quick, name: 'small', seed: 5, data: { ...quick.data, trainSamples: 2400, testSamples: 500 }, federation: { ...quick.federation, rounds: 3 } }));
   return file;
 }
 
