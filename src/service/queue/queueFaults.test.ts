@@ -11,22 +11,28 @@ import { REDIS_SERVER, startRedis, type TestRedis } from './testRedis';
 import { cli, clientJobsDone, joined, lastLine, smallConfig, start, stopAll, tmp, until, why, worker, type Proc } from './testProcs';
 
 describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local run's metrics${why}`, () => {
-  let smallRef: Record<string, unknown>[] = [];
   let small = '';
+  let local: ReturnType<typeof cli>;
+  /** The local reference run: started in beforeAll, it goes alongside the first test's queued run. */
+  const smallRef = async () => {
+    const b = await local;
+    expect(b.code, b.stderr).toBe(0);
+    const rows = deterministicRows(lastLine(b.stdout));
+    expect(rows).toHaveLength(3);
+    return rows;
+  };
   const procs: Proc[] = [];
   const redises: TestRedis[] = [];
   const redis = async () => { const r = await startRedis(); redises.push(r); return r; };
   const w = (url: string) => { const p = worker(url); procs.push(p); return p; };
 
-  beforeAll(async () => {
+  beforeAll(() => {
     small = smallConfig();
-    const b = await cli(['run', '--config', small, '--out', path.join(tmp(), 'runs')]);
-    expect(b.code, b.stderr).toBe(0);
-    smallRef = deterministicRows(lastLine(b.stdout));
-    expect(smallRef).toHaveLength(3);
-  }, 600_000);
+    local = cli(['run', '--config', small, '--out', path.join(tmp(), 'runs')]);
+  });
 
   afterAll(async () => {
+    await local; // not left running when a test failed before it
     await stopAll(procs);
     for (const r of redises) await r.stop();
   });
@@ -48,7 +54,7 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
     const c = w(r.url);
     expect(await coord.exit).toBe(0);
     const dir = lastLine(coord.log());
-    expect(deterministicRows(dir)).toEqual(smallRef);
+    expect(deterministicRows(dir)).toEqual(await smallRef());
     if (!a.log().includes(`job ${victim} done`)) expect(b.log() + c.log()).toContain(`job ${victim} started`);
   }, 600_000);
 
@@ -64,7 +70,7 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
     const [runId] = fs.readdirSync(out).filter((d) => !d.startsWith('.'));
     const res = await cli(['resume', path.join(out, runId), '--queue', r.url]);
     expect(res.code, res.stderr).toBe(0);
-    expect(deterministicRows(path.join(out, runId))).toEqual(smallRef);
+    expect(deterministicRows(path.join(out, runId))).toEqual(await smallRef());
     // 3 rounds x 5 clients: the jobs the dead coordinator queued were not queued again
     await until(() => clientJobsDone([a.log(), b.log()]) >= 15, 'the workers\' last log lines', 10_000).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 500));
@@ -82,7 +88,7 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
     await new Promise((res) => setTimeout(res, 1000));
     redises.push(await startRedis({ port: r.port }));
     expect(await coord.exit, coord.log()).toBe(0);
-    expect(deterministicRows(lastLine(coord.log()))).toEqual(smallRef);
+    expect(deterministicRows(lastLine(coord.log()))).toEqual(await smallRef());
     expect(coord.log()).toMatch(/is gone from Redis \(restarted\?\): queuing it again/);
   }, 600_000);
 });
