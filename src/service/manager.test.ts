@@ -198,7 +198,9 @@ describe('RunManager', () => {
 function stallWorker(): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-stall-')), 'stall.js');
   fs.writeFileSync(file, `const { parentPort, workerData } = require('node:worker_threads');
-require('node:fs').writeFileSync(workerData.dir + '/summary.json', JSON.stringify({ status: 'running', rounds: 0 }));
+const fs = require('node:fs'); // written as the runner writes it: whole, by rename (a poll never reads it half-written)
+fs.writeFileSync(workerData.dir + '/.summary.stall.tmp', JSON.stringify({ status: 'running', rounds: 0 }));
+fs.renameSync(workerData.dir + '/.summary.stall.tmp', workerData.dir + '/summary.json');
 setInterval(() => { if (Atomics.load(workerData.stopFlag, 0)) parentPort.postMessage({ type: 'done', summary: { status: 'stopped', rounds: 0, finalAcc: null, bestAcc: null, totalUplinkBits: 0, meanRoundTime: 0, backend: null } }); }, 20);`);
   return file;
 }

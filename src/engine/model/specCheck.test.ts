@@ -77,7 +77,7 @@ describe('checkModelSpec: bounds of every architecture number', () => {
       const s = { ...vit, [k]: v } as VitSpec;
       const t0 = performance.now();
       const problems = checkModelSpec(s);
-      expect(performance.now() - t0).toBeLessThan(100);
+      expect(performance.now() - t0).toBeLessThan(2000); // a guard against building the model to check it (seconds), not a speed target: ~1 ms idle
       const want = expectedVit(s);
       if (want.length) expect(blamed(problems)).toEqual([...want].sort());
       else if (params(vitShapes(s)) > MAX_PARAMETERS) expect(blamed(problems)).toEqual(['params']);
