@@ -60,7 +60,10 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
 
   it('the coordinator SIGKILLed mid-run, then `resume --queue`: identical metrics, and no job is computed twice', async () => {
     const r = await redis();
-    const [a, b] = [w(r.url), w(r.url)];
+    // no worker dies here: a long lock, so that a loaded machine's slow lock renewal never lets a
+    // live worker's job count as stalled and run twice (which this test would count)
+    const slow = (url: string) => { const p = start(['worker', '--queue', url, '--stall-ms', '60000']); procs.push(p); return p; };
+    const [a, b] = [slow(r.url), slow(r.url)];
     await Promise.all([joined(a), joined(b)]);
     const out = path.join(tmp(), 'runs');
     const coord = start(['run', '--config', small, '--out', out, '--queue', r.url]);
