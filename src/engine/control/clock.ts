@@ -67,6 +67,10 @@ export class RoundClock {
   readonly shape: MessageShape;
   readonly flopsPerSample: number;
   readonly compressor: Compressor;
+  /** Whether clients send their importance profile with each update (the controller uses them). */
+  readonly usesProfiles: boolean;
+  /** Bits of that profile per message (r values per layer), 0 when the controller does not use it. */
+  readonly profileBits: number;
 
   constructor(private readonly input: ClockInput) {
     const cfg = input.config;
@@ -74,6 +78,8 @@ export class RoundClock {
     this.compressor = input.compressor ?? makeCompressor(cfg.compression);
     this.flopsPerSample = trainFlopsPerSample(input.spec, cfg.train.mode === 'lora' ? cfg.lora : undefined);
     this.channel = new Channel(cfg.channel, cfg.federation.numClients, Rng.fromSeed(cfg.seed).child('channel'));
+    this.usesProfiles = controllerDef(cfg.control.method).caps.usesProfiles;
+    this.profileBits = this.usesProfiles ? this.shape.layers.reduce((n, l) => n + l.rank, 0) * cfg.compression.valueBits : 0;
     const sparsifies = compressorDef(cfg.compression.method).caps.sparsifies && this.shape.layers.length > 0;
     this.controller = controllerDef(cfg.control.method).create({ spec: cfg.control, channel: cfg.channel, fixedRho: this.fixedRho(), rank: cfg.lora.rank, sparsifies });
   }
@@ -91,19 +97,10 @@ export class RoundClock {
     return c.rho;
   }
 
-  /** Whether clients send their importance profile with each update (the controller uses them). */
-  usesProfiles(): boolean { return controllerDef(this.input.config.control.method).caps.usesProfiles; }
-
-  /** Bits of the importance profile clients send with their update (r values per layer) when the controller uses them. */
-  profileBits(): number {
-    const cfg = this.input.config;
-    return this.usesProfiles() ? this.shape.layers.reduce((n, l) => n + l.rank, 0) * cfg.compression.valueBits : 0;
-  }
-
   /** Per-client message cost at ratio rho: the compressor's formula plus the importance profile. */
   messageCost(rho: number): MessageCost {
     const c = this.compressor.cost(this.shape, rho);
-    return { bits: c.bits + this.profileBits(), flops: c.flops };
+    return { bits: c.bits + this.profileBits, flops: c.flops };
   }
 
   /** Seconds to broadcast the global trainable weights at 32 bits (0 when the downlink is not modelled). */

@@ -195,7 +195,7 @@ export class FederatedTrainer {
   private async completeRound({ t, t0, planMs, clients, plan }: RoundStart, results: LocalResult[], trainMs: number): Promise<RoundMetrics> {
     const cfg = this.cfg;
     const controller = this.latency.controller;
-    const profileBits = this.latency.profileBits();
+    const profileBits = this.latency.profileBits;
     const rho = plan.rho;
     const received: { weight: number; out: CompressOutput }[] = [];
     const clientSamples: number[] = [], clientFlops: number[] = [], relErrors: number[] = [];
@@ -220,7 +220,7 @@ export class FederatedTrainer {
       if (out.bits + profileBits !== plan.bits[i]) {
         throw new Error(`internal: client ${k} sent ${out.bits + profileBits} bits, the plan expected ${plan.bits[i]}`);
       }
-      if (this.latency.usesProfiles()) {
+      if (this.latency.usesProfiles) {
         controller.recordProfile(k, out.importance ?? Object.fromEntries(this.layers.map((l) => [l.name, componentImportance(l, this.state.global, compressed, 'exact')])));
       }
       const m0 = performance.now();
