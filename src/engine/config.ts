@@ -5,12 +5,12 @@
 import { z } from 'zod';
 import { BACKENDS } from './backendNames';
 import { dbmToWatt, pathLossDb } from './channel/channel';
-import { getAt } from './paths';
+import { getAt, setAt } from './paths';
 import { LINEAR_TARGETS } from './model/types';
 import { finite, int, positive, str, within } from './schema';
 import { COMPRESSORS, COMPRESSOR_NAMES, compressorDef } from './compress';
 import { CONTROLLERS, CONTROLLER_NAMES, controllerDef } from './control';
-import type { PluginDefinition } from './plugin';
+import { namesWhere, type PluginDefinition } from './plugin';
 import type { ConfigIssue } from './wire';
 
 /** Largest offline.horizon: the rounds the offline stage and the budget check simulate. */
@@ -165,20 +165,20 @@ export const configSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['channel', 'bandwidthHz'], message: `gives a device at the cell edge (${c.channel.radiusM} m) an SNR of ${edgeSnr.toPrecision(3)} over the whole band, below ${MIN_EDGE_SNR}: its rate would round to 0 bit/s; lower channel.bandwidthHz or channel.radiusM, or raise channel.txPowerDbm` });
   }
   const ctl = controllerDef(c.control.method), ctlName = `control.method "${c.control.method}"`;
+  const comp = compressorDef(c.compression.method);
   if (ctl.caps.needsBudget && c.control.latencyBudgetS === null) ctx.addIssue({ code: 'custom', path: ['control', 'latencyBudgetS'], message: `${ctlName} needs a latency budget in seconds, e.g. 2` });
   if (ctl.caps.choosesRho) {
-    const sparsifying = COMPRESSORS.filter((d) => d.caps.sparsifies).map((d) => d.name).join(', ');
-    if (!compressorDef(c.compression.method).caps.sparsifies) ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: `${ctlName} chooses rho, so it needs a compressor that rho changes: one of ${sparsifying}` });
+    if (!comp.caps.sparsifies) ctx.addIssue({ code: 'custom', path: ['compression', 'method'], message: `${ctlName} chooses rho, so it needs a compressor that rho changes: one of ${namesWhere(COMPRESSORS, (d) => d.caps.sparsifies).join(', ')}` });
     if (c.compression.k !== null) ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: `must be null with ${ctlName} (the controller chooses rho)` });
   }
-  if (c.compression.k !== null && !compressorDef(c.compression.method).caps.usesK) {
-    ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: `compression.method "${c.compression.method}" does not send a number of entries; use compression.rho, or one of ${COMPRESSORS.filter((d) => d.caps.usesK).map((d) => d.name).join(', ')}` });
+  if (c.compression.k !== null && !comp.caps.usesK) {
+    ctx.addIssue({ code: 'custom', path: ['compression', 'k'], message: `compression.method "${c.compression.method}" does not send a number of entries; use compression.rho, or one of ${namesWhere(COMPRESSORS, (d) => d.caps.usesK).join(', ')}` });
   }
   if ((c.model.pixelMean === null) !== (c.model.pixelStd === null) || (c.model.pixelMean && c.model.pixelStd && c.model.pixelMean.length !== c.model.pixelStd.length)) {
     ctx.addIssue({ code: 'custom', path: ['model', 'pixelStd'], message: 'model.pixelMean and model.pixelStd go together, one value per channel each' });
   }
   if (c.lora.rank === 'auto') {
-    if (!ctl.caps.picksRank) ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: `"auto" needs a control.method that picks the rank offline (${CONTROLLERS.filter((d) => d.caps.picksRank).map((d) => `"${d.name}"`).join(', ')}) with a latency budget; give a number otherwise` });
+    if (!ctl.caps.picksRank) ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: `"auto" needs a control.method that picks the rank offline (${namesWhere(CONTROLLERS, (d) => d.caps.picksRank).map((n) => `"${n}"`).join(', ')}) with a latency budget; give a number otherwise` });
     if (c.train.mode !== 'lora') ctx.addIssue({ code: 'custom', path: ['lora', 'rank'], message: '"auto" needs train.mode "lora"' });
   }
 });
@@ -218,25 +218,23 @@ function show(v: unknown): string {
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
-/** Config fields renamed since a run directory could have been written: [section, old key, current key]. */
-export const RENAMED_FIELDS: readonly [section: string, from: string, to: string][] = [
-  ['control', 'latencyBudget', 'latencyBudgetS'],
+/** Config fields renamed since a run directory could have been written: [old dotted path, current one]. */
+export const RENAMED_FIELDS: readonly [from: string, to: string][] = [
+  ['control.latencyBudget', 'control.latencyBudgetS'],
 ];
 
 /**
- * A config document with renamed fields under their current names (a shallow copy; the input is not
+ * A config document with renamed fields under their current names (a copy; the input is not
  * changed), so old run directories and old config files keep working. A document that gives both
  * names keeps both, and validation then names the old one as unknown.
  */
 export function upgradeConfig(input: unknown): unknown {
-  const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-  if (!isObj(input)) return input;
-  let out = input;
-  for (const [section, from, to] of RENAMED_FIELDS) {
-    const sec = out[section];
-    if (!isObj(sec) || !Object.hasOwn(sec, from) || Object.hasOwn(sec, to)) continue;
-    const { [from]: value, ...rest } = sec;
-    out = { ...out, [section]: { ...rest, [to]: value } };
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  let out = input as Record<string, unknown>;
+  for (const [from, to] of RENAMED_FIELDS) {
+    const value = getAt(out, from);
+    if (value === undefined || getAt(out, to) !== undefined) continue;
+    out = setAt(setAt(out, from, undefined), to, value);
   }
   return out;
 }

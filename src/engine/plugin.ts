@@ -28,3 +28,8 @@ export function lookup<D extends PluginDefinition>(registry: readonly D[], kind:
   if (!d) throw new Error(`unknown ${kind} "${name}": one of ${registry.map((x) => x.name).join(', ')}`);
   return d;
 }
+
+/** The names of a registry's entries that satisfy `pred` (e.g. the compressors rho changes), in registry order. */
+export function namesWhere<D extends PluginDefinition>(registry: readonly D[], pred: (d: D) => boolean): string[] {
+  return registry.filter(pred).map((d) => d.name);
+}

@@ -2,6 +2,7 @@
 import { resolved } from '../../engine/config';
 import { keptComponents } from '../../engine/compress/types';
 import { CONTROLLERS, type ControlState } from '../../engine/control';
+import { namesWhere } from '../../engine/plugin';
 import { RoundClock } from '../../engine/control/clock';
 import { newSimState, simulateRound, type ProfileSource, type SimRow } from '../../engine/control/simulate';
 import { appendJsonLines } from '../runs/fsutil';
@@ -29,7 +30,7 @@ export function runSimulation(dir: string, opts: SimulateOptions): SimRow[] {
     const { checkpoint: ck, skipped } = findCheckpoint(opts.profileRun);
     if (!ck && skipped.length) throw new Error(`--profile ${opts.profileRun}: no usable checkpoint (${skipped.join('; ')})`);
     const tails: ControlState['tails'] | undefined = ck?.state.control?.tails;
-    if (!tails || !Object.keys(tails).length) throw new Error(`--profile ${opts.profileRun}: its checkpoint has no importance profiles (record them with a run whose control.method uses profiles, e.g. ${CONTROLLERS.filter((d) => d.caps.usesProfiles).map((d) => d.name).join(', ')})`);
+    if (!tails || !Object.keys(tails).length) throw new Error(`--profile ${opts.profileRun}: its checkpoint has no importance profiles (record them with a run whose control.method uses profiles, e.g. ${namesWhere(CONTROLLERS, (d) => d.caps.usesProfiles).join(', ')})`);
     const lens = new Set(Object.values(tails).map((t) => t.length));
     if (lens.size !== 1 || !lens.has(rc.lora.rank + 1)) throw new Error(`--profile ${opts.profileRun}: profiles are for rank ${[...lens][0] - 1}, the config has lora.rank ${rc.lora.rank}`);
     source = { kind: 'recorded', tails };
