@@ -108,12 +108,13 @@ async function runSweep(file: string, spec: SweepSpec, out: string | undefined, 
     await runLocally(outDir, todo.map((r) => path.basename(r.dir)), parallel);
   }
   clearInterval(tick);
-  const table = runs.map((r) => {
-    const s = fs.existsSync(files(r.dir).summary) ? readJson<RunSummary>(files(r.dir).summary) : null;
+  const summaries = runs.map((r) => (fs.existsSync(files(r.dir).summary) ? readJson<RunSummary>(files(r.dir).summary) : null));
+  const table = runs.map((r, i) => {
+    const s = summaries[i];
     return `${r.run.id.padEnd(40)} ${(s?.status ?? 'missing').padEnd(10)} acc ${s?.finalAcc == null ? 'n/a' : (100 * s.finalAcc).toFixed(2) + '%'}  bits ${s?.totalUplinkBits ?? 'n/a'}`;
   });
   process.stderr.write(`\n${table.join('\n')}\n`);
-  const completed = runs.filter((r) => fs.existsSync(files(r.dir).summary) && readJson<RunSummary>(files(r.dir).summary).status === 'completed').map((r) => r.dir);
+  const completed = runs.filter((_, i) => summaries[i]?.status === 'completed').map((r) => r.dir);
   const failures = runs.length - completed.length;
   if (completed.length) {
     try {

@@ -7,7 +7,7 @@ import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RoundMetrics, RunStatus } from '../../contract/api';
-import { files, readJson, readMetrics, type RunSummary } from '../runs/runStore';
+import { files, readJson, readJsonOr, readMetrics, readSummary, type RunSummary } from '../runs/runStore';
 import { getAt } from '../../engine/paths';
 
 export class ReportInputError extends Error {}
@@ -34,10 +34,6 @@ export interface ReportRun {
 export const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function readOr<T>(file: string, fallback: T): T {
-  try { return readJson<T>(file); } catch { return fallback; }
-}
-
 export function isRunDir(dir: string): boolean {
   return fs.existsSync(files(dir).config);
 }
@@ -48,8 +44,8 @@ export function loadRun(dir: string): ReportRun {
   if (!isRunDir(abs)) throw new ReportInputError(`${dir}: not a run directory (no config.json)`);
   let config: Record<string, unknown>;
   try { config = obj(upgradeConfig(readJson(files(abs).config))); } catch (e) { throw new ReportInputError(`${files(abs).config}: not valid JSON (${(e as Error).message})`); }
-  const meta = obj(readOr(files(abs).meta, {}));
-  const summary = readOr<RunSummary | null>(files(abs).summary, null);
+  const meta = obj(readJsonOr(files(abs).meta, {}));
+  const summary = readSummary(abs);
   const { rows, tornLastLine } = readMetrics<RoundMetrics>(abs);
   const rankCfg = num(getAt(config, 'lora.rank'));
   const seed = num(meta.seed) ?? num(config.seed);

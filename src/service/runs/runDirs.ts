@@ -10,8 +10,7 @@ import * as path from 'node:path';
 import { ApiError } from '../../contract/api';
 import { cleanStaleTemps } from './fsutil';
 import { acquireRunLock, cleanStaleClaims, isLocked } from './lock';
-import { files, isSymlink, isValidRunId, readJson, writeSummary } from './runStore';
-import { readSummary } from './runList';
+import { files, isSymlink, isValidRunId, readJson, readSummary, writeSummary } from './runStore';
 
 /** The folder of a run id under `runsDir`; anything but a plain folder name, or a symlinked folder, is refused. */
 export function runDirOf(runsDir: string, id: unknown): string {

@@ -6,21 +6,13 @@ import { upgradeConfig } from '../../engine/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApiError, type RunListItem, type RunStatus } from '../../contract/api';
-import { files, isValidRunId, readJson, type RunMeta, type RunSummary } from './runStore';
+import { files, isValidRunId, readJsonOr, readSummary, type RunMeta } from './runStore';
 
 export const LOG_FILE = 'run.log';
-
-function readJsonOr<T>(file: string, fallback: T): T {
-  try { return readJson<T>(file); } catch { return fallback; }
-}
 
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-
-export function readSummary(dir: string): RunSummary | null {
-  return readJsonOr<RunSummary | null>(files(dir).summary, null);
-}
 
 export function readTags(meta: Record<string, unknown>): string[] {
   return Array.isArray(meta.tags) ? meta.tags.filter((t): t is string => typeof t === 'string') : [];

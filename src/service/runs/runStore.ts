@@ -121,6 +121,16 @@ export function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
+/** A JSON file, or `fallback` when it is missing or unreadable. */
+export function readJsonOr<T>(file: string, fallback: T): T {
+  try { return readJson<T>(file); } catch { return fallback; }
+}
+
+/** summary.json of a run, or null when there is none yet (or it cannot be read). */
+export function readSummary(dir: string): RunSummary | null {
+  return readJsonOr<RunSummary | null>(files(dir).summary, null);
+}
+
 export function updateMeta(dir: string, patch: Partial<RunMeta>): RunMeta {
   const meta = { ...readJson<RunMeta>(files(dir).meta), ...patch };
   writeJsonAtomic(files(dir).meta, meta);
@@ -158,8 +168,7 @@ export function summarize(rows: { round: number; testAcc: number | null; uplinkB
 /** Rewrite summary.json with a new status, its numbers recomputed from metrics.jsonl (kept as they were when that cannot be read). */
 export function rewriteSummary(dir: string, status: RunStatus, error?: string): void {
   type Row = { round: number; testAcc: number | null; uplinkBits: number; roundTime: number };
-  let prev: RunSummary | null = null;
-  try { prev = readJson<RunSummary>(files(dir).summary); } catch { /* none yet, or unreadable */ }
+  const prev = readSummary(dir);
   let rows: Row[] | null = null;
   try { rows = readMetrics<Row>(dir).rows; } catch { /* keep prev numbers */ }
   const s = rows ? summarize(rows, status, prev?.backend ?? null, error) : { ...(prev ?? summarize([], status, null)), status, ...(error ? { error } : {}) };
