@@ -41,6 +41,8 @@ const CACHED_RUNS = 2;
 export class QueueWorker {
   private readonly workers: Worker[] = [];
   private readonly runs = new Map<string, Promise<RunSlots>>();
+  /** Checked run records by digest (at most CACHED_RUNS, oldest dropped first). */
+  private readonly checked = new Map<string, Promise<{ record: RunRecord; config: ExperimentConfig }>>();
   private readonly beat: NodeJS.Timeout;
   private busy = 0;
   private jobsDone = 0;
@@ -97,8 +99,26 @@ export class QueueWorker {
     }
   }
 
-  /** The run record a job refers to, checked: digest, schema, config, backend, files. */
+  /**
+   * The run record a job refers to, checked once per record: it is content-addressed (the same digest
+   * is the same record), and the training threads load the model and data once per record too, so
+   * the files are hashed when a run's first job arrives, not for every client job.
+   */
   private async record(runId: string, digest: string): Promise<{ record: RunRecord; config: ExperimentConfig }> {
+    let c = this.checked.get(digest);
+    if (!c) {
+      c = this.checkRecord(runId, digest);
+      c.catch(() => this.checked.delete(digest)); // a refusal or a missing record is checked again next time
+      this.checked.set(digest, c);
+      while (this.checked.size > CACHED_RUNS) this.checked.delete(this.checked.keys().next().value!);
+    }
+    const out = await c;
+    if (out.record.runId !== runId) throw new UnrecoverableError(`rejected: run record is of run ${out.record.runId}, the job of ${runId}`);
+    return out;
+  }
+
+  /** Read and check a run record: digest, schema, config, backend, files. */
+  private async checkRecord(runId: string, digest: string): Promise<{ record: RunRecord; config: ExperimentConfig }> {
     const text = await this.redis.get(recordKey(digest));
     if (text === null) throw new Error(`run record ${digest.slice(0, 12)}... of run ${runId} is not in Redis (the coordinator writes it when the run starts)`);
     if (sha256(text) !== digest) throw new UnrecoverableError(`rejected: run record ${digest.slice(0, 12)}... does not match its digest`);
@@ -106,7 +126,6 @@ export class QueueWorker {
     try { raw = JSON.parse(text); } catch { throw new UnrecoverableError('rejected: run record is not JSON'); }
     const r = runRecordSchema.safeParse(raw);
     if (!r.success) throw new UnrecoverableError(`rejected: run record: ${describeIssues(r.error)}`);
-    if (r.data.runId !== runId) throw new UnrecoverableError(`rejected: run record is of run ${r.data.runId}, the job of ${runId}`);
     let config: ExperimentConfig;
     try { config = parseConfig(r.data.config); } catch (e) {
       throw new UnrecoverableError(`rejected: run config: ${e instanceof ConfigError ? e.issues.map((i) => `${i.path}: ${i.message}`).join('; ') : (e as Error).message}`);
