@@ -86,6 +86,55 @@ describe.each(['wasm', 'cpu'] as const)('fused kernels on %s agree with the tfjs
     for (let i = 0; i < 3; i++) expect(relErr(fused.g[i], ref.g[i])).toBeLessThan(1e-4);
   });
 
+  /** Value and gradients of attention under FEDLORA_ATTENTION=`mode`, as bit patterns. */
+  function attentionBits(mode: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, w: tf.Tensor, shape: { batch: number; T: number; heads: number }, mask?: tf.Tensor): Uint32Array[] {
+    const before = process.env.FEDLORA_ATTENTION;
+    process.env.FEDLORA_ATTENTION = mode;
+    try {
+      const r = valueAndGrads((a, b, c) => attention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, shape, mask), [q, k, v], w);
+      return [r.y, ...r.g].map((t) => new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+    } finally {
+      if (before === undefined) delete process.env.FEDLORA_ATTENTION; else process.env.FEDLORA_ATTENTION = before;
+    }
+  }
+
+  // head sizes 13 (an 8-wide tile, a 4-wide one and a scalar column), 3 (scalar only), 16 and 64
+  // (8-wide tiles only); T = 9, 7, 12, 17 (row tiles of 4 and 2 with rows left over, 4-key blocks
+  // with a tail); one query row per sample (the CLS-only block); masked batches
+  it.each([
+    [2, 9, 9, 2, 26, false], [3, 7, 7, 3, 9, true], [2, 9, 1, 2, 26, false], [3, 7, 1, 3, 9, true], [2, 12, 12, 2, 32, true], [1, 17, 17, 1, 64, false],
+  ])('blocked attention (batch %i, T %i, %i query rows, %i heads, dim %i, mask %s): the op chain\'s values and gradients, the rowwise kernel\'s bits', (batch, T, Tq, heads, d, masked) => {
+    const rng = new Rng(`attb${batch}${T}${Tq}${d}`);
+    const q = rand(rng.child('q'), [batch * Tq, d]), k = rand(rng.child('k'), [batch * T, d]), v = rand(rng.child('v'), [batch * T, d]);
+    const w = rand(rng.child('w'), [batch * Tq, d]);
+    // mask the last two keys of the last sample
+    const mask = masked ? tf.tensor2d(Array.from({ length: batch * T }, (_, i) => (i >= (batch - 1) * T && i % T >= T - 2 ? -1e9 : 0)), [batch, T]) : undefined;
+    const shape = { batch, T, heads };
+    const blocked = attentionBits('blocked', q, k, v, w, shape, mask);
+    expect(attentionBits('rowwise', q, k, v, w, shape, mask)).toEqual(blocked);
+    expect(attentionBits('blocked', q, k, v, w, shape, mask)).toEqual(blocked); // deterministic: same inputs, same bits
+    const fused = valueAndGrads((a, b, c) => attention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, shape, mask), [q, k, v], w);
+    const ref = valueAndGrads((a, b, c) => attentionOps(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, shape, mask), [q, k, v], w);
+    expect(fused.y.shape).toEqual([batch * Tq, d]);
+    expect(relErr(fused.y, ref.y)).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++) expect(relErr(fused.g[i], ref.g[i])).toBeLessThan(1e-4);
+    if (masked) {
+      const dk = fused.g[1].arraySync() as number[][];
+      expect(dk[batch * T - 1].every((x) => x === 0)).toBe(true); // masked keys get no gradient
+    }
+  });
+
+  it('FEDLORA_ATTENTION: a value other than blocked or rowwise is refused, naming the variable', () => {
+    const before = process.env.FEDLORA_ATTENTION;
+    process.env.FEDLORA_ATTENTION = 'fast';
+    try {
+      const x = tf.zeros([4, 4]) as tf.Tensor2D;
+      expect(() => attention(x, x, x, { batch: 1, T: 4, heads: 1 })).toThrow(/FEDLORA_ATTENTION: must be "blocked" \(the default\) or "rowwise", got "fast"/);
+    } finally {
+      if (before === undefined) delete process.env.FEDLORA_ATTENTION; else process.env.FEDLORA_ATTENTION = before;
+    }
+  });
+
   it.each([[8, 12, 16], [5, 7, 3]])('LoRA branch y0 + s (x A) B (d_in %i, rank %i, d_out %i): value and gradients to y0, x, A, B', (din, r, dout) => {
     const rng = new Rng(`lora${din}`);
     const N = 11;

@@ -1,6 +1,7 @@
 /**
  * Fused kernels for the wasm and cpu backends: layer norm, exact GELU and multi-head attention,
- * each with its backward pass, as single kernels, the LoRA branch, Adam, and a packed SGEMM (the
+ * each with its backward pass, as single kernels (attention blocked into register tiles,
+ * FEDLORA_ATTENTION), the LoRA branch, Adam, and a packed SGEMM (the
  * frozen projections' products on wasm where it beats XNNPACK, ops.ts `ownGemmPays`). The arithmetic is WebAssembly SIMD compiled from
  * native/kernels.c (scripts/build-kernels.sh; the module is embedded in native/kernels-wasm.ts).
  *
@@ -48,6 +49,8 @@ interface NativeExports {
   lora_bwd(dy: number, x: number, A: number, B: number, u: number, dx: number, dA: number, dB: number, scratch: number, N: number, din: number, r: number, dout: number, s: number): void;
   adam_step(w: number, g: number, m: number, v: number, w1: number, m1: number, v1: number, n: number, b1: number, c1: number, b2: number, c2: number, eps: number, step: number): void;
   attn_bwd(dO: number, q: number, k: number, v: number, p: number, dq: number, dk: number, dv: number, dps: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
+  attn_fwd_rowwise(q: number, k: number, v: number, mask: number, o: number, p: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
+  attn_bwd_rowwise(dO: number, q: number, k: number, v: number, p: number, dq: number, dk: number, dv: number, dps: number, B: number, Tq: number, T: number, H: number, hd: number, scale: number): void;
   sgemm(a: number, b: number, bias: number, c: number, scratch: number, M: number, N: number, K: number, transA: number, transB: number): void;
   gemm_scratch_floats(M: number, N: number, K: number): number;
 }
@@ -180,9 +183,10 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
     const a = args.attrs as unknown as AttnAttrs;
     const hd = ins[0].shape[1] / a.heads;
     checkAttention(ATTENTION, a, ins[0], ins[1], ins[2], ins[3]);
+    const blocked = attentionMode() === 'blocked';
     return runOn(backendName, args.backend, ins, [ins[0].shape, [a.batch, a.heads, a.Tq, a.T]], 0, (k, p) => {
       const [q, kk, v] = p, mask = ins.length === 4 ? p[3] : 0, [out, probs] = p.slice(ins.length);
-      k.attn_fwd(q, kk, v, mask, out, probs, a.batch, a.Tq, a.T, a.heads, hd, a.scale);
+      (blocked ? k.attn_fwd : k.attn_fwd_rowwise)(q, kk, v, mask, out, probs, a.batch, a.Tq, a.T, a.heads, hd, a.scale);
     });
   });
   reg(ATTENTION_GRAD, (args) => {
@@ -191,8 +195,10 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
     const hd = ins[1].shape[1] / a.heads;
     checkAttention(ATTENTION_GRAD, a, ins[1], ins[2], ins[3]);
     expectShapes(ATTENTION_GRAD, size(ins[0].shape) === size(ins[1].shape) && size(ins[4].shape) === a.batch * a.heads * a.Tq * a.T, () => dims(ins));
-    return runOn(backendName, args.backend, ins, [ins[1].shape, ins[2].shape, ins[3].shape], a.T, (k, [dy, q, kk, v, p, dq, dk, dv, dps]) =>
-      k.attn_bwd(dy, q, kk, v, p, dq, dk, dv, dps, a.batch, a.Tq, a.T, a.heads, hd, a.scale));
+    // scratch: dS of one sample and head (blocked), one row of it (rowwise)
+    const blocked = attentionMode() === 'blocked';
+    return runOn(backendName, args.backend, ins, [ins[1].shape, ins[2].shape, ins[3].shape], blocked ? a.Tq * a.T : a.T, (k, [dy, q, kk, v, p, dq, dk, dv, dps]) =>
+      (blocked ? k.attn_bwd : k.attn_bwd_rowwise)(dy, q, kk, v, p, dq, dk, dv, dps, a.batch, a.Tq, a.T, a.heads, hd, a.scale));
   });
   reg(LORA, (args) => {
     const ins = infos(args, ['y0', 'x', 'a', 'b']);
@@ -261,6 +267,19 @@ export type GemmMode = 'fedlora' | 'tfjs';
 
 export function gemmMode(): GemmMode {
   return envChoice('FEDLORA_GEMM', ['fedlora', 'tfjs']);
+}
+
+/**
+ * Which attention kernels run on wasm and cpu: `blocked` (the default: scores 2 x 4 at a time, the
+ * products as 4 x 8 register tiles, SIMD over the head dimension) or `rowwise` (one query row and
+ * one key at a time, the first version), with FEDLORA_ATTENTION=rowwise. Both give the same bits
+ * (kernels.test.ts); the switch is for before/after timings (`npm run bench -- step --ab-attention`).
+ * Read on every call, so a process can alternate.
+ */
+export type AttentionMode = 'blocked' | 'rowwise';
+
+export function attentionMode(): AttentionMode {
+  return envChoice('FEDLORA_ATTENTION', ['blocked', 'rowwise']);
 }
 
 /** An environment switch: unset or empty gives the first choice (the default); a value not listed is an error naming the variable. */

@@ -9,6 +9,7 @@
  *   layer_norm_fwd / layer_norm_bwd   layer norm over rows of length D, with gain and bias
  *   gelu_fwd / gelu_bwd               exact GELU x * Phi(x)
  *   attn_fwd / attn_bwd               multi-head scaled dot-product attention on 2-D activations
+ *                                     (blocked; attn_*_rowwise: the first version, same bits)
  *                                     [B*T, H*hd], optional additive key mask [B, T]
  *   lora_fwd / lora_bwd               a LoRA branch added to a linear layer: y0 + s (x A) B
  *   adam_step                         one Adam update of a tensor
@@ -35,8 +36,14 @@ static inline f32 hsum(f4 v) {
  * from the exponent bits. Inputs are clamped to [-87, 88] (normal float32 results); below -87
  * the result is 0 (so masked attention scores get exactly zero weight); NaN stays NaN. */
 static inline f4 exp4(f4 x0) {
-  f4 x = wasm_f32x4_max(wasm_f32x4_min(x0, splat(88.0f)), splat(-87.0f));
-  f4 n = wasm_f32x4_nearest(wasm_f32x4_mul(x, splat(1.44269504088896341f)));
+  /* pmin/pmax (one x64 instruction each; wasm min/max take several) keep a NaN in x0: the
+   * comparison is false and x0 is returned */
+  f4 x = wasm_f32x4_pmax(wasm_f32x4_pmin(x0, splat(88.0f)), splat(-87.0f));
+  /* n = round-to-nearest-even(x log2 e), by adding 1.5 * 2^23 (|x log2 e| < 2^22, so the sum is
+   * rounded to an integer: the same n as f32x4.nearest); the sum's low bits are n + 0x400000,
+   * which gives 2^n below without a float-to-int conversion (several x64 instructions) */
+  f4 t = wasm_f32x4_add(wasm_f32x4_mul(x, splat(1.44269504088896341f)), splat(12582912.0f));
+  f4 n = wasm_f32x4_sub(t, splat(12582912.0f));
   f4 r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
   f4 p = splat(1.9875691500e-4f);
@@ -46,7 +53,8 @@ static inline f4 exp4(f4 x0) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(1.6666665459e-1f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), splat(5.0000001201e-1f));
   f4 y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), splat(1.0f));
-  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  /* (bits(t) + 127) << 23 = (0x4B400000 + n + 127) << 23 = (n + 127) << 23 modulo 2^32 */
+  v128_t e = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23);
   /* 0 below -87; a NaN input stays NaN (a diverging client must be seen, not masked) */
   return wasm_v128_andnot(wasm_f32x4_mul(y, e), wasm_f32x4_lt(x0, splat(-87.0f)));
 }
@@ -164,6 +172,8 @@ EXPORT(layer_norm_bwd) void layer_norm_bwd(const f32 *dy, const f32 *x, const f3
 /* ------------------------------------------------------------------------------------------- */
 /* Attention. Row b*T + t of q/k/v/o holds token t of sample b; head h is columns h*hd .. h*hd+hd-1. */
 
+static inline int gemm_min(int a, int b) { return a < b ? a : b; }
+
 static inline f32 dot(const f32 *a, const f32 *b, int n) {
   f4 acc = splat(0.0f);
   int j = 0;
@@ -181,10 +191,11 @@ static inline void axpy(f32 *y, f32 a, const f32 *x, int n) {
   for (; j < n; j++) y[j] += a * x[j];
 }
 
-/* Queries: Tq rows per sample (Tq = T, or 1 when only the first token's output is needed); keys
- * and values: T rows per sample. o [B*Tq, H*hd]; p [B, H, Tq, T] softmax probabilities; mask
- * [B, T] or null. */
-EXPORT(attn_fwd) void attn_fwd(const f32 *q, const f32 *k, const f32 *v, const f32 *mask, f32 *o, f32 *p, int B, int Tq, int T, int H, int hd, f32 scale) {
+/* Row at a time (the first version, kept for comparisons: FEDLORA_ATTENTION=rowwise; attn_fwd and
+ * attn_bwd below give the same bits faster). Queries: Tq rows per sample (Tq = T, or 1 when only
+ * the first token's output is needed); keys and values: T rows per sample. o [B*Tq, H*hd]; p [B,
+ * H, Tq, T] softmax probabilities; mask [B, T] or null. */
+EXPORT(attn_fwd_rowwise) void attn_fwd_rowwise(const f32 *q, const f32 *k, const f32 *v, const f32 *mask, f32 *o, f32 *p, int B, int Tq, int T, int H, int hd, f32 scale) {
   int d = H * hd;
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
@@ -216,7 +227,7 @@ EXPORT(attn_fwd) void attn_fwd(const f32 *q, const f32 *k, const f32 *v, const f
 }
 
 /* dq [B*Tq, H*hd], dk, dv [B*T, H*hd]; dps: scratch of T floats. */
-EXPORT(attn_bwd) void attn_bwd(const f32 *dO, const f32 *q, const f32 *k, const f32 *v, const f32 *p, f32 *dq, f32 *dk, f32 *dv, f32 *dps, int B, int Tq, int T, int H, int hd, f32 scale) {
+EXPORT(attn_bwd_rowwise) void attn_bwd_rowwise(const f32 *dO, const f32 *q, const f32 *k, const f32 *v, const f32 *p, f32 *dq, f32 *dk, f32 *dv, f32 *dps, int B, int Tq, int T, int H, int hd, f32 scale) {
   int d = H * hd;
   for (int i = 0; i < B * T * d; i++) { dk[i] = 0.0f; dv[i] = 0.0f; }
   for (int b = 0; b < B; b++) {
@@ -238,6 +249,135 @@ EXPORT(attn_bwd) void attn_bwd(const f32 *dO, const f32 *q, const f32 *k, const 
           axpy(dv + so, pr[s], dor, hd);
         }
       }
+    }
+  }
+}
+
+/* Blocked attention, the default. Per sample and head, the score products q k^T and dO v^T run 2
+ * query rows x 4 key rows at a time with SIMD over the head dimension (8 independent accumulator
+ * chains where dot() has one), and the products P v, dS k, dS^T q and P^T dO as register tiles of
+ * 4 rows x 8 head columns (SIMD over the head dimension, as the GEMM's tiles). Every element gets
+ * the arithmetic of the rowwise kernels above in the same order (a score is dot()'s 4-lane sum;
+ * an output is a sequential sum from 0 over the keys, or over the queries), so the results are
+ * bit-identical to them (kernels.test.ts). */
+
+/* S[i * ldS + j] = dot(A + i * lda, Bm + j * ldb, n) for i < rows, j < cols */
+#define DOT_ACC(r, c) a##r##c = wasm_f32x4_add(a##r##c, wasm_f32x4_mul(x##r, y##c));
+#define DOT_TAIL(r, c) s##r##c += A##r[l] * B##c[l];
+static void dots(f32 *S, int ldS, const f32 *A, int lda, const f32 *Bm, int ldb, int rows, int cols, int n) {
+  int n4 = n & ~3, i = 0;
+  for (; i + 2 <= rows; i += 2) {
+    const f32 *A0 = A + i * lda, *A1 = A0 + lda;
+    f32 *S0 = S + i * ldS, *S1 = S0 + ldS;
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const f32 *B0 = Bm + j * ldb, *B1 = B0 + ldb, *B2 = B1 + ldb, *B3 = B2 + ldb;
+      f4 a00 = splat(0.0f), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+      for (int l = 0; l < n4; l += 4) {
+        f4 x0 = ld(A0 + l), x1 = ld(A1 + l), y0 = ld(B0 + l), y1 = ld(B1 + l), y2 = ld(B2 + l), y3 = ld(B3 + l);
+        DOT_ACC(0, 0) DOT_ACC(0, 1) DOT_ACC(0, 2) DOT_ACC(0, 3) DOT_ACC(1, 0) DOT_ACC(1, 1) DOT_ACC(1, 2) DOT_ACC(1, 3)
+      }
+      f32 s00 = hsum(a00), s01 = hsum(a01), s02 = hsum(a02), s03 = hsum(a03), s10 = hsum(a10), s11 = hsum(a11), s12 = hsum(a12), s13 = hsum(a13);
+      for (int l = n4; l < n; l++) { DOT_TAIL(0, 0) DOT_TAIL(0, 1) DOT_TAIL(0, 2) DOT_TAIL(0, 3) DOT_TAIL(1, 0) DOT_TAIL(1, 1) DOT_TAIL(1, 2) DOT_TAIL(1, 3) }
+      S0[j] = s00; S0[j + 1] = s01; S0[j + 2] = s02; S0[j + 3] = s03;
+      S1[j] = s10; S1[j + 1] = s11; S1[j + 2] = s12; S1[j + 3] = s13;
+    }
+    for (; j < cols; j++) { S0[j] = dot(A0, Bm + j * ldb, n); S1[j] = dot(A1, Bm + j * ldb, n); }
+  }
+  for (; i < rows; i++) for (int j = 0; j < cols; j++) S[i * ldS + j] = dot(A + i * lda, Bm + j * ldb, n);
+}
+
+/* One tile of products(): R rows (1..4) x 4W columns (W = 1 or 2 vectors). Inlined with constant R
+ * and W, the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void prod_tile(f32 *C, int ldc, const f32 *P, int pi, int ps, const f32 *V, int ldv, int kn, int R, int W) {
+  f4 acc[4][2];
+  for (int r = 0; r < R; r++) for (int w = 0; w < W; w++) acc[r][w] = splat(0.0f);
+  for (int s = 0; s < kn; s++) {
+    f4 b[2];
+    for (int w = 0; w < W; w++) b[w] = ld(V + s * ldv + 4 * w);
+    for (int r = 0; r < R; r++) {
+      f4 a = wasm_v128_load32_splat(P + r * pi + s * ps);
+      for (int w = 0; w < W; w++) acc[r][w] = wasm_f32x4_add(acc[r][w], wasm_f32x4_mul(a, b[w]));
+    }
+  }
+  for (int r = 0; r < R; r++) for (int w = 0; w < W; w++) st(C + r * ldc + 4 * w, acc[r][w]);
+}
+
+/* C[i * ldc + j] = sum over s < kn, in order from 0, of P(i, s) V[s * ldv + j], for i < rows and
+ * j < cols, where P(i, s) = P[i * pi + s * ps] (ps = 1: P row-major; pi = 1: P transposed). */
+static void products(f32 *C, int ldc, const f32 *P, int pi, int ps, const f32 *V, int ldv, int rows, int cols, int kn) {
+  int c8 = cols & ~7, c4 = cols & ~3;
+  for (int i = 0; i < rows; i += 4) {
+    int R = gemm_min(4, rows - i);
+    f32 *Ci = C + i * ldc;
+    const f32 *Pi = P + i * pi;
+    for (int j = 0; j < c8; j += 8) {
+      if (R == 4) prod_tile(Ci + j, ldc, Pi, pi, ps, V + j, ldv, kn, 4, 2);
+      else for (int r = 0; r < R; r++) prod_tile(Ci + r * ldc + j, ldc, Pi + r * pi, pi, ps, V + j, ldv, kn, 1, 2);
+    }
+    if (c4 > c8) {
+      if (R == 4) prod_tile(Ci + c8, ldc, Pi, pi, ps, V + c8, ldv, kn, 4, 1);
+      else for (int r = 0; r < R; r++) prod_tile(Ci + r * ldc + c8, ldc, Pi + r * pi, pi, ps, V + c8, ldv, kn, 1, 1);
+    }
+    for (int r = 0; r < R; r++) for (int j = c4; j < cols; j++) {
+      f32 acc = 0.0f;
+      for (int s = 0; s < kn; s++) acc += Pi[r * pi + s * ps] * V[s * ldv + j];
+      Ci[r * ldc + j] = acc;
+    }
+  }
+}
+
+/* A row of scores to softmax probabilities in place: scale, add the mask row (or none), subtract
+ * the max, exponentiate, normalise (the arithmetic of attn_fwd_rowwise). */
+static void softmax_row(f32 *pr, const f32 *mask, int T, f32 scale) {
+  f32 max = -3.4e38f;
+  for (int s = 0; s < T; s++) {
+    f32 sc = pr[s] * scale;
+    if (mask) sc += mask[s];
+    pr[s] = sc;
+    if (sc > max) max = sc;
+  }
+  f4 vmax = splat(max), vsum = splat(0.0f);
+  int s = 0;
+  for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
+  f32 sum = hsum(vsum);
+  for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
+  f32 inv = 1.0f / sum;
+  for (s = 0; s < T; s++) pr[s] *= inv;
+}
+
+/* As attn_fwd_rowwise (same arguments, same bits). */
+EXPORT(attn_fwd) void attn_fwd(const f32 *q, const f32 *k, const f32 *v, const f32 *mask, f32 *o, f32 *p, int B, int Tq, int T, int H, int hd, f32 scale) {
+  int d = H * hd;
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      f32 *pb = p + (b * H + h) * Tq * T;
+      const f32 *qh = q + b * Tq * d + h * hd, *kh = k + b * T * d + h * hd, *vh = v + b * T * d + h * hd;
+      dots(pb, T, qh, d, kh, d, Tq, T, hd);                    /* q k^T */
+      for (int t = 0; t < Tq; t++) softmax_row(pb + t * T, mask ? mask + b * T : 0, T, scale);
+      products(o + b * Tq * d + h * hd, d, pb, T, 1, vh, d, Tq, hd, T); /* P v */
+    }
+  }
+}
+
+/* As attn_bwd_rowwise (same bits), but ds is scratch of Tq*T floats (dS of one sample and head). */
+EXPORT(attn_bwd) void attn_bwd(const f32 *dO, const f32 *q, const f32 *k, const f32 *v, const f32 *p, f32 *dq, f32 *dk, f32 *dv, f32 *ds, int B, int Tq, int T, int H, int hd, f32 scale) {
+  int d = H * hd;
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      const f32 *pb = p + (b * H + h) * Tq * T;
+      int qo = b * Tq * d + h * hd, ko = b * T * d + h * hd;
+      dots(ds, T, dO + qo, d, v + ko, d, Tq, T, hd);           /* dP = dO v^T */
+      for (int t = 0; t < Tq; t++) {                           /* dS = P (dP - sum_s dP P) scale */
+        f32 *r = ds + t * T;
+        const f32 *pr = pb + t * T;
+        f32 sdot = 0.0f;
+        for (int s = 0; s < T; s++) sdot += r[s] * pr[s];
+        for (int s = 0; s < T; s++) r[s] = pr[s] * (r[s] - sdot) * scale;
+      }
+      products(dq + qo, d, ds, T, 1, k + ko, d, Tq, hd, T);    /* dq = dS k */
+      products(dk + ko, d, ds, 1, T, q + qo, d, T, hd, Tq);    /* dk = dS^T q */
+      products(dv + ko, d, pb, 1, T, dO + qo, d, T, hd, Tq);   /* dv = P^T dO */
     }
   }
 }
@@ -360,7 +500,6 @@ EXPORT(adam_step) void adam_step(const f32 *w, const f32 *g, const f32 *m, const
 #define GEMM_NR 8   /* columns of a C tile: two 4-lane vectors */
 #define GEMM_KC 256 /* k per block: a packed A panel (4 KB) and B panel (8 KB) stay in L1 */
 
-static inline int gemm_min(int a, int b) { return a < b ? a : b; }
 
 /* Bp [kc, roundup(N, 8)] as panels: panel p holds columns 8p .. 8p+7, row k at Bp + p*kc*8 + k*8 */
 static void pack_b(f32 *Bp, const f32 *B, int k0, int kc, int N, int K, int transB) {
