@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { VIT_TINY_28 } from '../src/engine/model/vit';
 import { stepGemmShapes } from './gemm';
-import { STEP_MODELS, stepSpec } from './step';
+import { attentionMode, gemmMode } from '../src/engine/model/kernels';
+import { AB_SWITCHES, abSwitch, STEP_MODELS, stepSpec } from './step';
 
 describe('bench step: choosing the model', () => {
   it('names base (the shipped model), d128 and vit-tiny; --spec takes a ViT on 28x28 grey images', () => {
@@ -29,5 +30,28 @@ describe('bench gemm: the projection products of one step', () => {
     expect(count('fc1 forward')).toMatchObject({ M: 1600, K: 192, N: 768, count: 11 });
     expect(count('fc1 input grad')).toMatchObject({ M: 1600, K: 768, N: 192, count: 11 });
     expect(count('patch embedding')).toMatchObject({ M: 32 * 49, K: 16, N: 192, count: 1 });
+  });
+});
+
+describe('bench step: the in-process A/B switches', () => {
+  it('--ab-gemm alternates FEDLORA_GEMM, --ab-attention FEDLORA_ATTENTION (each after = the default, before = the old kernels); both at once is refused', () => {
+    expect(abSwitch({})).toBeNull();
+    expect(abSwitch({ abGemm: true })).toMatchObject({ env: 'FEDLORA_GEMM', after: 'fedlora', before: 'tfjs' });
+    expect(abSwitch({ abAttention: true })).toMatchObject({ env: 'FEDLORA_ATTENTION', after: 'blocked', before: 'rowwise' });
+    expect(() => abSwitch({ abGemm: true, abAttention: true })).toThrow(/--ab-gemm and --ab-attention: pick one/);
+  });
+
+  it('each switch\'s values are ones the engine accepts, "after" being its default', () => {
+    for (const [sw, read] of [[AB_SWITCHES.gemm, gemmMode], [AB_SWITCHES.attention, attentionMode]] as const) {
+      const before = process.env[sw.env];
+      try {
+        delete process.env[sw.env];
+        expect(read()).toBe(sw.after);
+        process.env[sw.env] = sw.before;
+        expect(read()).toBe(sw.before);
+      } finally {
+        if (before === undefined) delete process.env[sw.env]; else process.env[sw.env] = before;
+      }
+    }
   });
 });

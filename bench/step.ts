@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm] [--backend NAME] [--json]`:
+ * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention] [--backend NAME] [--json]`:
  * one local training step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v,
  * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
  * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
@@ -14,6 +14,8 @@
  * --ab-gemm: the engine's steps alternate between its own GEMM and tfjs's matMul (FEDLORA_GEMM;
  * the same bits either way), and both medians of CPU time are printed: the before/after of the GEMM
  * under the same machine load (the wall-time figures are the engine-GEMM steps only).
+ * --ab-attention: the same with the blocked attention kernels against the rowwise ones
+ * (FEDLORA_ATTENTION; the same bits either way).
  *
  * Every timing also reports its CPU share (CPU time / wall time of the timed steps): a process
  * that waited for the core (other work on a shared machine) shows it, and its figure is flagged.
@@ -100,11 +102,28 @@ function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: numbe
 const busy = (share: number | undefined, cpuMs: number | undefined) =>
   (share !== undefined && share < BUSY_SHARE ? ` [CPU share ${share.toFixed(2)}: other work took the core, inflated; median CPU time ${cpuMs?.toFixed(1)} ms]` : '');
 
-export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean } = {}): Promise<StepBenchResult> {
+/**
+ * The in-process before/after comparisons: the environment switch, its value for the engine's
+ * default (after) and for the alternative (before), and the labels printed. Both give the same
+ * bits, so alternating steps train the same model.
+ */
+export const AB_SWITCHES = {
+  gemm: { env: 'FEDLORA_GEMM', after: 'fedlora', before: 'tfjs', afterLabel: 'engine GEMM', beforeLabel: 'tfjs matMul' },
+  attention: { env: 'FEDLORA_ATTENTION', after: 'blocked', before: 'rowwise', afterLabel: 'blocked attention', beforeLabel: 'rowwise attention' },
+} as const;
+
+/** Which switch --ab-gemm / --ab-attention asks for (at most one). */
+export function abSwitch(opts: { abGemm?: boolean; abAttention?: boolean }): (typeof AB_SWITCHES)[keyof typeof AB_SWITCHES] | null {
+  if (opts.abGemm && opts.abAttention) throw new Error('--ab-gemm and --ab-attention: pick one (each alternates one switch)');
+  return opts.abGemm ? AB_SWITCHES.gemm : opts.abAttention ? AB_SWITCHES.attention : null;
+}
+
+export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean } = {}): Promise<StepBenchResult> {
   const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
   if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
     throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
   }
+  const ab = abSwitch(opts);
   const chosen = stepSpec(opts.model, opts.spec);
   const lora = { rank: 8, alpha: 16, targets: ['q', 'v'] };
   const backend = await initBackend((opts.backend ?? 'wasm') as BackendPreference); // wasm in Node is single-threaded
@@ -128,14 +147,14 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const opt = new LocalOptimizer({ name: 'adam', lr: 0.003, momentum: 0 }, model.vars, emptyOptimizerState());
 
   const order = rng.child('order').shuffle(Int32Array.from({ length: data.n }, (_, i) => i)) as Int32Array;
-  const ts: number[] = [], cpus: number[] = [], tfjsGemm: number[] = [];
-  const envGemm = process.env.FEDLORA_GEMM;
+  const ts: number[] = [], cpus: number[] = [], beforeCpus: number[] = [];
+  const envBefore = ab ? process.env[ab.env] : undefined;
   for (let s = 0; s < warmup + steps; s++) {
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
-    // --ab-gemm: every other step on tfjs's matMul (the same bits, so the training is the same); the
-    // two sets of steps share the machine's load alike
-    const onTfjs = !!opts.abGemm && s % 2 === 1;
-    if (opts.abGemm) process.env.FEDLORA_GEMM = onTfjs ? 'tfjs' : 'fedlora';
+    // --ab-gemm / --ab-attention: every other step on the "before" kernels (the same bits, so the
+    // training is the same); the two sets of steps share the machine's load alike
+    const onBefore = !!ab && s % 2 === 1;
+    if (ab) process.env[ab.env] = onBefore ? ab.before : ab.after;
     const t0 = performance.now(), c0 = process.cpuUsage();
     const { x, y } = makeBatch(data, idx);
     const loss = opt.minimize(() => crossEntropy(model, x, y, batch));
@@ -144,20 +163,20 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     x.dispose(); y.dispose();
     if (s >= warmup) {
       const c = process.cpuUsage(c0);
-      if (onTfjs) tfjsGemm.push((c.user + c.system) / 1000);
+      if (onBefore) beforeCpus.push((c.user + c.system) / 1000);
       else { ts.push(performance.now() - t0); cpus.push((c.user + c.system) / 1000); }
     }
   }
-  if (opts.abGemm) { if (envGemm === undefined) delete process.env.FEDLORA_GEMM; else process.env.FEDLORA_GEMM = envGemm; }
+  if (ab) { if (envBefore === undefined) delete process.env[ab.env]; else process.env[ab.env] = envBefore; }
   await opt.finish();
   model.dispose();
   const tfjsMs = median(ts), tfjsCpuMs = median(cpus), tfjsCpuShare = cpus.reduce((a, b) => a + b, 0) / ts.reduce((a, b) => a + b, 0);
   const shape = `${chosen.name} (d=${spec.dim}, depth ${spec.depth}, ${spec.heads} heads, MLP ${spec.mlpDim}, patch ${spec.patchSize}: ${(spec.imageSize / spec.patchSize) ** 2} tokens + CLS)`;
   process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up\n`);
   process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare, tfjsCpuMs)}\n`);
-  if (opts.abGemm) {
-    process.stdout.write(`--ab-gemm, median CPU time per step, steps alternating: engine GEMM ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps), tfjs matMul ${median(tfjsGemm).toFixed(1)} ms `
-      + `(${tfjsGemm.length} steps; min ${Math.min(...tfjsGemm).toFixed(1)}, max ${Math.max(...tfjsGemm).toFixed(1)}): ${(median(tfjsGemm) / tfjsCpuMs).toFixed(2)}x\n`);
+  if (ab) {
+    process.stdout.write(`${ab.env} A/B, median CPU time per step, steps alternating: ${ab.afterLabel} ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps; min ${Math.min(...cpus).toFixed(1)}, max ${Math.max(...cpus).toFixed(1)}), `
+      + `${ab.beforeLabel} ${median(beforeCpus).toFixed(1)} ms (${beforeCpus.length} steps; min ${Math.min(...beforeCpus).toFixed(1)}, max ${Math.max(...beforeCpus).toFixed(1)}): ${(median(beforeCpus) / tfjsCpuMs).toFixed(2)}x\n`);
   }
 
   // A B B A ...: each variant in a fresh process; a drift of the machine's speed hits both alike

@@ -425,10 +425,10 @@ static void transpose(f32 *AT, const f32 *A, int din, int r) {
 EXPORT(lora_fwd) void lora_fwd(const f32 *y0, const f32 *x, const f32 *A, const f32 *Bm, f32 *out, f32 *u, f32 *scratch, int N, int din, int r, int dout, f32 s) {
   f32 *AT = scratch, *su = scratch + r * din;
   transpose(AT, A, din, r);
+  dots(u, r, x, din, AT, din, N, r, din); /* u[n, j] = dot(x[n, :], A[:, j]), 8 at a time */
   for (int n = 0; n < N; n++) {
-    const f32 *xr = x + n * din;
-    f32 *ur = u + n * r;
-    for (int j = 0; j < r; j++) { ur[j] = dot(xr, AT + j * din, din); su[j] = s * ur[j]; }
+    const f32 *ur = u + n * r;
+    for (int j = 0; j < r; j++) su[j] = s * ur[j];
     combine_rows(out + n * dout, y0 + n * dout, su, Bm, r, dout);
   }
 }
