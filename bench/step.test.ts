@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VIT_TINY_28 } from '../src/engine/model/vit';
 import { stepGemmShapes } from './gemm';
 import { attentionMode, gemmMode } from '../src/engine/model/kernels';
-import { AB_SWITCHES, abSwitch, STEP_MODELS, stepSpec } from './step';
+import { AB_SWITCHES, abSwitch, kernelTimes, STEP_MODELS, stepSpec } from './step';
 
 describe('bench step: choosing the model', () => {
   it('names base (the shipped model), d128 and vit-tiny; --spec takes a ViT on 28x28 grey images', () => {
@@ -53,5 +53,19 @@ describe('bench step: the in-process A/B switches', () => {
         if (before === undefined) delete process.env[sw.env]; else process.env[sw.env] = before;
       }
     }
+  });
+});
+
+describe('bench step --profile: kernel time by kernel', () => {
+  it('sums registered kernels by name (the GEMM by shape), skips custom-gradient records that span others, largest first', () => {
+    const rec = (name: string, ms: number, shapes: number[][] = [[2, 2]]) => ({ name, kernelTimeMs: ms, inputShapes: shapes });
+    const p = kernelTimes([
+      rec('forward', 100), rec('FedloraGelu', 3), rec('FedloraGelu', 4), rec('FedloraMatMul', 10, [[8, 4], [4, 4]]),
+      rec('FedloraMatMul', 5, [[8, 4], [4, 4]]), rec('FedloraMatMul', 2, [[1, 4], [4, 4]]), rec('FedloraAttention', 1),
+    ], 'cpu');
+    expect(p.kernels).toBe(6);
+    expect(p.totalMs).toBe(25);
+    expect(p.top.map((r) => [r.name, r.ms, r.count])).toEqual([['FedloraMatMul [8,4][4,4]', 15, 2], ['FedloraGelu', 7, 2], ['FedloraMatMul [1,4][4,4]', 2, 1], ['FedloraAttention', 1, 1]]);
+    expect(p.top[0].share).toBeCloseTo(0.6, 10);
   });
 });

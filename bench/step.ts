@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention] [--backend NAME] [--json]`:
+ * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention] [--profile] [--backend NAME] [--json]`:
  * one local training step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v,
  * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
  * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
@@ -14,6 +14,8 @@
  * --ab-gemm: the engine's steps alternate between its own GEMM and tfjs's matMul (FEDLORA_GEMM;
  * the same bits either way), and both medians of CPU time are printed: the before/after of the GEMM
  * under the same machine load (the wall-time figures are the engine-GEMM steps only).
+ * --profile: after the timed steps, one step under tf.profile: kernel time by kernel (the engine's
+ * GEMM by shape), largest first.
  * --ab-attention: the same with the blocked attention kernels against the rowwise ones
  * (FEDLORA_ATTENTION; the same bits either way).
  *
@@ -62,6 +64,30 @@ export interface StepBenchResult {
   fasterVariant: 'usual' | 'cls-only' | null;
   torchError: string | null;
   loadAvg: number;
+  /** --profile: kernel time of one profiled step by kernel (ms, with profiling overhead), largest first. */
+  profile?: StepProfile;
+}
+
+export interface StepProfile { kernels: number; totalMs: number; top: { name: string; ms: number; count: number; share: number }[] }
+
+/**
+ * Kernel time by kernel name of tf.profile's records. Only registered kernels of `backend` count:
+ * a custom gradient's record ("forward") spans the kernels inside it, which are listed themselves.
+ * The engine's GEMM is split by shape (input shapes, as in docs/performance.md).
+ */
+export function kernelTimes(kernels: { name: string; kernelTimeMs: unknown; inputShapes: number[][] }[], backend: string, top = 16): StepProfile {
+  const by = new Map<string, [number, number]>();
+  let total = 0, n = 0;
+  for (const k of kernels) {
+    if (!tf.getKernel(k.name, backend)) continue;
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const key = k.name === 'FedloraMatMul' ? `${k.name} ${k.inputShapes.map((sh) => `[${sh}]`).join('')}` : k.name;
+    const e = by.get(key) ?? [0, 0];
+    by.set(key, [e[0] + ms, e[1] + 1]);
+    total += ms; n++;
+  }
+  const rows = [...by.entries()].sort((a, b) => b[1][0] - a[1][0]).slice(0, top);
+  return { kernels: n, totalMs: total, top: rows.map(([name, [ms, count]]) => ({ name, ms, count, share: total > 0 ? ms / total : 0 })) };
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -118,7 +144,7 @@ export function abSwitch(opts: { abGemm?: boolean; abAttention?: boolean }): (ty
   return opts.abGemm ? AB_SWITCHES.gemm : opts.abAttention ? AB_SWITCHES.attention : null;
 }
 
-export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean } = {}): Promise<StepBenchResult> {
+export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean; profile?: boolean } = {}): Promise<StepBenchResult> {
   const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
   if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
     throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
@@ -168,6 +194,13 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     }
   }
   if (ab) { if (envBefore === undefined) delete process.env[ab.env]; else process.env[ab.env] = envBefore; }
+  let profile: StepProfile | undefined;
+  if (opts.profile) {
+    const { x, y } = makeBatch(data, order.subarray(0, batch));
+    const p = await tf.profile(async () => { const l = opt.minimize(() => crossEntropy(model, x, y, batch)); await l.data(); l.dispose(); });
+    x.dispose(); y.dispose();
+    profile = kernelTimes(p.kernels, tf.getBackend());
+  }
   await opt.finish();
   model.dispose();
   const tfjsMs = median(ts), tfjsCpuMs = median(cpus), tfjsCpuShare = cpus.reduce((a, b) => a + b, 0) / ts.reduce((a, b) => a + b, 0);
@@ -177,6 +210,11 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   if (ab) {
     process.stdout.write(`${ab.env} A/B, median CPU time per step, steps alternating: ${ab.afterLabel} ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps; min ${Math.min(...cpus).toFixed(1)}, max ${Math.max(...cpus).toFixed(1)}), `
       + `${ab.beforeLabel} ${median(beforeCpus).toFixed(1)} ms (${beforeCpus.length} steps; min ${Math.min(...beforeCpus).toFixed(1)}, max ${Math.max(...beforeCpus).toFixed(1)}): ${(median(beforeCpus) / tfjsCpuMs).toFixed(2)}x\n`);
+  }
+
+  if (profile) {
+    process.stdout.write(`--profile, one step (tf.profile, kernel time with profiling overhead): ${profile.kernels} kernels, ${profile.totalMs.toFixed(1)} ms\n`);
+    for (const r of profile.top) process.stdout.write(`  ${r.ms.toFixed(1).padStart(8)} ms ${(100 * r.share).toFixed(1).padStart(5)}% ${String(r.count).padStart(4)}x ${r.name}\n`);
   }
 
   // A B B A ...: each variant in a fresh process; a drift of the machine's speed hits both alike
@@ -213,7 +251,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
     model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
-    references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load,
+    references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}),
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');
   return res;
