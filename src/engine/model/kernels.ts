@@ -211,7 +211,7 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
     const [N, din] = ins[1].shape, [, r] = ins[2].shape, [, dout] = ins[3].shape, scale = (args.attrs as { scale: number }).scale;
     checkLora(LORA_GRAD, ins[0], ins[1], ins[2], ins[3]);
     expectShapes(LORA_GRAD, ins.length === 5 && size(ins[4].shape) === N * r, () => dims(ins));
-    return runOn(backendName, args.backend, ins, [[N, din], [din, r], [r, dout]], r * din + r * dout + r, (k, [dy, x, a, b, u, dx, da, db, tmp]) =>
+    return runOn(backendName, args.backend, ins, [[N, din], [din, r], [r, dout]], r * din + r * dout + 2 * N * r, (k, [dy, x, a, b, u, dx, da, db, tmp]) =>
       k.lora_bwd(dy, x, a, b, u, dx, da, db, tmp, N, din, r, dout, scale));
   });
   reg(MATMUL, (args) => {

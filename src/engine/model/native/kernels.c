@@ -459,21 +459,20 @@ static inline void add_outer(f32 *M, const f32 *a, const f32 *v, int rows, int c
 }
 
 /* dx [N, din] (the branch's part of the input gradient), dA [din, r], dB [r, dout]; scratch:
- * r*din + r*dout + r floats (A transposed, s B transposed, one row of du). */
+ * r*din + r*dout + 2*N*r floats (A transposed, s B transposed, du = s dy B^T and s u, each [N, r]).
+ * Each output is a products() call: every element is a sequential sum from 0 (over the columns of
+ * dy for du, over the rows n for dB and dA, over the rank for dx), so register tiles of 4 rows run
+ * 8 independent sums where a row at a time ran 2. */
 EXPORT(lora_bwd) void lora_bwd(const f32 *dy, const f32 *x, const f32 *A, const f32 *Bm, const f32 *u, f32 *dx, f32 *dA, f32 *dB, f32 *scratch, int N, int din, int r, int dout, f32 s) {
-  f32 *AT = scratch, *sBT = scratch + r * din, *du = sBT + r * dout;
+  f32 *AT = scratch, *sBT = scratch + r * din, *du = sBT + r * dout, *su = du + N * r;
   transpose(AT, A, din, r);
   transpose(sBT, Bm, r, dout);
   for (int i = 0; i < r * dout; i++) sBT[i] *= s;
-  for (int i = 0; i < din * r; i++) dA[i] = 0.0f;
-  for (int i = 0; i < r * dout; i++) dB[i] = 0.0f;
-  for (int n = 0; n < N; n++) {
-    const f32 *dyr = dy + n * dout, *xr = x + n * din, *ur = u + n * r;
-    combine_rows(du, 0, dyr, sBT, dout, r);                     /* du = s dy B^T */
-    for (int j = 0; j < r; j++) axpy(dB + j * dout, s * ur[j], dyr, dout); /* dB += s u^T dy */
-    add_outer(dA, xr, du, din, r);                              /* dA += x^T du */
-    combine_rows(dx + n * din, 0, du, AT, r, din);                /* dx = du A^T */
-  }
+  for (int i = 0; i < N * r; i++) su[i] = s * u[i];
+  products(du, r, dy, dout, 1, sBT, r, N, r, dout);   /* du = s dy B^T  [N, r] */
+  products(dB, dout, su, 1, r, dy, dout, r, dout, N); /* dB = (s u)^T dy [r, dout] */
+  products(dA, r, x, 1, din, du, r, din, r, N);       /* dA = x^T du    [din, r] */
+  products(dx, din, du, r, 1, AT, din, N, din, r);    /* dx = du A^T    [N, din] */
 }
 
 /* ------------------------------------------------------------------------------------------- */
