@@ -10,7 +10,8 @@
  * for "webgpu" by name accepts any adapter (how the tests run it on CPU-only machines).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// tfjs-core's gradient registrations, bundled into one file (scripts/bundle-gradients.ts says why)
+import './vendor/tfjs-core-gradients.cjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as fs from 'node:fs';
