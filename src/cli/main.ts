@@ -8,7 +8,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { executeRun } from '../service/runner';
 import { createRunDir, files, isSymlink, readRunConfig } from '../service/runs/runStore';
 import { jsonProblem } from '../service/runs/runDirs';
 import { cleanStaleTemps } from '../service/runs/fsutil';
@@ -17,15 +16,13 @@ import { validateRunConfig } from '../service/validate';
 import { RunLockedError } from '../service/runs/lock';
 import { versions } from '../service/versions';
 import { Progress } from './progress';
-import { runSimulation } from '../service/clock/simulate';
-import { sweepCommand, SweepUsageError } from './sweep';
-import { serveCommand, ServeUsageError } from './serve';
-import { reportCommand } from './report';
-import { openQueueTarget, QueueUsageError, workerCommand } from './queue';
-import { queueRunHooks } from '../service/queue/hooks';
+import type { QueueTarget } from '../service/queue/url';
 import type { RunHooks } from '../service/runner';
+import { UsageError } from './usage';
 
-export class UsageError extends Error {}
+// Each command loads its modules when it runs (the runner and tfjs, the server, the report's charts,
+// BullMQ): a command, or a bad argument, pays only for what it uses.
+export { UsageError };
 
 /** Exit code when another process holds the run's lock (EX_TEMPFAIL): try again later. */
 export const EXIT_LOCKED = 75;
@@ -137,6 +134,7 @@ async function cmdSimulate(argv: string[]): Promise<number> {
   const dir = createRunDir(path.resolve(values.out ?? 'runs'), v.config, versions(), os.cpus().length);
   const t0 = performance.now();
   try {
+    const { runSimulation } = await import('../service/clock/simulate');
     const rows = runSimulation(dir, { rounds, profileRun: values.profile && path.resolve(values.profile), decay });
     const s = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
     const budget = v.config.control.latencyBudgetS;
@@ -179,12 +177,13 @@ async function cmdResume(argv: string[]): Promise<number> {
 }
 
 /** --queue URL: checked and reached before anything is written (exit 1 when Redis does not answer). */
-async function queueArg(url: string | undefined): Promise<Awaited<ReturnType<typeof openQueueTarget>> | undefined | number> {
+async function queueArg(url: string | undefined): Promise<QueueTarget | undefined | number> {
   if (url === undefined) return undefined;
+  const { openQueueTarget } = await import('./queue');
   try {
     return await openQueueTarget(url);
   } catch (e) {
-    if (e instanceof QueueUsageError) throw e;
+    if (e instanceof UsageError) throw e;
     process.stderr.write(`fedlora: ${(e as Error).message}\n`);
     return 1;
   }
@@ -197,9 +196,11 @@ function workersArg(v: string | undefined): number {
   return n;
 }
 
-async function runInForeground(dir: string, rounds: number, clientWorkers = 1, queue?: Awaited<ReturnType<typeof openQueueTarget>>): Promise<number> {
+async function runInForeground(dir: string, rounds: number, clientWorkers = 1, queue?: QueueTarget): Promise<number> {
   const progress = new Progress();
-  const queued: Pick<RunHooks, 'clientPool' | 'onRound'> = queue ? queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers)) : {};
+  const { executeRun } = await import('../service/runner');
+  const queueRunHooks = queue && (await import('../service/queue/hooks')).queueRunHooks;
+  const queued: Pick<RunHooks, 'clientPool' | 'onRound'> = queue && queueRunHooks ? queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers)) : {};
   progress.log(`run ${path.basename(dir)}: ${rounds} rounds`);
   let stopRequested = false;
   const onSig = () => {
@@ -231,11 +232,11 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'resume': return await cmdResume(rest);
-      case 'sweep': return await sweepCommand(rest);
+      case 'sweep': return await (await import('./sweep')).sweepCommand(rest);
       case 'simulate': return await cmdSimulate(rest);
-      case 'serve': return await serveCommand(rest);
-      case 'worker': return await workerCommand(rest);
-      case 'report': return await reportCommand(rest);
+      case 'serve': return await (await import('./serve')).serveCommand(rest);
+      case 'worker': return await (await import('./queue')).workerCommand(rest);
+      case 'report': return await (await import('./report')).reportCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
@@ -243,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof SweepUsageError || e instanceof ServeUsageError || e instanceof QueueUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`fedlora: ${(e as Error).message}\n\n${USAGE}\n`);
       return 2;
     }

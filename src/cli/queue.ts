@@ -6,10 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendPreference } from '../engine/backendNames';
-import { QueueWorker } from '../service/queue/worker';
 import { checkReachable, parseQueueUrl, QueueUrlError, type QueueTarget } from '../service/queue/url';
+import { UsageError } from './usage';
 
-export class QueueUsageError extends Error {}
+export class QueueUsageError extends UsageError {}
 
 /** Parse and reach a --queue URL: a QueueUsageError (exit 2) for a malformed one, an Error (exit 1) when Redis does not answer. */
 export async function openQueueTarget(url: string): Promise<QueueTarget> {
@@ -43,6 +43,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`fedlora worker: ${(e as Error).message}\n`);
     return 1;
   }
+  const { QueueWorker } = await import('../service/queue/worker'); // the runner and tfjs: only here
   const worker = await QueueWorker.start({ target, concurrency, backend, stallMs, log });
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -14,8 +14,9 @@ import { RunManager } from '../service/manager';
 import { startServer } from '../server/index';
 import { PoolView } from '../service/queue/view';
 import { openQueueTarget, QueueUsageError } from './queue';
+import { UsageError } from './usage';
 
-export class ServeUsageError extends Error {}
+export class ServeUsageError extends UsageError {}
 
 function intOption(name: string, v: string | undefined, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;

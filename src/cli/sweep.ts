@@ -16,8 +16,9 @@ import { RunManager } from '../service/manager';
 import { exportReport } from '../service/report';
 import { QueueRunDispatcher } from '../service/queue/runs';
 import { openQueueTarget, QueueUsageError } from './queue';
+import { UsageError } from './usage';
 
-export class SweepUsageError extends Error {}
+export class SweepUsageError extends UsageError {}
 
 function countRounds(dir: string): number {
   try { return fs.readFileSync(files(dir).metrics, 'utf8').split('\n').filter(Boolean).length; } catch { return 0; }
