@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VIT_TINY_28 } from '../src/engine/model/vit';
 import { stepGemmShapes } from './gemm';
+import { kernelsModuleBytes, stepKernelCalls } from './kernels';
 import { attentionMode, gemmMode } from '../src/engine/model/kernels';
 import { AB_SWITCHES, abSwitch, kernelTimes, STEP_MODELS, stepSpec } from './step';
 
@@ -67,5 +68,26 @@ describe('bench step --profile: kernel time by kernel', () => {
     expect(p.totalMs).toBe(25);
     expect(p.top.map((r) => [r.name, r.ms, r.count])).toEqual([['FedloraMatMul [8,4][4,4]', 15, 2], ['FedloraGelu', 7, 2], ['FedloraMatMul [1,4][4,4]', 2, 1], ['FedloraAttention', 1, 1]]);
     expect(p.top[0].share).toBeCloseTo(0.6, 10);
+  });
+});
+
+describe('bench kernels: the fused kernel calls of one step', () => {
+  // the counts of one step's tf.profile (bench step --profile) at each shape
+  it.each([
+    ['vit-tiny', { gelu_fwd: 12, gelu_bwd: 12, attn_fwd: 12, attn_bwd: 12, lora_fwd: 24, lora_bwd: 24, layer_norm_fwd: 25, layer_norm_bwd: 24 }],
+    ['d128', { gelu_fwd: 4, gelu_bwd: 4, attn_fwd: 4, attn_bwd: 4, lora_fwd: 8, lora_bwd: 8, layer_norm_fwd: 9, layer_norm_bwd: 8 }],
+  ])('%s: each kernel as often as a step runs it', (model, want) => {
+    const counts: Record<string, number> = {};
+    for (const c of stepKernelCalls(stepSpec(model, undefined).spec!)) {
+      let name = '';
+      c.call(new Proxy({}, { get: (_t, k: string) => () => { name = k; } }), []);
+      counts[name] = (counts[name] ?? 0) + c.count;
+    }
+    expect(counts).toEqual(want);
+  });
+
+  it('--baseline names a git revision whose kernels module it reads; a bad one is refused naming the option', () => {
+    expect(Array.from(kernelsModuleBytes('HEAD').subarray(0, 4))).toEqual([0, 0x61, 0x73, 0x6d]); // "\0asm"
+    expect(() => kernelsModuleBytes('no-such-revision')).toThrow(/--baseline: no kernels module at git revision "no-such-revision"/);
   });
 });
