@@ -14,7 +14,7 @@ import { resourcesDir } from '../data/resources';
 import { CLIENT_QUEUE, QUEUE_PREFIX } from './jobs';
 import { listWorkers } from './registry';
 import { OPENSSL, REDIS_SERVER, startRedis, testCertificates, type TestRedis } from './testRedis';
-import { cli, joined, lastLine, stopAll, tmp, until, why, worker, type Proc } from './testProcs';
+import { cli, joined, lastLine, smallConfig, stopAll, tmp, until, why, worker, type Proc } from './testProcs';
 
 describe.skipIf(!REDIS_SERVER)(`queue: bad --queue input${why}`, () => {
   it('a malformed URL exits 2 and an unreachable Redis exits 1, naming the address; nothing is written', async () => {
@@ -98,13 +98,14 @@ describe.skipIf(!REDIS_SERVER)(`queue: runs through Redis equal local runs${why}
     for (const r of redises) await r.stop();
   });
 
-  it('quick preset, 3 rounds, seed 5, 2 workers: identical metrics; meta.json records the queue (no password) and the workers', async () => {
+  it('the quick preset on fewer images, 3 rounds, seed 5, 2 workers: identical metrics; meta.json records the queue (no password) and the workers', async () => {
     // the local reference run goes alongside the queued one (its own process, no queue)
-    const local = cli(['run', '--config', 'configs/quick.json', '--rounds', '3', '--seed', '5', '--out', path.join(tmp(), 'runs')]);
+    const small = smallConfig();
+    const local = cli(['run', '--config', small, '--out', path.join(tmp(), 'runs')]);
     const r = await redis();
     const [a, b] = [w(r.url), w(r.url)];
     await Promise.all([joined(a), joined(b)]);
-    const run = await cli(['run', '--config', 'configs/quick.json', '--rounds', '3', '--seed', '5', '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
+    const run = await cli(['run', '--config', small, '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
     expect(run.code, run.stderr).toBe(0);
     const ref = await local;
     expect(ref.code, ref.stderr).toBe(0);
