@@ -35,11 +35,13 @@ describe('bench gemm: the projection products of one step', () => {
 });
 
 describe('bench step: the in-process A/B switches', () => {
-  it('--ab-gemm alternates FEDLORA_GEMM, --ab-attention FEDLORA_ATTENTION (each after = the default, before = the old kernels); both at once is refused', () => {
+  it('--ab-gemm alternates FEDLORA_GEMM, --ab-attention FEDLORA_ATTENTION (each after = the default, before = the old kernels); two at once are refused', () => {
     expect(abSwitch({})).toBeNull();
     expect(abSwitch({ abGemm: true })).toMatchObject({ env: 'FEDLORA_GEMM', after: 'fedlora', before: 'tfjs' });
     expect(abSwitch({ abAttention: true })).toMatchObject({ env: 'FEDLORA_ATTENTION', after: 'blocked', before: 'rowwise' });
-    expect(() => abSwitch({ abGemm: true, abAttention: true })).toThrow(/--ab-gemm and --ab-attention: pick one/);
+    expect(() => abSwitch({ abGemm: true, abAttention: true })).toThrow(/--ab-gemm, --ab-attention and --ab-kernels: pick one/);
+    expect(() => abSwitch({ abAttention: true, abKernels: 'HEAD~1' })).toThrow(/pick one/);
+    expect(abSwitch({ abKernels: 'HEAD~1' })).toBeNull(); // not an environment switch: benchStep swaps the module
   });
 
   it('each switch\'s values are ones the engine accepts, "after" being its default', () => {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention] [--profile] [--backend NAME] [--json]`:
+ * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention | --ab-kernels REV] [--profile] [--backend NAME] [--json]`:
  * one local training step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v,
  * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
  * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
@@ -17,7 +17,9 @@
  * --profile: after the timed steps, one step under tf.profile: kernel time by kernel (the engine's
  * GEMM by shape), largest first.
  * --ab-attention: the same with the blocked attention kernels against the rowwise ones
- * (FEDLORA_ATTENTION; the same bits either way).
+ * (FEDLORA_ATTENTION; the same bits either way). --ab-kernels REV: the same with the fused kernels'
+ * module committed at git revision REV (src/engine/model/native/kernels-wasm.ts) against this
+ * tree's, for a before/after of a kernels.c change (the same bits where the change kept them).
  *
  * Every timing also reports its CPU share (CPU time / wall time of the timed steps): a process
  * that waited for the core (other work on a shared machine) shows it, and its figure is flagged.
@@ -36,10 +38,12 @@ import { createModel } from '../src/engine/model';
 import { patchDataset } from '../src/engine/model/input';
 import { checkModelSpec } from '../src/engine/model/specCheck';
 import type { VitSpec, WeightMap } from '../src/engine/model/types';
+import { compileKernelsModule, useKernelsModule } from '../src/engine/model/kernels';
 import { initVitWeights, VIT_TINY_28 } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
 import { loadIdxFolder, loadModelFile } from '../src/service/data/models';
 import { resolveDataset, resolveModel } from '../src/service/data/resources';
+import { kernelsModuleBytes } from './kernels';
 
 export interface TorchResult { medianStepMs: number; minStepMs: number; maxStepMs: number; matmulGflops: number; torch: string; threads: number; clsOnly: boolean; cpuShare?: number; medianCpuMs?: number }
 
@@ -138,18 +142,40 @@ export const AB_SWITCHES = {
   attention: { env: 'FEDLORA_ATTENTION', after: 'blocked', before: 'rowwise', afterLabel: 'blocked attention', beforeLabel: 'rowwise attention' },
 } as const;
 
-/** Which switch --ab-gemm / --ab-attention asks for (at most one). */
-export function abSwitch(opts: { abGemm?: boolean; abAttention?: boolean }): (typeof AB_SWITCHES)[keyof typeof AB_SWITCHES] | null {
-  if (opts.abGemm && opts.abAttention) throw new Error('--ab-gemm and --ab-attention: pick one (each alternates one switch)');
+/** Which switch --ab-gemm / --ab-attention asks for (at most one, and not with --ab-kernels). */
+export function abSwitch(opts: { abGemm?: boolean; abAttention?: boolean; abKernels?: string }): (typeof AB_SWITCHES)[keyof typeof AB_SWITCHES] | null {
+  if ([opts.abGemm, opts.abAttention, opts.abKernels !== undefined].filter(Boolean).length > 1) throw new Error('--ab-gemm, --ab-attention and --ab-kernels: pick one (each alternates one thing)');
   return opts.abGemm ? AB_SWITCHES.gemm : opts.abAttention ? AB_SWITCHES.attention : null;
 }
 
-export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean; profile?: boolean } = {}): Promise<StepBenchResult> {
+/** A before/after alternation: `set(true)` selects the before variant, `set(false)` the after one; `restore` undoes it. */
+interface AbRun { set(before: boolean): void; restore(): void; afterLabel: string; beforeLabel: string; name: string }
+
+function abRun(opts: { abGemm?: boolean; abAttention?: boolean; abKernels?: string }): AbRun | null {
+  const sw = abSwitch(opts);
+  if (sw) {
+    const saved = process.env[sw.env];
+    return {
+      name: `${sw.env} A/B`, afterLabel: sw.afterLabel, beforeLabel: sw.beforeLabel,
+      set: (before) => { process.env[sw.env] = before ? sw.before : sw.after; },
+      restore: () => { if (saved === undefined) delete process.env[sw.env]; else process.env[sw.env] = saved; },
+    };
+  }
+  if (opts.abKernels === undefined) return null;
+  // the module committed at that revision, in the same process, alternating with this tree's
+  const rev = opts.abKernels, old = compileKernelsModule(kernelsModuleBytes(rev));
+  return {
+    name: '--ab-kernels', afterLabel: "this tree's kernels", beforeLabel: `the kernels of ${rev}`,
+    set: (before) => useKernelsModule(before ? old : null), restore: () => useKernelsModule(null),
+  };
+}
+
+export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean; abKernels?: string; profile?: boolean } = {}): Promise<StepBenchResult> {
   const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
   if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
     throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
   }
-  const ab = abSwitch(opts);
+  const ab = abRun(opts);
   const chosen = stepSpec(opts.model, opts.spec);
   const lora = { rank: 8, alpha: 16, targets: ['q', 'v'] };
   const backend = await initBackend((opts.backend ?? 'wasm') as BackendPreference); // wasm in Node is single-threaded
@@ -174,13 +200,12 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
 
   const order = rng.child('order').shuffle(Int32Array.from({ length: data.n }, (_, i) => i)) as Int32Array;
   const ts: number[] = [], cpus: number[] = [], beforeCpus: number[] = [];
-  const envBefore = ab ? process.env[ab.env] : undefined;
   for (let s = 0; s < warmup + steps; s++) {
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
     // --ab-gemm / --ab-attention: every other step on the "before" kernels (the same bits, so the
     // training is the same); the two sets of steps share the machine's load alike
     const onBefore = !!ab && s % 2 === 1;
-    if (ab) process.env[ab.env] = onBefore ? ab.before : ab.after;
+    ab?.set(onBefore);
     const t0 = performance.now(), c0 = process.cpuUsage();
     const { x, y } = makeBatch(data, idx);
     const loss = opt.minimize(() => crossEntropy(model, x, y, batch));
@@ -193,7 +218,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
       else { ts.push(performance.now() - t0); cpus.push((c.user + c.system) / 1000); }
     }
   }
-  if (ab) { if (envBefore === undefined) delete process.env[ab.env]; else process.env[ab.env] = envBefore; }
+  ab?.restore();
   let profile: StepProfile | undefined;
   if (opts.profile) {
     const { x, y } = makeBatch(data, order.subarray(0, batch));
@@ -208,7 +233,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up\n`);
   process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare, tfjsCpuMs)}\n`);
   if (ab) {
-    process.stdout.write(`${ab.env} A/B, median CPU time per step, steps alternating: ${ab.afterLabel} ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps; min ${Math.min(...cpus).toFixed(1)}, max ${Math.max(...cpus).toFixed(1)}), `
+    process.stdout.write(`${ab.name}, median CPU time per step, steps alternating: ${ab.afterLabel} ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps; min ${Math.min(...cpus).toFixed(1)}, max ${Math.max(...cpus).toFixed(1)}), `
       + `${ab.beforeLabel} ${median(beforeCpus).toFixed(1)} ms (${beforeCpus.length} steps; min ${Math.min(...beforeCpus).toFixed(1)}, max ${Math.max(...beforeCpus).toFixed(1)}): ${(median(beforeCpus) / tfjsCpuMs).toFixed(2)}x\n`);
   }
 

@@ -174,6 +174,23 @@ describe.each(['wasm', 'cpu'] as const)('fused kernels on %s agree with the tfjs
 });
 
 describe('the embedded wasm module', () => {
+  it('another build can be swapped in for a before/after benchmark, and must have the exports the kernels call', async () => {
+    const { compileKernelsModule, useKernelsModule } = await import('./kernels');
+    const { KERNELS_WASM_BASE64 } = await import('./native/kernels-wasm');
+    await initBackend('cpu');
+    const x = tf.tensor1d([-1, 0.5, 2]);
+    const want = Array.from(gelu(x).dataSync());
+    const copy = compileKernelsModule(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    try {
+      useKernelsModule(copy);
+      expect(Array.from(gelu(x).dataSync())).toEqual(want);
+    } finally {
+      useKernelsModule(null);
+    }
+    const empty = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]); // a valid module with no exports
+    expect(() => compileKernelsModule(empty)).toThrow(/kernels module: lacks gelu_fwd, gelu_bwd, .*sgemm \(too old for this version's kernels\.ts\)/);
+  });
+
   it('was built from the committed kernels.c (rerun scripts/build-kernels.sh after editing it)', async () => {
     const { createHash } = await import('node:crypto');
     const { readFileSync } = await import('node:fs');

@@ -55,18 +55,45 @@ interface NativeExports {
   gemm_scratch_floats(M: number, N: number, K: number): number;
 }
 
-let compiled: object | null = null;
-const instances = new WeakMap<WasmMemory, NativeExports>();
+/** A compiled kernels module and its instances (one per memory). */
+interface Loaded { module: object; instances: WeakMap<WasmMemory, NativeExports> }
+let embedded: Loaded | null = null;
+/** The module the kernels run on: the embedded one, unless a benchmark swapped another in. */
+let current: Loaded | null = null;
 
 /** The kernels instantiated on `memory` (compiled once per thread, one instance per memory). */
 function kernelsOn(memory: WasmMemory): NativeExports {
-  let k = instances.get(memory);
+  current ??= embedded ??= { module: new WA.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64')), instances: new WeakMap() };
+  let k = current.instances.get(memory);
   if (!k) {
-    compiled ??= new WA.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-    k = new WA.Instance(compiled, { env: { memory } }).exports as NativeExports;
-    instances.set(memory, k);
+    k = new WA.Instance(current.module, { env: { memory } }).exports as NativeExports;
+    current.instances.set(memory, k);
   }
   return k;
+}
+
+/** The exports the kernels here call (the rowwise attention only under FEDLORA_ATTENTION=rowwise). */
+const REQUIRED_EXPORTS = ['gelu_fwd', 'gelu_bwd', 'layer_norm_fwd', 'layer_norm_bwd', 'attn_fwd', 'attn_bwd', 'lora_fwd', 'lora_bwd', 'adam_step', 'sgemm'];
+
+/** A compiled build of native/kernels.c (compileKernelsModule). */
+export type KernelsModule = Loaded;
+
+/**
+ * For before/after benchmarks only (`npm run bench -- step --ab-kernels REV`): compile another build
+ * of native/kernels.c (the bytes of its .wasm), to run the kernels on with useKernelsModule. It must
+ * have the exports called here, with the same arguments (scratch sizes are this version's).
+ */
+export function compileKernelsModule(bytes: Uint8Array): KernelsModule {
+  const module = new WA.Module(bytes);
+  const names = (WA.Module as unknown as { exports(m: object): { name: string }[] }).exports(module).map((e) => e.name);
+  const missing = REQUIRED_EXPORTS.filter((n) => !names.includes(n));
+  if (missing.length) throw new Error(`kernels module: lacks ${missing.join(', ')} (too old for this version's kernels.ts)`);
+  return { module, instances: new WeakMap() };
+}
+
+/** Run the kernels on `m` from now on, or on the embedded module again (null). */
+export function useKernelsModule(m: KernelsModule | null): void {
+  current = m;
 }
 
 /**
