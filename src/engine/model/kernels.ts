@@ -264,7 +264,7 @@ export function registerFusedKernels(backendName: (typeof FUSED_BACKENDS)[number
 }
 
 /** The GEMM's packing constants (native/kernels.c GEMM_MR, GEMM_NR, GEMM_KC). */
-const GEMM_MR = 4, GEMM_NR = 8, GEMM_KC = 256;
+const GEMM_MR = 4, GEMM_NR = 8, GEMM_KC = 768;
 
 /** Scratch floats the GEMM needs for N columns and depth K: the packed B block, one packed A panel, one edge tile, the padded bias (as gemm_scratch_floats in kernels.c). */
 export function gemmScratchFloats(N: number, K: number): number {
