@@ -89,7 +89,7 @@ static inline f4 phi4(f4 x) {
 EXPORT(gelu_fwd) void gelu_fwd(const f32 *x, f32 *y, f32 *phi, int n) {
   int i = 0;
   /* 4 vectors per iteration: the chains of the 4 are independent (1.6x faster on x64 under V8 than
-   * one at a time; 8 at a time spill) */
+   * one at a time; 8 at a time spill to the stack) */
   for (; i + 16 <= n; i += 16) {
     f4 v0 = ld(x + i), v1 = ld(x + i + 4), v2 = ld(x + i + 8), v3 = ld(x + i + 12);
     f4 p0 = phi4(v0), p1 = phi4(v1), p2 = phi4(v2), p3 = phi4(v3);
