@@ -205,6 +205,25 @@ static inline void axpy(f32 *y, f32 a, const f32 *x, int n) {
   for (; j < n; j++) y[j] += a * x[j];
 }
 
+/* A row of raw scores q.k to softmax probabilities in place: scale, add the mask row (or none),
+ * subtract the max, exponentiate, normalise. */
+static void softmax_row(f32 *pr, const f32 *mask, int T, f32 scale) {
+  f32 max = -3.4e38f;
+  for (int s = 0; s < T; s++) {
+    f32 sc = pr[s] * scale;
+    if (mask) sc += mask[s];
+    pr[s] = sc;
+    if (sc > max) max = sc;
+  }
+  f4 vmax = splat(max), vsum = splat(0.0f);
+  int s = 0;
+  for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
+  f32 sum = hsum(vsum);
+  for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
+  f32 inv = 1.0f / sum;
+  for (s = 0; s < T; s++) pr[s] *= inv;
+}
+
 /* Row at a time (the first version, kept for comparisons: FEDLORA_ATTENTION=rowwise; attn_fwd and
  * attn_bwd below give the same bits faster). Queries: Tq rows per sample (Tq = T, or 1 when only
  * the first token's output is needed); keys and values: T rows per sample. o [B*Tq, H*hd]; p [B,
@@ -217,24 +236,10 @@ EXPORT(attn_fwd_rowwise) void attn_fwd_rowwise(const f32 *q, const f32 *k, const
       for (int t = 0; t < Tq; t++) {
         const f32 *qr = q + (b * Tq + t) * d + h * hd;
         f32 *pr = pb + t * T, *orow = o + (b * Tq + t) * d + h * hd;
-        f32 max = -3.4e38f;
-        for (int s = 0; s < T; s++) {
-          f32 sc = dot(qr, k + (b * T + s) * d + h * hd, hd) * scale;
-          if (mask) sc += mask[b * T + s];
-          pr[s] = sc;
-          if (sc > max) max = sc;
-        }
-        f4 vmax = splat(max), vsum = splat(0.0f);
-        int s = 0;
-        for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
-        f32 sum = hsum(vsum);
-        for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
-        f32 inv = 1.0f / sum;
+        for (int s = 0; s < T; s++) pr[s] = dot(qr, k + (b * T + s) * d + h * hd, hd);
+        softmax_row(pr, mask ? mask + b * T : 0, T, scale);
         for (int j = 0; j < hd; j++) orow[j] = 0.0f;
-        for (s = 0; s < T; s++) {
-          pr[s] *= inv;
-          axpy(orow, pr[s], v + (b * T + s) * d + h * hd, hd);
-        }
+        for (int s = 0; s < T; s++) axpy(orow, pr[s], v + (b * T + s) * d + h * hd, hd);
       }
     }
   }
@@ -339,25 +344,6 @@ static void products(f32 *C, int ldc, const f32 *P, int pi, int ps, const f32 *V
       Ci[r * ldc + j] = acc;
     }
   }
-}
-
-/* A row of scores to softmax probabilities in place: scale, add the mask row (or none), subtract
- * the max, exponentiate, normalise (the arithmetic of attn_fwd_rowwise). */
-static void softmax_row(f32 *pr, const f32 *mask, int T, f32 scale) {
-  f32 max = -3.4e38f;
-  for (int s = 0; s < T; s++) {
-    f32 sc = pr[s] * scale;
-    if (mask) sc += mask[s];
-    pr[s] = sc;
-    if (sc > max) max = sc;
-  }
-  f4 vmax = splat(max), vsum = splat(0.0f);
-  int s = 0;
-  for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
-  f32 sum = hsum(vsum);
-  for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
-  f32 inv = 1.0f / sum;
-  for (s = 0; s < T; s++) pr[s] *= inv;
 }
 
 /* As attn_fwd_rowwise (same arguments, same bits). */
