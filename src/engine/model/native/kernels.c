@@ -208,26 +208,49 @@ static inline void axpy(f32 *y, f32 a, const f32 *x, int n) {
 /* A row of raw scores q.k to softmax probabilities in place: scale, add the mask row (or none),
  * subtract the max, exponentiate, normalise. */
 static void softmax_row(f32 *pr, const f32 *mask, int T, f32 scale) {
+  /* Scaling, masking, exponentiating and normalising are elementwise, so 4 lanes at a time give the
+   * values of one at a time. The max is the same value in any order (a NaN score is skipped, as
+   * `sc > max` skips it; where +0 and -0 tie, either gives the same exp(x - max)). The sum is the
+   * 4-lane sum of the vectors, then the tail in order. */
+  f4 vscale = splat(scale), vmx = splat(-3.4e38f);
+  int s = 0;
+  for (; s + 4 <= T; s += 4) {
+    f4 sc = wasm_f32x4_mul(ld(pr + s), vscale);
+    if (mask) sc = wasm_f32x4_add(sc, ld(mask + s));
+    st(pr + s, sc);
+    vmx = wasm_f32x4_pmax(vmx, sc); /* vmx < sc ? sc : vmx */
+  }
   f32 max = -3.4e38f;
-  for (int s = 0; s < T; s++) {
-    f32 sc = pr[s] * scale;
-    if (mask) sc += mask[s];
-    pr[s] = sc;
+  for (int l = 0; l < 4; l++) { f32 x = wasm_f32x4_extract_lane(vmx, 0); if (x > max) max = x; vmx = wasm_i32x4_shuffle(vmx, vmx, 1, 2, 3, 0); }
+  for (int t = s; t < T; t++) {
+    f32 sc = pr[t] * scale;
+    if (mask) sc += mask[t];
+    pr[t] = sc;
     if (sc > max) max = sc;
   }
   f4 vmax = splat(max), vsum = splat(0.0f);
-  int s = 0;
-  for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
+  for (s = 0; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
   f32 sum = hsum(vsum);
-  for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
+  if (s < T) { /* the tail (1-3 values) in the lanes of one vector */
+    f4 x = splat(pr[s]);
+    if (s + 1 < T) x = wasm_f32x4_replace_lane(x, 1, pr[s + 1]);
+    if (s + 2 < T) x = wasm_f32x4_replace_lane(x, 2, pr[s + 2]);
+    f4 e = exp4(wasm_f32x4_sub(x, vmax));
+    pr[s] = wasm_f32x4_extract_lane(e, 0); sum += pr[s];
+    if (s + 1 < T) { pr[s + 1] = wasm_f32x4_extract_lane(e, 1); sum += pr[s + 1]; }
+    if (s + 2 < T) { pr[s + 2] = wasm_f32x4_extract_lane(e, 2); sum += pr[s + 2]; }
+  }
   f32 inv = 1.0f / sum;
-  for (s = 0; s < T; s++) pr[s] *= inv;
+  f4 vinv = splat(inv);
+  for (s = 0; s + 4 <= T; s += 4) st(pr + s, wasm_f32x4_mul(ld(pr + s), vinv));
+  for (; s < T; s++) pr[s] *= inv;
 }
 
-/* Row at a time (the first version, kept for comparisons: FEDLORA_ATTENTION=rowwise; attn_fwd and
- * attn_bwd below give the same bits faster). Queries: Tq rows per sample (Tq = T, or 1 when only
- * the first token's output is needed); keys and values: T rows per sample. o [B*Tq, H*hd]; p [B,
- * H, Tq, T] softmax probabilities; mask [B, T] or null. */
+/* Row at a time (the first version, kept as it was for comparisons and as the tests' bit-exact
+ * reference: FEDLORA_ATTENTION=rowwise; attn_fwd and attn_bwd below give the same bits faster).
+ * Queries: Tq rows per sample (Tq = T, or 1 when only the first token's output is needed); keys
+ * and values: T rows per sample. o [B*Tq, H*hd]; p [B, H, Tq, T] softmax probabilities; mask
+ * [B, T] or null. */
 EXPORT(attn_fwd_rowwise) void attn_fwd_rowwise(const f32 *q, const f32 *k, const f32 *v, const f32 *mask, f32 *o, f32 *p, int B, int Tq, int T, int H, int hd, f32 scale) {
   int d = H * hd;
   for (int b = 0; b < B; b++) {
@@ -236,10 +259,24 @@ EXPORT(attn_fwd_rowwise) void attn_fwd_rowwise(const f32 *q, const f32 *k, const
       for (int t = 0; t < Tq; t++) {
         const f32 *qr = q + (b * Tq + t) * d + h * hd;
         f32 *pr = pb + t * T, *orow = o + (b * Tq + t) * d + h * hd;
-        for (int s = 0; s < T; s++) pr[s] = dot(qr, k + (b * T + s) * d + h * hd, hd);
-        softmax_row(pr, mask ? mask + b * T : 0, T, scale);
+        f32 max = -3.4e38f;
+        for (int s = 0; s < T; s++) {
+          f32 sc = dot(qr, k + (b * T + s) * d + h * hd, hd) * scale;
+          if (mask) sc += mask[b * T + s];
+          pr[s] = sc;
+          if (sc > max) max = sc;
+        }
+        f4 vmax = splat(max), vsum = splat(0.0f);
+        int s = 0;
+        for (; s + 4 <= T; s += 4) { f4 e = exp4(wasm_f32x4_sub(ld(pr + s), vmax)); st(pr + s, e); vsum = wasm_f32x4_add(vsum, e); }
+        f32 sum = hsum(vsum);
+        for (; s < T; s++) { f32 e = exp1(pr[s] - max); pr[s] = e; sum += e; }
+        f32 inv = 1.0f / sum;
         for (int j = 0; j < hd; j++) orow[j] = 0.0f;
-        for (int s = 0; s < T; s++) axpy(orow, pr[s], v + (b * T + s) * d + h * hd, hd);
+        for (s = 0; s < T; s++) {
+          pr[s] *= inv;
+          axpy(orow, pr[s], v + (b * T + s) * d + h * hd, hd);
+        }
       }
     }
   }
