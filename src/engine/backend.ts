@@ -16,7 +16,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gemmMode } from './model/kernels';
+import { attentionMode, gemmMode } from './model/kernels';
 import { registerWebgpuKernels, unregisterWebgpuKernels, webgpuKernelMode } from './model/webgpuKernels';
 
 import { BACKENDS, type BackendName, type BackendPreference } from './backendNames';
@@ -189,6 +189,7 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
   }
   const mode = gemmMode(); // throws on a bad FEDLORA_GEMM before any backend is tried
   webgpuKernelMode(); // and on a bad FEDLORA_WEBGPU_KERNELS
+  attentionMode(); // and on a bad FEDLORA_ATTENTION
   if (current && (requested === 'auto' || current.name === requested)) return current;
   const candidates: BackendName[] = requested === 'auto' ? [...BACKENDS] : [requested];
   const skipped: BackendInfo['skipped'] = [];

@@ -124,12 +124,14 @@ describe.each(['wasm', 'cpu'] as const)('fused kernels on %s agree with the tfjs
     }
   });
 
-  it('FEDLORA_ATTENTION: a value other than blocked or rowwise is refused, naming the variable', () => {
+  it('FEDLORA_ATTENTION: a value other than blocked or rowwise is refused, naming the variable', async () => {
     const before = process.env.FEDLORA_ATTENTION;
     process.env.FEDLORA_ATTENTION = 'fast';
     try {
       const x = tf.zeros([4, 4]) as tf.Tensor2D;
       expect(() => attention(x, x, x, { batch: 1, T: 4, heads: 1 })).toThrow(/FEDLORA_ATTENTION: must be "blocked" \(the default\) or "rowwise", got "fast"/);
+      // and before a run starts: initBackend checks it before any backend is tried
+      await expect(initBackend(backend)).rejects.toThrow(/FEDLORA_ATTENTION: must be "blocked"/);
     } finally {
       if (before === undefined) delete process.env.FEDLORA_ATTENTION; else process.env.FEDLORA_ATTENTION = before;
     }
