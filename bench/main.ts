@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name> [options]`: the named benchmarks. Each is loaded only when asked for.
- *   step        [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention | --ab-kernels REV] [--profile] [--backend B] [--json]   one train step, tfjs vs PyTorch
+ *   step        [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention | --ab-kernels REV] [--profile] [--kernel-times] [--backend B] [--json]   one train step, tfjs vs PyTorch
  *   gemm        [--model base|d128|vit-tiny] [--spec JSON] [--json]   the engine GEMM vs tfjs matMul on the model's projection shapes
  *   kernels     [--model base|d128|vit-tiny] [--spec JSON] [--baseline REV] [--rounds N] [--json]   the fused wasm kernels on a step's shapes (vs the module of a git revision)
  *   compress    [--json]                                           SOFT selection vs SVD truncation
@@ -18,7 +18,7 @@ const num = (o: Opts, k: string) => (typeof o[k] === 'string' ? Number(o[k]) : u
 const str = (o: Opts, k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
 
 export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
-  step: async (o) => (await import('./step')).benchStep({ model: str(o, 'model'), spec: str(o, 'spec'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), runs: num(o, 'runs'), backend: str(o, 'backend'), json: !!o.json, engineOnly: !!o['engine-only'], abGemm: !!o['ab-gemm'], abAttention: !!o['ab-attention'], abKernels: str(o, 'ab-kernels'), profile: !!o.profile }),
+  step: async (o) => (await import('./step')).benchStep({ model: str(o, 'model'), spec: str(o, 'spec'), steps: num(o, 'steps'), warmup: num(o, 'warmup'), runs: num(o, 'runs'), backend: str(o, 'backend'), json: !!o.json, engineOnly: !!o['engine-only'], abGemm: !!o['ab-gemm'], abAttention: !!o['ab-attention'], abKernels: str(o, 'ab-kernels'), profile: !!o.profile, kernelTimes: !!o['kernel-times'] }),
   gemm: async (o) => (await import('./gemm')).benchGemm({ model: str(o, 'model'), spec: str(o, 'spec'), json: !!o.json }),
   kernels: async (o) => (await import('./kernels')).benchKernels({ model: str(o, 'model'), spec: str(o, 'spec'), baseline: str(o, 'baseline'), rounds: num(o, 'rounds'), json: !!o.json }),
   compress: async (o) => (await import('./compress')).benchCompress({ json: !!o.json }),

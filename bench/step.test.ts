@@ -3,7 +3,7 @@ import { VIT_TINY_28 } from '../src/engine/model/vit';
 import { stepGemmShapes } from './gemm';
 import { kernelsModuleBytes, stepKernelCalls } from './kernels';
 import { attentionMode, gemmMode } from '../src/engine/model/kernels';
-import { AB_SWITCHES, abSwitch, kernelTimes, STEP_MODELS, stepSpec } from './step';
+import { AB_SWITCHES, abSwitch, benchStep, kernelTimes, STEP_MODELS, stepSpec, timedExports } from './step';
 
 describe('bench step: choosing the model', () => {
   it('names base (the shipped model), d128 and vit-tiny; --spec takes a ViT on 28x28 grey images', () => {
@@ -91,5 +91,25 @@ describe('bench kernels: the fused kernel calls of one step', () => {
   it('--baseline names a git revision whose kernels module it reads; a bad one is refused naming the option', () => {
     expect(Array.from(kernelsModuleBytes('HEAD').subarray(0, 4))).toEqual([0, 0x61, 0x73, 0x6d]); // "\0asm"
     expect(() => kernelsModuleBytes('no-such-revision')).toThrow(/--baseline: no kernels module at git revision "no-such-revision"/);
+  });
+});
+
+describe('bench step --kernel-times: the engine\'s wasm kernels timed in the step', () => {
+  it('adds each call\'s time and count per export, and 2 M N K flops per GEMM call', () => {
+    const stats = new Map<string, [number, number, number]>();
+    const seen: number[][] = [];
+    const wrapped = timedExports(stats)({ sgemm: (...a: number[]) => { seen.push(a); return 7; }, gelu_fwd: () => 0 });
+    // sgemm(a, b, bias, c, scratch, M, N, K, transA, transB)
+    expect(wrapped.sgemm(1, 2, 0, 3, 4, 5, 6, 7, 0, 1)).toBe(7);
+    wrapped.sgemm(1, 2, 0, 3, 4, 2, 3, 4, 0, 0);
+    wrapped.gelu_fwd(1, 2, 3, 8);
+    expect(seen).toEqual([[1, 2, 0, 3, 4, 5, 6, 7, 0, 1], [1, 2, 0, 3, 4, 2, 3, 4, 0, 0]]); // arguments passed through
+    expect(stats.get('sgemm')!.slice(1)).toEqual([2, 2 * 5 * 6 * 7 + 2 * 2 * 3 * 4]);
+    expect(stats.get('gelu_fwd')!.slice(1)).toEqual([1, 0]);
+    expect(stats.get('sgemm')![0]).toBeGreaterThanOrEqual(0);
+  });
+
+  it('cannot be combined with --ab-kernels (both swap the kernels module)', async () => {
+    await expect(benchStep({ kernelTimes: true, abKernels: 'HEAD' })).rejects.toThrow(/--kernel-times and --ab-kernels: pick one/);
   });
 });

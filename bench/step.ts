@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention | --ab-kernels REV] [--profile] [--backend NAME] [--json]`:
+ * `npm run bench -- step [--model base|d128|vit-tiny] [--spec JSON] [--steps N] [--warmup N] [--runs N] [--engine-only] [--ab-gemm | --ab-attention | --ab-kernels REV] [--profile] [--kernel-times] [--backend NAME] [--json]`:
  * one local training step of the default experiment (batch 32, Adam, LoRA r=8 alpha=16 on q and v,
  * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
  * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
@@ -15,7 +15,9 @@
  * the same bits either way), and both medians of CPU time are printed: the before/after of the GEMM
  * under the same machine load (the wall-time figures are the engine-GEMM steps only).
  * --profile: after the timed steps, one step under tf.profile: kernel time by kernel (the engine's
- * GEMM by shape), largest first.
+ * GEMM by shape), largest first. --kernel-times: every call of the engine's wasm kernels during the
+ * timed steps is timed (per export, per step; the GEMM's GFLOP/s in the step), beside the step's CPU
+ * time: what the rest (tfjs's own kernels and bookkeeping) costs.
  * --ab-attention: the same with the blocked attention kernels against the rowwise ones
  * (FEDLORA_ATTENTION; the same bits either way). --ab-kernels REV: the same with the fused kernels'
  * module committed at git revision REV (src/engine/model/native/kernels-wasm.ts) against this
@@ -70,6 +72,30 @@ export interface StepBenchResult {
   loadAvg: number;
   /** --profile: kernel time of one profiled step by kernel (ms, with profiling overhead), largest first. */
   profile?: StepProfile;
+  /** --kernel-times: the engine's wasm kernels per timed step, by export, largest first. */
+  kernelTimes?: NativeTime[];
+}
+
+export interface NativeTime { name: string; msPerStep: number; callsPerStep: number; gflops?: number }
+
+/**
+ * Exports wrapped to add each call's wall time (and the GEMM's flops: 2 M N K) to `stats`; the
+ * calls are synchronous WebAssembly, so wall time is their CPU time.
+ */
+export function timedExports(stats: Map<string, [number, number, number]>) {
+  return (exports: Record<string, (...a: number[]) => number>) => {
+    const out: Record<string, (...a: number[]) => number> = {};
+    for (const [name, f] of Object.entries(exports)) {
+      out[name] = (...a: number[]) => {
+        const t0 = performance.now(), r = f(...a), e = stats.get(name) ?? [0, 0, 0];
+        e[0] += performance.now() - t0; e[1]++;
+        if (name === 'sgemm') e[2] += 2 * a[5] * a[6] * a[7]; // sgemm(a, b, bias, c, scratch, M, N, K, ...)
+        stats.set(name, e);
+        return r;
+      };
+    }
+    return out;
+  };
 }
 
 export interface StepProfile { kernels: number; totalMs: number; top: { name: string; ms: number; count: number; share: number }[] }
@@ -170,11 +196,12 @@ function abRun(opts: { abGemm?: boolean; abAttention?: boolean; abKernels?: stri
   };
 }
 
-export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean; abKernels?: string; profile?: boolean } = {}): Promise<StepBenchResult> {
+export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean; abKernels?: string; profile?: boolean; kernelTimes?: boolean } = {}): Promise<StepBenchResult> {
   const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
   if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
     throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
   }
+  if (opts.kernelTimes && opts.abKernels !== undefined) throw new Error('--kernel-times and --ab-kernels: pick one (each swaps the kernels module)');
   const ab = abRun(opts);
   const chosen = stepSpec(opts.model, opts.spec);
   const lora = { rank: 8, alpha: 16, targets: ['q', 'v'] };
@@ -200,11 +227,14 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
 
   const order = rng.child('order').shuffle(Int32Array.from({ length: data.n }, (_, i) => i)) as Int32Array;
   const ts: number[] = [], cpus: number[] = [], beforeCpus: number[] = [];
+  const native = new Map<string, [number, number, number]>();
+  if (opts.kernelTimes) useKernelsModule(compileKernelsModule(undefined, timedExports(native)));
   for (let s = 0; s < warmup + steps; s++) {
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
     // --ab-gemm / --ab-attention: every other step on the "before" kernels (the same bits, so the
     // training is the same); the two sets of steps share the machine's load alike
     const onBefore = !!ab && s % 2 === 1;
+    if (s === warmup) native.clear(); // --kernel-times: the timed steps only
     ab?.set(onBefore);
     const t0 = performance.now(), c0 = process.cpuUsage();
     const { x, y } = makeBatch(data, idx);
@@ -219,6 +249,10 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     }
   }
   ab?.restore();
+  if (opts.kernelTimes) useKernelsModule(null);
+  const nativeTimes: NativeTime[] | undefined = opts.kernelTimes
+    ? [...native.entries()].sort((a, b) => b[1][0] - a[1][0]).map(([name, [ms, calls, flops]]) => ({ name, msPerStep: ms / steps, callsPerStep: calls / steps, ...(flops ? { gflops: flops / ms / 1e6 } : {}) }))
+    : undefined;
   let profile: StepProfile | undefined;
   if (opts.profile) {
     const { x, y } = makeBatch(data, order.subarray(0, batch));
@@ -237,6 +271,12 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
       + `${ab.beforeLabel} ${median(beforeCpus).toFixed(1)} ms (${beforeCpus.length} steps; min ${Math.min(...beforeCpus).toFixed(1)}, max ${Math.max(...beforeCpus).toFixed(1)}): ${(median(beforeCpus) / tfjsCpuMs).toFixed(2)}x\n`);
   }
 
+  if (nativeTimes) {
+    const total = nativeTimes.reduce((a, k) => a + k.msPerStep, 0);
+    process.stdout.write(`--kernel-times, the engine's wasm kernels per step (each call timed, ${steps} steps): `
+      + nativeTimes.map((k) => `${k.name} ${k.msPerStep.toFixed(2)} ms (${k.callsPerStep} calls${k.gflops ? `, ${k.gflops.toFixed(1)} GFLOP/s` : ''})`).join(', ')
+      + `; ${total.toFixed(1)} ms of ${tfjsCpuMs.toFixed(1)} ms CPU per step (the rest: tfjs's own kernels, its per-op bookkeeping, garbage collection)\n`);
+  }
   if (profile) {
     process.stdout.write(`--profile, one step (tf.profile, kernel time with profiling overhead): ${profile.kernels} kernels, ${profile.totalMs.toFixed(1)} ms\n`);
     for (const r of profile.top) process.stdout.write(`  ${r.ms.toFixed(1).padStart(8)} ms ${(100 * r.share).toFixed(1).padStart(5)}% ${String(r.count).padStart(4)}x ${r.name}\n`);
@@ -276,7 +316,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
     model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
-    references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}),
+    references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}), ...(nativeTimes ? { kernelTimes: nativeTimes } : {}),
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');
   return res;

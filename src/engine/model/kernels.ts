@@ -55,8 +55,8 @@ interface NativeExports {
   gemm_scratch_floats(M: number, N: number, K: number): number;
 }
 
-/** A compiled kernels module and its instances (one per memory). */
-interface Loaded { module: object; instances: WeakMap<WasmMemory, NativeExports> }
+/** A compiled kernels module and its instances (one per memory), with an optional wrapper of each instance's exports. */
+interface Loaded { module: object; instances: WeakMap<WasmMemory, NativeExports>; wrap?: (exports: NativeExports) => NativeExports }
 let embedded: Loaded | null = null;
 /** The module the kernels run on: the embedded one, unless a benchmark swapped another in. */
 let current: Loaded | null = null;
@@ -67,6 +67,7 @@ function kernelsOn(memory: WasmMemory): NativeExports {
   let k = current.instances.get(memory);
   if (!k) {
     k = new WA.Instance(current.module, { env: { memory } }).exports as NativeExports;
+    if (current.wrap) k = current.wrap(k);
     current.instances.set(memory, k);
   }
   return k;
@@ -79,16 +80,17 @@ const REQUIRED_EXPORTS = ['gelu_fwd', 'gelu_bwd', 'layer_norm_fwd', 'layer_norm_
 export type KernelsModule = Loaded;
 
 /**
- * For before/after benchmarks only (`npm run bench -- step --ab-kernels REV`): compile another build
- * of native/kernels.c (the bytes of its .wasm), to run the kernels on with useKernelsModule. It must
- * have the exports called here, with the same arguments (scratch sizes are this version's).
+ * For benchmarks only (`npm run bench -- step --ab-kernels REV` / `--kernel-times`): compile a
+ * build of native/kernels.c (the bytes of its .wasm; by default the embedded one), to run the
+ * kernels on with useKernelsModule. It must have the exports called here, with the same arguments
+ * (scratch sizes are this version's). `wrap` may replace each instance's exports (to time them).
  */
-export function compileKernelsModule(bytes: Uint8Array): KernelsModule {
+export function compileKernelsModule(bytes: Uint8Array = Buffer.from(KERNELS_WASM_BASE64, 'base64'), wrap?: (exports: Record<string, (...a: number[]) => number>) => Record<string, (...a: number[]) => number>): KernelsModule {
   const module = new WA.Module(bytes);
   const names = (WA.Module as unknown as { exports(m: object): { name: string }[] }).exports(module).map((e) => e.name);
   const missing = REQUIRED_EXPORTS.filter((n) => !names.includes(n));
   if (missing.length) throw new Error(`kernels module: lacks ${missing.join(', ')} (too old for this version's kernels.ts)`);
-  return { module, instances: new WeakMap() };
+  return { module, instances: new WeakMap(), wrap: wrap as Loaded['wrap'] };
 }
 
 /** Run the kernels on `m` from now on, or on the embedded module again (null). */
