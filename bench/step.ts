@@ -275,7 +275,8 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     const total = nativeTimes.reduce((a, k) => a + k.msPerStep, 0);
     process.stdout.write(`--kernel-times, the engine's wasm kernels per step (each call timed, ${steps} steps): `
       + nativeTimes.map((k) => `${k.name} ${k.msPerStep.toFixed(2)} ms (${k.callsPerStep} calls${k.gflops ? `, ${k.gflops.toFixed(1)} GFLOP/s` : ''})`).join(', ')
-      + `; ${total.toFixed(1)} ms of ${tfjsCpuMs.toFixed(1)} ms CPU per step (the rest: tfjs's own kernels, its per-op bookkeeping, garbage collection)\n`);
+      + `; ${total.toFixed(1)} ms of ${tfjsCpuMs.toFixed(1)} ms CPU per step (the rest: tfjs's own kernels, its per-op bookkeeping, garbage collection; `
+      + `each call's time is wall time, which on a busy machine includes waiting for the core)\n`);
   }
   if (profile) {
     process.stdout.write(`--profile, one step (tf.profile, kernel time with profiling overhead): ${profile.kernels} kernels, ${profile.totalMs.toFixed(1)} ms\n`);
