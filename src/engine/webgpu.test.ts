@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, type BackendInfo } from './backend';
 import { LocalOptimizer, emptyOptimizerState } from './fl/optimizer';
 import { createModel } from './model';
@@ -81,6 +81,8 @@ describe.skipIf(!available)(`webgpu backend on SwiftShader${why}`, () => {
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
     info = await initBackend('webgpu');
   }, 120_000);
+  // test files share a process (vitest.config.mts): leave tfjs on its default backend, wasm
+  afterAll(async () => { await initBackend('wasm'); });
 
   it('asked for by name, it takes the software adapter and records it', () => {
     expect(info).toMatchObject({ requested: 'webgpu', name: 'webgpu', tfBackend: 'webgpu' });

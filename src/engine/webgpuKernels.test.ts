@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
 import { crossEntropy } from './fl/client';
 import { LocalOptimizer, emptyOptimizerState, type OptimizerState } from './fl/optimizer';
@@ -72,6 +72,8 @@ describe.skipIf(!available)(`fused WGSL kernels on SwiftShader${why}`, () => {
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
     await initBackend('webgpu');
   }, 120_000);
+  // test files share a process (vitest.config.mts): leave tfjs on its default backend, wasm
+  afterAll(async () => { await initBackend('wasm'); });
   afterEach(() => registerWebgpuKernels());
 
   /**
