@@ -3,7 +3,7 @@ import { VIT_TINY_28 } from '../src/engine/model/vit';
 import { stepGemmShapes } from './gemm';
 import { kernelsModuleBytes, stepKernelCalls } from './kernels';
 import { attentionMode, gemmMode } from '../src/engine/model/kernels';
-import { AB_SWITCHES, abSwitch, benchStep, kernelTimes, STEP_MODELS, stepSpec, timedExports } from './step';
+import { AB_SWITCHES, abSwitch, benchStep, kernelTimes, STEP_MODELS, stepSpec, timedExports, warmedUp, WARMUP_MIN, WARMUP_MS } from './step';
 
 describe('bench step: choosing the model', () => {
   it('names base (the shipped model), d128 and vit-tiny; --spec takes a ViT on 28x28 grey images', () => {
@@ -111,5 +111,20 @@ describe('bench step --kernel-times: the engine\'s wasm kernels timed in the ste
 
   it('cannot be combined with --ab-kernels (both swap the kernels module)', async () => {
     await expect(benchStep({ kernelTimes: true, abKernels: 'HEAD' })).rejects.toThrow(/--kernel-times and --ab-kernels: pick one/);
+  });
+});
+
+describe('bench step: the warm-up without --warmup', () => {
+  it('lasts at least WARMUP_MS and WARMUP_MIN steps (a 1 s step: 5 steps; a 15 ms step: until 3 s)', () => {
+    expect([WARMUP_MS, WARMUP_MIN]).toEqual([3000, 5]);
+    expect(warmedUp(4, 10_000)).toBe(false); // too few steps, however long
+    expect(warmedUp(5, 5_000)).toBe(true);
+    expect(warmedUp(100, 2_999)).toBe(false); // too short, however many steps
+    expect(warmedUp(200, 3_000)).toBe(true);
+  });
+
+  it('--warmup must be an integer >= 0', async () => {
+    await expect(benchStep({ warmup: -1 })).rejects.toThrow(/--warmup an integer >= 0/);
+    await expect(benchStep({ warmup: 2.5 })).rejects.toThrow(/--warmup an integer >= 0/);
   });
 });

@@ -4,7 +4,8 @@
  * base frozen, fresh 10-class head) on Fashion-MNIST, through the engine's own code (createModel,
  * makeBatch, crossEntropy, LocalOptimizer.minimize: the body of localTrain's loop). `base`: the
  * shipped model and weights; `d128`, `vit-tiny` or `--spec` (a ViT spec on 28x28 grey images):
- * that shape with seeded random weights. Median of N steps (default 20) after a warm-up, with the
+ * that shape with seeded random weights. Median of N steps (default 20) after a warm-up (--warmup N,
+ * or by default at least 3 s and 5 steps: V8 compiles the JavaScript as it runs), with the
  * spread (min, max). Then the same step in PyTorch (bench/reference/vit_lora_step.py, random
  * weights, 1 thread), both variants, each run in a fresh process: as usually written (every block
  * on every token) and with the engine's CLS-only last block. The headline is the ratio to the
@@ -58,6 +59,8 @@ export const STEP_MODELS: Record<string, VitSpec | null> = {
 
 export interface StepBenchResult {
   model: string; spec: VitSpec; backend: string; gemm: string; batch: number; steps: number;
+  /** Warm-up steps before the timed ones (the engine's and each reference run's). */
+  warmup: number;
   tfjsMs: number; tfjsMinMs: number; tfjsMaxMs: number; tfjsCpuShare: number;
   /** Median CPU time of a step: what waiting for the core does not inflate (time-sharing does; a busy sibling core still can). */
   tfjsCpuMs: number;
@@ -118,6 +121,19 @@ export function kernelTimes(kernels: { name: string; kernelTimeMs: unknown; inpu
   }
   const rows = [...by.entries()].sort((a, b) => b[1][0] - a[1][0]).slice(0, top);
   return { kernels: n, totalMs: total, top: rows.map(([name, [ms, count]]) => ({ name, ms, count, share: total > 0 ? ms / total : 0 })) };
+}
+
+/**
+ * Warm-up without --warmup: at least this long and this many steps. The engine's JavaScript (tfjs's
+ * and its own) is compiled by V8 as it runs: at the shipped model a step took 26-29 ms after 10
+ * warm-up steps, 18-21 ms after 20 and 15-17.5 ms after 40 (docs/performance.md), so a fixed 5 steps
+ * measured the compiler, not the steady state a training run spends its time in.
+ */
+export const WARMUP_MS = 3000, WARMUP_MIN = 5;
+
+/** Whether the warm-up without --warmup is over before step `step` (0-based), `elapsedMs` after it began. */
+export function warmedUp(step: number, elapsedMs: number): boolean {
+  return step >= WARMUP_MIN && elapsedMs >= WARMUP_MS;
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -197,8 +213,11 @@ function abRun(opts: { abGemm?: boolean; abAttention?: boolean; abKernels?: stri
 }
 
 export async function benchStep(opts: { model?: string; spec?: string; steps?: number; warmup?: number; runs?: number; backend?: string; json?: boolean; engineOnly?: boolean; abGemm?: boolean; abAttention?: boolean; abKernels?: string; profile?: boolean; kernelTimes?: boolean } = {}): Promise<StepBenchResult> {
-  const steps = opts.steps ?? 20, warmup = opts.warmup ?? 5, runs = opts.runs ?? 1, batch = 32;
-  if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 0 && Number.isInteger(runs) && runs >= 1)) {
+  const steps = opts.steps ?? 20, runs = opts.runs ?? 1, batch = 32;
+  // without --warmup: until WARMUP_MS and WARMUP_MIN steps have passed (-1 until then), and the
+  // reference gets as many warm-up steps as the engine took
+  let warmup = opts.warmup ?? -1;
+  if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= -1 && (opts.warmup === undefined || warmup >= 0) && Number.isInteger(runs) && runs >= 1)) {
     throw new Error('--steps and --runs must be integers >= 1, --warmup an integer >= 0');
   }
   if (opts.kernelTimes && opts.abKernels !== undefined) throw new Error('--kernel-times and --ab-kernels: pick one (each swaps the kernels module)');
@@ -229,7 +248,10 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const ts: number[] = [], cpus: number[] = [], beforeCpus: number[] = [];
   const native = new Map<string, [number, number, number]>();
   if (opts.kernelTimes) useKernelsModule(compileKernelsModule(undefined, timedExports(native)));
-  for (let s = 0; s < warmup + steps; s++) {
+  const warmStart = performance.now();
+  for (let s = 0, timed = 0; timed < steps; s++) {
+    if (warmup < 0 && warmedUp(s, performance.now() - warmStart)) warmup = s;
+    const isTimed = warmup >= 0 && s >= warmup;
     const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
     // --ab-gemm / --ab-attention: every other step on the "before" kernels (the same bits, so the
     // training is the same); the two sets of steps share the machine's load alike
@@ -242,7 +264,8 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     await loss.data(); // reads the loss back: the step is complete
     loss.dispose();
     x.dispose(); y.dispose();
-    if (s >= warmup) {
+    if (isTimed) {
+      timed++;
       const c = process.cpuUsage(c0);
       if (onBefore) beforeCpus.push((c.user + c.system) / 1000);
       else { ts.push(performance.now() - t0); cpus.push((c.user + c.system) / 1000); }
@@ -264,7 +287,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   model.dispose();
   const tfjsMs = median(ts), tfjsCpuMs = median(cpus), tfjsCpuShare = cpus.reduce((a, b) => a + b, 0) / ts.reduce((a, b) => a + b, 0);
   const shape = `${chosen.name} (d=${spec.dim}, depth ${spec.depth}, ${spec.heads} heads, MLP ${spec.mlpDim}, patch ${spec.patchSize}: ${(spec.imageSize / spec.patchSize) ** 2} tokens + CLS)`;
-  process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up\n`);
+  process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up${opts.warmup === undefined ? ` (>= ${WARMUP_MS / 1000} s and ${WARMUP_MIN} steps)` : ''}\n`);
   process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare, tfjsCpuMs)}\n`);
   if (ab) {
     process.stdout.write(`${ab.name}, median CPU time per step, steps alternating: ${ab.afterLabel} ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps; min ${Math.min(...cpus).toFixed(1)}, max ${Math.max(...cpus).toFixed(1)}), `
@@ -316,7 +339,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const load = os.loadavg()[0];
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
-    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
+    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, warmup, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
     references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}), ...(nativeTimes ? { kernelTimes: nativeTimes } : {}),
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');
