@@ -8,7 +8,7 @@
  *  (c) the offline rank choice vs budget and bandwidth (pilot fine-tune + channel statistics);
  *  (d) the V trade-off (simulate);
  *  (e) SOFT vs SVD selection cost vs layer size (bench compress);
- *  (f) `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 per seed, 95% intervals and paired differences;
+ *  (f) `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 (QSGD at 1, 3, 15, 255 levels) per seed, 95% intervals and paired differences;
  *  (g) `-- tradeoff`: tsfa against fixed-opt at rho = 1, the best fixed rho and ideal per budget; tsfa's V curve.
  * Writes `<out>/replicate.md` (tables) and the sweep's run directories; rerunning resumes the sweep.
  */
@@ -29,7 +29,7 @@ import { benchCompressRows } from '../bench/compress';
 import { formatMethodsTable, summarizeMethods, type MethodRun } from './replicate/tables';
 import { bestFixedRho, formatTradeoffTable, tradeoffFigure, tradeoffRows, vCurveFigure, type TradeoffRun, type VPoint } from './replicate/tradeoff';
 import { validateRunConfig } from '../src/service/validate';
-import { paretoFigure, paretoPoints, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
+import { paretoFigure, paretoPoints, paretoQsgdSweep, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
 
 const root = path.resolve(__dirname, '..');
 
@@ -83,7 +83,7 @@ function baseLine(base: Record<string, any>, fast: boolean): string {
     : `quick preset (configs/quick.json: ViT r = 8 on q, v; 20 clients, Dirichlet 0.5, 5 per round, 2 local epochs), ${base.federation.rounds} rounds, 100 kHz uplink`;
 }
 
-/** `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 per seed; tables, paired differences and a figure. */
+/** `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 (QSGD at 1, 3, 15, 255 levels) per seed; tables, paired differences and a figure. */
 function paretoCommand(values: Record<string, string | boolean | undefined>): number {
   const seeds = numberList(String(values.seeds ?? '0,1,2,3,4'), 'seeds');
   const rounds = values.rounds ? Number(values.rounds) : undefined;
@@ -92,18 +92,22 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const fast = !!values.fast;
   const base = quickBase(rounds, fast);
   const t0 = Date.now();
+  const sweeps = [{ suffix: '', make: paretoSweep }, { suffix: '-qsgd', make: paretoQsgdSweep }];
   for (const seed of seeds) {
-    const grid = path.join(out, `grid-seed${seed}.json`);
-    fs.writeFileSync(grid, JSON.stringify(paretoSweep(base, seed), null, 2));
-    log(`pareto: seed ${seed} -> ${path.join(out, `seed${seed}`)}`);
-    if (!runSweep(grid, path.join(out, `seed${seed}`), values.parallel as string | undefined)) return 1;
+    for (const { suffix, make } of sweeps) {
+      const grid = path.join(out, `grid-seed${seed}${suffix}.json`);
+      fs.writeFileSync(grid, JSON.stringify(make(base, seed), null, 2));
+      log(`pareto: seed ${seed} -> ${path.join(out, `seed${seed}${suffix}`)}`);
+      if (!runSweep(grid, path.join(out, `seed${seed}${suffix}`), values.parallel as string | undefined)) return 1;
+    }
   }
-  const runs: ParetoRun[] = seeds.flatMap((seed) => sweepRuns(path.join(out, `seed${seed}`)).map((r) => ({
+  const runs: ParetoRun[] = seeds.flatMap((seed) => sweeps.flatMap(({ suffix }) => sweepRuns(path.join(out, `seed${seed}${suffix}`)).map((r) => ({
     method: r.config.compression.method, rho: r.config.compression.rho, seed, finalAcc: r.summary.finalAcc ?? NaN, bits: r.summary.totalUplinkBits,
-  })));
+    ...(r.config.compression.method === 'qsgd' ? { levels: r.config.compression.levels } : {}),
+  }))));
   const points = paretoPoints(runs);
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
-  const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 (others lambda 0); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
+  const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 (others lambda 0), QSGD at s = 1, 3, 15, 255 levels (not paired: it has no ratio); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
   const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'}`;
   const md = [
     '# Pareto fronts of the compressors', '',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meanInterval, pairedInterval, tQuantile975 } from './stats';
-import { formatPairedTable, pairedDifferences, paretoFigure, paretoPoints, paretoSweep, verdict, type ParetoRun } from './pareto';
+import { formatPairedTable, formatParetoTable, pairedDifferences, paretoFigure, paretoPoints, paretoQsgdSweep, paretoSweep, verdict, type ParetoRun } from './pareto';
 
 describe('replication statistics', () => {
   it('95% t-interval of the mean: t(0.975, 2) = 4.303 for three values', () => {
@@ -50,6 +50,19 @@ describe('Pareto fronts', () => {
     expect(rows.map((r) => [r.baseline, r.rho])).toEqual([['topk', 0.25], ['topk', 1]]);
     for (const r of rows) { expect(r.diff.mean).toBeCloseTo(0.01, 12); expect(r.diff.n).toBe(3); }
     expect(formatPairedTable(rows)[2]).toMatch(/^\| top-k \| 0.25 \| 3 \| \+1.00 ± 0.00 \|/);
+  });
+
+  it('QSGD: one sweep per seed over its levels on the same base, plain LoRA; a point per level, not paired with SOFT', () => {
+    const s = paretoQsgdSweep({ name: 'x', compression: { method: 'soft', rho: 0.5 }, soft: { lambda: 0.01 } }, 2) as any;
+    expect(s.base).toMatchObject({ seed: 2, compression: { method: 'qsgd', rho: 0.5 }, soft: { lambda: 0 } });
+    expect(s.grid['compression.levels']).toEqual([1, 3, 15, 255]);
+    const q: ParetoRun[] = [];
+    for (const seed of [0, 1, 2]) for (const levels of [15, 1]) q.push({ method: 'qsgd', rho: 0.25, levels, seed, finalAcc: 0.6 + levels / 100, bits: 1e5 * levels });
+    const pts = paretoPoints([...runs, ...q]);
+    expect(pts.filter((p) => p.method === 'qsgd').map((p) => [p.levels, p.acc.mean])).toEqual([[1, expect.closeTo(0.61, 12)], [15, expect.closeTo(0.75, 12)]]);
+    expect(pts.at(-1)!.method).toBe('qsgd');
+    expect(formatParetoTable(pts).find((l) => l.startsWith('| QSGD | s = 15 | 3 |'))).toBeDefined();
+    expect(pairedDifferences([...runs, ...q]).map((r) => r.baseline)).toEqual(['topk', 'topk']);
   });
 
   it('the figure is an SVG with one legend entry per method and its caption', () => {

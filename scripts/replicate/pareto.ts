@@ -8,12 +8,15 @@ import { meanInterval, pairedInterval, pct, type Interval } from './stats';
 
 export const PARETO_METHODS = ['soft', 'topk', 'randk', 'svd'] as const;
 export const PARETO_RHOS = [0.125, 0.25, 0.5, 1] as const;
-export const METHOD_LABEL: Record<string, string> = { soft: 'SOFT', topk: 'top-k', randk: 'random-k', svd: 'SVD truncation' };
+/** QSGD has no ratio: its knob is the number of levels s (an entry costs 1 + ceil(log2(s + 1)) bits: 2, 3, 5, 9). */
+export const PARETO_QSGD_LEVELS = [1, 3, 15, 255] as const;
+export const METHOD_LABEL: Record<string, string> = { soft: 'SOFT', topk: 'top-k', randk: 'random-k', svd: 'SVD truncation', qsgd: 'QSGD' };
+const METHOD_ORDER = [...PARETO_METHODS, 'qsgd'];
 
-/** One finished run of the front. */
-export interface ParetoRun { method: string; rho: number; seed: number; finalAcc: number; bits: number }
+/** One finished run of the front; `levels` for QSGD (its rho is not a knob). */
+export interface ParetoRun { method: string; rho: number; seed: number; finalAcc: number; bits: number; levels?: number }
 
-export interface ParetoPoint { method: string; rho: number; acc: Interval; bits: number; seeds: number[] }
+export interface ParetoPoint { method: string; rho: number; levels?: number; acc: Interval; bits: number; seeds: number[] }
 
 /**
  * The sweep of one seed: every method at every ratio, the same base (hence the same partition,
@@ -28,23 +31,37 @@ export function paretoSweep(base: Record<string, unknown>, seed: number, softLam
   };
 }
 
-const key = (m: string, rho: number) => `${m}@${rho}`;
+/**
+ * QSGD's sweep of one seed: every level count on the same base as the others (same partition,
+ * sampling, batches and channel), plain LoRA.
+ */
+export function paretoQsgdSweep(base: Record<string, unknown>, seed: number): Record<string, unknown> {
+  return {
+    name: `pareto-qsgd-seed${seed}`,
+    base: { ...base, seed, compression: { ...(base.compression as object ?? {}), method: 'qsgd' }, soft: { ...(base.soft as object ?? {}), lambda: 0 } },
+    grid: { 'compression.levels': [...PARETO_QSGD_LEVELS] },
+  };
+}
+
+const key = (r: ParetoRun) => (r.levels === undefined ? `${r.method}@${r.rho}` : `${r.method}#${r.levels}`);
+const knob = (p: { rho: number; levels?: number }) => p.levels ?? p.rho;
 
 export function paretoPoints(runs: ParetoRun[]): ParetoPoint[] {
   const groups = new Map<string, ParetoRun[]>();
-  for (const r of runs) groups.set(key(r.method, r.rho), [...(groups.get(key(r.method, r.rho)) ?? []), r]);
+  for (const r of runs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
   return [...groups.values()].map((rs) => ({
-    method: rs[0].method, rho: rs[0].rho,
+    method: rs[0].method, rho: rs[0].rho, ...(rs[0].levels !== undefined ? { levels: rs[0].levels } : {}),
     acc: meanInterval(rs.map((r) => r.finalAcc)),
     bits: rs.reduce((a, r) => a + r.bits, 0) / rs.length,
     seeds: rs.map((r) => r.seed).sort((a, b) => a - b),
-  })).sort((a, b) => PARETO_METHODS.indexOf(a.method as never) - PARETO_METHODS.indexOf(b.method as never) || a.rho - b.rho);
+  })).sort((a, b) => METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method) || knob(a) - knob(b));
 }
 
 export interface PairedRow { baseline: string; rho: number; diff: ReturnType<typeof pairedInterval>; bitsRatio: number }
 
-/** SOFT minus each baseline at the same ratio, paired by seed. */
-export function pairedDifferences(runs: ParetoRun[], reference = 'soft'): PairedRow[] {
+/** SOFT minus each baseline at the same ratio, paired by seed (QSGD, which has no ratio, is not paired). */
+export function pairedDifferences(allRuns: ParetoRun[], reference = 'soft'): PairedRow[] {
+  const runs = allRuns.filter((r) => r.levels === undefined);
   const acc = (m: string, rho: number) => new Map(runs.filter((r) => r.method === m && r.rho === rho).map((r) => [r.seed, r.finalAcc]));
   const bits = (m: string, rho: number) => { const b = runs.filter((r) => r.method === m && r.rho === rho).map((r) => r.bits); return b.reduce((x, y) => x + y, 0) / b.length; };
   const out: PairedRow[] = [];
@@ -67,9 +84,9 @@ export function verdict(iv: Interval): 'SOFT better' | 'SOFT worse' | 'no clear 
 
 export function formatParetoTable(points: ParetoPoint[]): string[] {
   return [
-    '| method | rho | seeds | final accuracy (mean ± 95% CI, %) | sd (points) | uplink Mbit (total) |',
+    '| method | rho (QSGD: levels s) | seeds | final accuracy (mean ± 95% CI, %) | sd (points) | uplink Mbit (total) |',
     '|---|---|---|---|---|---|',
-    ...points.map((p) => `| ${METHOD_LABEL[p.method] ?? p.method} | ${p.rho} | ${p.seeds.length} | ${pct(p.acc)} | ${(100 * p.acc.sd).toFixed(2)} | ${(p.bits / 1e6).toFixed(3)} |`),
+    ...points.map((p) => `| ${METHOD_LABEL[p.method] ?? p.method} | ${p.levels !== undefined ? `s = ${p.levels}` : p.rho} | ${p.seeds.length} | ${pct(p.acc)} | ${(100 * p.acc.sd).toFixed(2)} | ${(p.bits / 1e6).toFixed(3)} |`),
   ];
 }
 
