@@ -24,6 +24,7 @@ import { Rng } from '../src/engine/rng';
 import { countDispatches } from '../src/engine/model/webgpuKernels';
 import { loadIdxFolder, loadModelFile } from '../src/service/data/models';
 import { resolveDataset, resolveModel } from '../src/service/data/resources';
+import { median } from './median';
 
 export const BENCH_MODELS = {
   base: null,
@@ -37,7 +38,6 @@ export interface BackendStep {
   profile?: { kernels: number; top: [string, number, number][]; dispatches?: number };
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
 /** The timed steps on the backend this process initialises (the child's side). */
 export async function stepOn(backendName: string, model: BenchModel, steps: number, warmup: number, profile = false, batch = 32): Promise<BackendStep> {

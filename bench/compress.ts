@@ -9,10 +9,10 @@ import { makeCompressor } from '../src/engine/compress';
 import { loraLayers } from '../src/engine/compress/types';
 import type { WeightMap } from '../src/engine/model/types';
 import { Rng } from '../src/engine/rng';
+import { median } from './median';
 
 export interface CompressBenchRow { d: number; r: number; softMs: number; svdMs: number; speedup: number; softFlops: number; svdFlops: number }
 
-function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 
 function layer(d: number, r: number, rng: Rng): { global: WeightMap; update: WeightMap } {
   const w = (shape: number[], std: number) => ({ shape, data: rng.normalArray(shape[0] * shape[1], std) });

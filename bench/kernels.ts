@@ -17,6 +17,7 @@ import { Rng } from '../src/engine/rng';
 import { loadModelFile } from '../src/service/data/models';
 import { resolveModel } from '../src/service/data/resources';
 import { stepSpec } from './step';
+import { median } from './median';
 
 /** One kernel call of a training step: the export, its arguments' sizes, how often a step makes it. */
 export interface KernelCall {
@@ -86,7 +87,6 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 export interface KernelRow { what: string; count: number; ms: number; baselineMs: number | null; sameBits: boolean | null }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchKernels(opts: { model?: string; spec?: string; baseline?: string; rounds?: number; json?: boolean } = {}): Promise<KernelRow[]> {
   const rounds = opts.rounds ?? 15;

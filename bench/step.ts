@@ -47,6 +47,7 @@ import { Rng } from '../src/engine/rng';
 import { loadIdxFolder, loadModelFile } from '../src/service/data/models';
 import { resolveDataset, resolveModel } from '../src/service/data/resources';
 import { kernelsModuleBytes } from './kernels';
+import { median } from './median';
 
 export interface TorchResult { medianStepMs: number; minStepMs: number; maxStepMs: number; matmulGflops: number; torch: string; threads: number; clsOnly: boolean; cpuShare?: number; medianCpuMs?: number }
 
@@ -136,7 +137,6 @@ export function warmedUp(step: number, elapsedMs: number): boolean {
   return step >= WARMUP_MIN && elapsedMs >= WARMUP_MS;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const PYTHON = process.env.FEDLORA_BENCH_PYTHON ?? '/usr/bin/python3';
 /** Below this CPU share a timing is flagged: the process waited for the core for over 10% of the time. */
 const BUSY_SHARE = 0.9;
