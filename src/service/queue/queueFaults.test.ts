@@ -26,9 +26,15 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
   const redis = async () => { const r = await startRedis(); redises.push(r); return r; };
   const w = (url: string) => { const p = worker(url); procs.push(p); return p; };
 
-  beforeAll(() => {
+  /** Redis and two workers shared by the worker-kill and Redis-restart tests (their training
+   *  threads load the run's model and data once); each test adds what it breaks. */
+  let shared: { redis: TestRedis; workers: Proc[] };
+  beforeAll(async () => {
     small = smallConfig();
     local = cli(['run', '--config', small, '--out', path.join(tmp(), 'runs')]);
+    const r = await redis();
+    shared = { redis: r, workers: [w(r.url), w(r.url)] };
+    await Promise.all(shared.workers.map(joined));
   });
 
   afterAll(async () => {
@@ -37,10 +43,10 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
     for (const r of redises) await r.stop();
   });
 
-  it('a worker SIGKILLed mid-job, another started: its job goes to another worker and the metrics are identical', async () => {
-    const r = await redis();
-    const [a, b] = [w(r.url), w(r.url)];
-    await Promise.all([joined(a), joined(b)]);
+  it('a worker SIGKILLed mid-job: its job goes to another worker and the metrics are identical', async () => {
+    const r = shared.redis;
+    const a = w(r.url);
+    await joined(a);
     const coord = start(['run', '--config', small, '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
     procs.push(coord);
     // a job of round 2 or 3 that `a` started and has not finished
@@ -51,11 +57,10 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
       return victim !== '';
     }, 'worker a to start a job of round 2 or 3', 240_000, () => `${coord.log()}\n${a.log()}`);
     a.child.kill('SIGKILL');
-    const c = w(r.url);
     expect(await coord.exit).toBe(0);
     const dir = lastLine(coord.log());
     expect(deterministicRows(dir)).toEqual(await smallRef());
-    if (!a.log().includes(`job ${victim} done`)) expect(b.log() + c.log()).toContain(`job ${victim} started`);
+    if (!a.log().includes(`job ${victim} done`)) expect(shared.workers.map((x) => x.log()).join('\n')).toContain(`job ${victim} started`);
   }, 600_000);
 
   it('the coordinator SIGKILLed mid-run, then `resume --queue`: identical metrics, and no job is computed twice', async () => {
@@ -81,12 +86,12 @@ describe.skipIf(!REDIS_SERVER)(`queue faults: the run finishes with the local ru
   }, 600_000);
 
   it('Redis restarted mid-run (its jobs lost): coordinator and workers reconnect, lost jobs are queued again, identical metrics', async () => {
-    const r = await redis();
-    const [a, b] = [w(r.url), w(r.url)];
-    await Promise.all([joined(a), joined(b)]);
+    const r = shared.redis;
+    const [a, b] = shared.workers;
+    const [fromA, fromB] = [a.log().length, b.log().length]; // their logs of the earlier test aside
     const coord = start(['run', '--config', small, '--out', path.join(tmp(), 'runs'), '--queue', r.url]);
     procs.push(coord);
-    await until(() => /job \S+\.r2\.\S+ started/.test(a.log() + b.log()), 'a job of round 2 to start', 240_000, () => coord.log());
+    await until(() => /job \S+\.r2\.\S+ started/.test(a.log().slice(fromA) + b.log().slice(fromB)), 'a job of round 2 to start', 240_000, () => coord.log());
     await r.stop();
     await new Promise((res) => setTimeout(res, 1000));
     redises.push(await startRedis({ port: r.port }));
