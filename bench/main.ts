@@ -4,7 +4,7 @@
  *   gemm        [--model base|d128|vit-tiny] [--spec JSON] [--json]   the engine GEMM vs tfjs matMul on the model's projection shapes
  *   kernels     [--model base|d128|vit-tiny] [--spec JSON] [--baseline REV] [--rounds N] [--json]   the fused wasm kernels on a step's shapes (vs the module of a git revision)
  *   compress    [--json]                                           SOFT selection vs SVD truncation
- *   memory      [--backend B] [--rounds N] [--clients N] [--json]   RSS with 100 trained clients; tensor growth over N rounds
+ *   memory      [--backend B] [--rounds N] [--clients N] [--spec JSON] [--json]  RSS with 100 trained clients; tensor growth over N rounds
  *   ranking     [--rounds N] [--json]                              SOFT ranking vs optimal SVD
  *   soft-table  [--rounds N] [--out DIR]                           the SOFT communication table
  *   clients     [--workers N] [--rounds N] [--json]                 clients/s on 1 vs N worker threads, round overhead
@@ -22,7 +22,7 @@ export const BENCHMARKS: Record<string, (o: Opts) => Promise<unknown>> = {
   gemm: async (o) => (await import('./gemm')).benchGemm({ model: str(o, 'model'), spec: str(o, 'spec'), json: !!o.json }),
   kernels: async (o) => (await import('./kernels')).benchKernels({ model: str(o, 'model'), spec: str(o, 'spec'), baseline: str(o, 'baseline'), rounds: num(o, 'rounds'), json: !!o.json }),
   compress: async (o) => (await import('./compress')).benchCompress({ json: !!o.json }),
-  memory: async (o) => (await import('./memory')).benchMemory({ backend: str(o, 'backend'), json: !!o.json, rounds: num(o, 'rounds'), clients: num(o, 'clients') }),
+  memory: async (o) => (await import('./memory')).benchMemory({ backend: str(o, 'backend'), json: !!o.json, rounds: num(o, 'rounds'), clients: num(o, 'clients'), spec: str(o, 'spec') }),
   ranking: async (o) => (await import('./ranking')).benchRanking({ rounds: num(o, 'rounds'), json: !!o.json }),
   'soft-table': async (o) => (await import('./soft-table')).softTable({ rounds: num(o, 'rounds'), out: str(o, 'out') }),
   clients: async (o) => (await import('./clients')).benchClients({ workers: num(o, 'workers'), rounds: num(o, 'rounds'), json: !!o.json }),

@@ -11,6 +11,13 @@ describe('bench memory --rounds', () => {
     expect(r.growthAfterRound2.bytes).toBe(0);
   });
 
+  it('--spec: a random-weight model of that shape instead of the shipped one (its smaller state per client)', async () => {
+    const shipped = await benchMemory({ backend: 'wasm', rounds: 2, clients: 1 });
+    const small = await benchMemory({ backend: 'wasm', rounds: 2, clients: 1, spec: '{"imageSize":28,"channels":1,"patchSize":14,"dim":16,"depth":1,"heads":2,"mlpDim":32}' });
+    expect(small.perClientKiB).toBeLessThan(shipped.perClientKiB / 4);
+    await expect(benchMemory({ spec: '{"dim":' })).rejects.toThrow(/--spec: not JSON/);
+  });
+
   it('refuses fewer than 2 rounds and a bad client count, naming the option', async () => {
     await expect(benchMemory({ rounds: 1 })).rejects.toThrow(/--rounds: must be an integer >= 2, got 1/);
     await expect(benchMemory({ clients: 0 })).rejects.toThrow(/--clients: must be an integer >= 1, got 0/);

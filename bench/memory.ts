@@ -3,10 +3,18 @@
  * client holds its optimizer state and error-feedback residual), on the shipped model and data.
  * `--rounds N` (default 2) trains N rounds and prints the backend's tensor count and bytes after each
  * (on webgpu also the bytes held on the GPU), and their growth from round 2 to the last: a leak shows
- * as growth. `--clients N` (default 100; all train every round).
+ * as growth. `--clients N` (default 100; all train every round). `--spec JSON`: a random-weight ViT of
+ * that shape instead of the shipped model (as `bench step --spec`), e.g. a small one for a long run
+ * on a software GPU.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { encodeSafetensors } from '../src/engine/model/safetensors';
+import { initVitWeights } from '../src/engine/model/vit';
+import { Rng } from '../src/engine/rng';
+import { stepSpec } from './step';
 import { initBackend } from '../src/engine/backend';
 import { parseConfig } from '../src/engine/config';
 import { buildTrainer } from '../src/service/runner';
@@ -15,13 +23,22 @@ export interface MemoryRound { round: number; numTensors: number; numBytes: numb
 
 export interface MemoryBenchResult { clients: number; rounds: number; perRound: MemoryRound[]; growthAfterRound2: { tensors: number; bytes: number; gpuBytes: number | null }; rssMiB: number; heapMiB: number; baselineRssMiB: number; perClientKiB: number; numTensors: number; numTensorsAfterWarmup: number; backend: string }
 
-export async function benchMemory(opts: { json?: boolean; backend?: string; rounds?: number; clients?: number } = {}): Promise<MemoryBenchResult> {
+/** A random-weight model file of --spec's shape, in a temp folder. */
+function specModel(specJson: string): string {
+  const { spec } = stepSpec(undefined, specJson);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-bench-memory-')), 'spec.safetensors');
+  fs.writeFileSync(file, encodeSafetensors(initVitWeights(spec!, new Rng('bench-memory')), { 'fedlora.spec': JSON.stringify(spec) }));
+  return file;
+}
+
+export async function benchMemory(opts: { json?: boolean; backend?: string; rounds?: number; clients?: number; spec?: string } = {}): Promise<MemoryBenchResult> {
   const rounds = opts.rounds ?? 2, clients = opts.clients ?? 100;
   if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds: must be an integer >= 2, got ${opts.rounds}`);
   if (!Number.isInteger(clients) || clients < 1) throw new Error(`--clients: must be an integer >= 1, got ${opts.clients}`);
+  const model = opts.spec !== undefined ? { model: { name: specModel(opts.spec) } } : {};
   const backend = await initBackend((opts.backend ?? 'auto') as never);
   const config = parseConfig({
-    backend: backend.name, compression: { method: 'soft', rho: 0.25 },
+    ...model, backend: backend.name, compression: { method: 'soft', rho: 0.25 },
     federation: { numClients: clients, clientsPerRound: clients, rounds, partition: { method: 'dirichlet', alpha: 0.5 } },
     train: { localSteps: 1 }, data: { testSamples: 256 },
   });
