@@ -75,7 +75,7 @@ describe('fedlora CLI: bad input', () => {
 
 describe('fedlora CLI: kill -9 and resume', () => {
   it('a run killed mid-training resumes from its last completed round with identical metrics', async () => {
-    const cfg = { seed: 3, backend: 'wasm', data: { dataset: path.join(root, 'resources/data/fashion-mnist'), trainSamples: 800, testSamples: 200 }, federation: { numClients: 4, clientsPerRound: 2, rounds: 5 } };
+    const cfg = { seed: 3, backend: 'wasm', data: { dataset: path.join(root, 'resources/data/fashion-mnist'), trainSamples: 400, testSamples: 100 }, federation: { numClients: 4, clientsPerRound: 2, rounds: 5 } };
     const { spawn } = await import('node:child_process');
     // the uninterrupted reference run goes alongside the run that is killed
     const ref = tmpConfig(cfg);
@@ -128,7 +128,7 @@ describe('fedlora CLI: kill -9 and resume', () => {
 describe('fedlora CLI: concurrent runs', () => {
   it('two runs at once finish complete and independent (each equals its solo run)', async () => {
     const { spawn } = await import('node:child_process');
-    const cfg = (seed: number) => ({ seed, backend: 'wasm', data: { dataset: path.join(root, 'resources/data/fashion-mnist'), trainSamples: 600, testSamples: 200 }, federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
+    const cfg = (seed: number) => ({ seed, backend: 'wasm', data: { dataset: path.join(root, 'resources/data/fashion-mnist'), trainSamples: 300, testSamples: 100 }, federation: { numClients: 4, clientsPerRound: 2, rounds: 3 } });
     const a = tmpConfig(cfg(11)), b = tmpConfig(cfg(12));
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-conc-'));
     const runBg = (file: string) => new Promise<string>((resolve, reject) => {

@@ -129,20 +129,20 @@ describe.skipIf(!available)(`webgpu backend on SwiftShader${why}`, () => {
     fs.writeFileSync(path.join(dir, 'tiny.safetensors'), encodeSafetensors(initVitWeights(tiny, new Rng('tiny')), { 'fedlora.spec': JSON.stringify(tiny) }));
     const cfg = parseConfig({
       seed: 3, backend: 'webgpu', model: { name: path.join(dir, 'tiny.safetensors') }, data: { trainSamples: 64, testSamples: 32 },
-      federation: { numClients: 2, clientsPerRound: 2, rounds: 3 }, train: { localSteps: 1, batchSize: 16 },
+      federation: { numClients: 2, clientsPerRound: 2, rounds: 2 }, train: { localSteps: 1, batchSize: 16 },
       compression: { method: 'soft', rho: 0.5 }, soft: { lambda: 0.01 }, eval: { batchSize: 32 },
     });
     const run = async () => {
       const t = await buildTrainer(cfg, root);
       const rows = [await t.runRound()];
       const n = tf.memory().numTensors;
-      rows.push(await t.runRound(), await t.runRound());
+      rows.push(await t.runRound());
       expect(tf.memory().numTensors).toBe(n);
       t.dispose();
       return rows.map(({ wallMs, compressMs, phaseMs, ...rest }) => rest);
     };
     const a = await run(), b = await run();
-    expect(a[2].testAcc).not.toBeNull();
+    expect(a[1].testAcc).not.toBeNull();
     expect(b).toEqual(a);
   }, 600_000);
 });
