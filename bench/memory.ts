@@ -7,13 +7,9 @@
  * that shape instead of the shipped model (as `bench step --spec`), e.g. a small one for a long run
  * on a software GPU.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeSafetensors } from '../src/engine/model/safetensors';
-import { initVitWeights } from '../src/engine/model/vit';
-import { Rng } from '../src/engine/rng';
+import { randomModelFile } from '../src/service/data/resources';
 import { stepSpec } from './step';
 import { initBackend } from '../src/engine/backend';
 import { parseConfig } from '../src/engine/config';
@@ -23,19 +19,11 @@ export interface MemoryRound { round: number; numTensors: number; numBytes: numb
 
 export interface MemoryBenchResult { clients: number; rounds: number; perRound: MemoryRound[]; growthAfterRound2: { tensors: number; bytes: number; gpuBytes: number | null }; rssMiB: number; heapMiB: number; baselineRssMiB: number; perClientKiB: number; numTensors: number; numTensorsAfterWarmup: number; backend: string }
 
-/** A random-weight model file of --spec's shape, in a temp folder. */
-function specModel(specJson: string): string {
-  const { spec } = stepSpec(undefined, specJson);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-bench-memory-')), 'spec.safetensors');
-  fs.writeFileSync(file, encodeSafetensors(initVitWeights(spec!, new Rng('bench-memory')), { 'fedlora.spec': JSON.stringify(spec) }));
-  return file;
-}
-
 export async function benchMemory(opts: { json?: boolean; backend?: string; rounds?: number; clients?: number; spec?: string } = {}): Promise<MemoryBenchResult> {
   const rounds = opts.rounds ?? 2, clients = opts.clients ?? 100;
   if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--rounds: must be an integer >= 2, got ${opts.rounds}`);
   if (!Number.isInteger(clients) || clients < 1) throw new Error(`--clients: must be an integer >= 1, got ${opts.clients}`);
-  const model = opts.spec !== undefined ? { model: { name: specModel(opts.spec) } } : {};
+  const model = opts.spec !== undefined ? { model: { name: randomModelFile('bench-memory', stepSpec(undefined, opts.spec).spec!, 'bench-memory') } } : {};
   const backend = await initBackend((opts.backend ?? 'auto') as never);
   const config = parseConfig({
     ...model, backend: backend.name, compression: { method: 'soft', rho: 0.25 },
@@ -55,7 +43,6 @@ export async function benchMemory(opts: { json?: boolean; backend?: string; roun
     sample(r);
     if (rounds > 2) process.stderr.write(`round ${r}: ${perRound[r - 1].numTensors} tensors, ${perRound[r - 1].numBytes} bytes${perRound[r - 1].gpuBytes !== null ? `, ${perRound[r - 1].gpuBytes} on the GPU` : ''}\n`);
   }
-  const warm = perRound[0].numTensors;
   const [second, last] = [perRound[1], perRound[rounds - 1]];
   const growthAfterRound2 = {
     tensors: last.numTensors - second.numTensors, bytes: last.numBytes - second.numBytes,
@@ -67,7 +54,7 @@ export async function benchMemory(opts: { json?: boolean; backend?: string; roun
     + Object.values(trainer.state.clientResidual).reduce((s, r) => s + Object.values(r).reduce((a, t) => a + t.data.byteLength, 0), 0);
   const res: MemoryBenchResult = {
     clients, rounds, perRound, growthAfterRound2, rssMiB: mu.rss / 2 ** 20, heapMiB: mu.heapUsed / 2 ** 20, baselineRssMiB,
-    perClientKiB: stateBytes / clients / 1024, numTensors: tf.memory().numTensors, numTensorsAfterWarmup: warm, backend: backend.name,
+    perClientKiB: stateBytes / clients / 1024, numTensors: last.numTensors, numTensorsAfterWarmup: perRound[0].numTensors, backend: backend.name,
   };
   trainer.dispose();
   process.stdout.write(`${clients} clients (all trained, SOFT with error feedback), ${rounds} rounds, backend ${res.backend}:\n`

@@ -48,6 +48,15 @@ export const GENERATED_MODELS = Object.assign(Object.create(null) as Record<stri
 
 function generatedModelFile(name: string): string {
   const { spec, seed } = GENERATED_MODELS[name];
+  return randomModelFile(name, spec, seed);
+}
+
+/**
+ * A model of `spec` with random weights from `seed`, written once to the cache folder
+ * (FEDLORA_CACHE, else the OS temp folder; the file name holds a hash of spec and seed) and then
+ * read like any other.
+ */
+export function randomModelFile(name: string, spec: VitSpec, seed: string): string {
   const dir = path.resolve(process.env.FEDLORA_CACHE ?? path.join(os.tmpdir(), 'fedlora-cache'));
   const file = path.join(dir, `${name}-${crypto.createHash('sha256').update(JSON.stringify([spec, seed])).digest('hex').slice(0, 12)}.safetensors`);
   if (!fs.existsSync(file)) {
