@@ -18,11 +18,9 @@ import { versions } from '../service/versions';
 import { Progress } from './progress';
 import type { QueueTarget } from '../service/queue/url';
 import type { RunHooks } from '../service/runner';
-import { UsageError } from './usage';
-
 // Each command loads its modules when it runs (the runner and tfjs, the server, the report's charts,
 // BullMQ): a command, or a bad argument, pays only for what it uses.
-export { UsageError };
+import { UsageError } from './usage';
 
 /** Exit code when another process holds the run's lock (EX_TEMPFAIL): try again later. */
 export const EXIT_LOCKED = 75;
@@ -199,8 +197,9 @@ function workersArg(v: string | undefined): number {
 async function runInForeground(dir: string, rounds: number, clientWorkers = 1, queue?: QueueTarget): Promise<number> {
   const progress = new Progress();
   const { executeRun } = await import('../service/runner');
-  const queueRunHooks = queue && (await import('../service/queue/hooks')).queueRunHooks;
-  const queued: Pick<RunHooks, 'clientPool' | 'onRound'> = queue && queueRunHooks ? queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers)) : {};
+  const queued: Pick<RunHooks, 'clientPool' | 'onRound'> = queue
+    ? (await import('../service/queue/hooks')).queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers))
+    : {};
   progress.log(`run ${path.basename(dir)}: ${rounds} rounds`);
   let stopRequested = false;
   const onSig = () => {

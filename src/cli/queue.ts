@@ -9,13 +9,11 @@ import { BACKENDS, type BackendPreference } from '../engine/backendNames';
 import { checkReachable, parseQueueUrl, QueueUrlError, type QueueTarget } from '../service/queue/url';
 import { UsageError } from './usage';
 
-export class QueueUsageError extends UsageError {}
-
-/** Parse and reach a --queue URL: a QueueUsageError (exit 2) for a malformed one, an Error (exit 1) when Redis does not answer. */
+/** Parse and reach a --queue URL: a UsageError (exit 2) for a malformed one, an Error (exit 1) when Redis does not answer. */
 export async function openQueueTarget(url: string): Promise<QueueTarget> {
   let target: QueueTarget;
   try { target = parseQueueUrl(url); } catch (e) {
-    if (e instanceof QueueUrlError) throw new QueueUsageError(e.message);
+    if (e instanceof QueueUrlError) throw new UsageError(e.message);
     throw e;
   }
   await checkReachable(target);
@@ -29,17 +27,17 @@ export async function workerCommand(argv: string[]): Promise<number> {
     args: argv, strict: true,
     options: { queue: { type: 'string' }, concurrency: { type: 'string' }, backend: { type: 'string' }, 'stall-ms': { type: 'string' } },
   });
-  if (!values.queue) throw new QueueUsageError(`worker: --queue URL is required (${WORKER_USAGE})`);
+  if (!values.queue) throw new UsageError(`worker: --queue URL is required (${WORKER_USAGE})`);
   const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new QueueUsageError(`--concurrency: must be an integer in 1..64, got "${values.concurrency}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency: must be an integer in 1..64, got "${values.concurrency}"`);
   const backend = (values.backend ?? 'auto') as BackendPreference;
-  if (backend !== 'auto' && !(BACKENDS as readonly string[]).includes(backend)) throw new QueueUsageError(`--backend: must be auto or one of ${BACKENDS.join(', ')}, got "${values.backend}"`);
+  if (backend !== 'auto' && !(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend: must be auto or one of ${BACKENDS.join(', ')}, got "${values.backend}"`);
   const stallMs = values['stall-ms'] === undefined ? 30_000 : Number(values['stall-ms']);
-  if (!Number.isInteger(stallMs) || stallMs < 1000 || stallMs > 3_600_000) throw new QueueUsageError(`--stall-ms: must be an integer in 1000..3600000, got "${values['stall-ms']}"`);
+  if (!Number.isInteger(stallMs) || stallMs < 1000 || stallMs > 3_600_000) throw new UsageError(`--stall-ms: must be an integer in 1000..3600000, got "${values['stall-ms']}"`);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   let target: QueueTarget;
   try { target = await openQueueTarget(values.queue); } catch (e) {
-    if (e instanceof QueueUsageError) throw e;
+    if (e instanceof UsageError) throw e;
     process.stderr.write(`fedlora worker: ${(e as Error).message}\n`);
     return 1;
   }

@@ -13,15 +13,13 @@ import { createApi } from '../service/api';
 import { RunManager } from '../service/manager';
 import { startServer } from '../server/index';
 import { PoolView } from '../service/queue/view';
-import { openQueueTarget, QueueUsageError } from './queue';
+import { openQueueTarget } from './queue';
 import { UsageError } from './usage';
-
-export class ServeUsageError extends UsageError {}
 
 function intOption(name: string, v: string | undefined, min: number, max: number, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ServeUsageError(`--${name}: must be an integer in ${min}..${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name}: must be an integer in ${min}..${max}, got "${v}"`);
   return n;
 }
 
@@ -63,7 +61,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     try {
       pool = new PoolView(await openQueueTarget(values.queue));
     } catch (e) {
-      if (e instanceof QueueUsageError) throw new ServeUsageError(e.message);
+      if (e instanceof UsageError) throw e;
       process.stderr.write(`fedlora serve: ${(e as Error).message}\n`);
       return 1;
     }

@@ -15,10 +15,8 @@ import { versions } from '../service/versions';
 import { RunManager } from '../service/manager';
 import { exportReport } from '../service/report';
 import { QueueRunDispatcher } from '../service/queue/runs';
-import { openQueueTarget, QueueUsageError } from './queue';
+import { openQueueTarget } from './queue';
 import { UsageError } from './usage';
-
-export class SweepUsageError extends UsageError {}
 
 function countRounds(dir: string): number {
   try { return fs.readFileSync(files(dir).metrics, 'utf8').split('\n').filter(Boolean).length; } catch { return 0; }
@@ -51,19 +49,19 @@ async function runLocally(outDir: string, ids: string[], parallel: number): Prom
 
 export async function sweepCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, out: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' } } });
-  if (!values.config) throw new SweepUsageError('sweep: --config <grid.json> is required');
+  if (!values.config) throw new UsageError('sweep: --config <grid.json> is required');
   const file = path.resolve(values.config);
-  if (!fs.existsSync(file)) throw new SweepUsageError(`--config: no such file ${file}`);
+  if (!fs.existsSync(file)) throw new UsageError(`--config: no such file ${file}`);
   let spec: SweepSpec;
-  try { spec = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new SweepUsageError(`${file}: not valid JSON (${(e as Error).message})`); }
+  try { spec = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`); }
   const parallel = values.parallel === undefined ? os.cpus().length : Number(values.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new SweepUsageError(`--parallel: must be an integer >= 1, got "${values.parallel}"`);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel: must be an integer >= 1, got "${values.parallel}"`);
   let dispatcher: QueueRunDispatcher | undefined;
   if (values.queue !== undefined) {
     try {
       dispatcher = await QueueRunDispatcher.open({ target: await openQueueTarget(values.queue), log: (l) => process.stderr.write(`${l}\n`) });
     } catch (e) {
-      if (e instanceof QueueUsageError) throw new SweepUsageError(e.message);
+      if (e instanceof UsageError) throw e;
       process.stderr.write(`fedlora sweep: ${(e as Error).message}\n`);
       return 1;
     }

@@ -1,2 +1,2 @@
-/** Bad command-line input (exit 2, with the usage text). Each command's own usage errors extend it. */
+/** Bad command-line input (exit 2, with the usage text): every command throws it; main() prints it. */
 export class UsageError extends Error {}
