@@ -15,8 +15,11 @@ export const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-queue-')
 
 export interface Proc { child: ChildProcess; log(): string; exit: Promise<number | null> }
 
+const spawnCli = (args: string[], extraEnv: Record<string, string>) =>
+  spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+
 export function start(args: string[], extraEnv: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnCli(args, extraEnv);
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { out += d; });
@@ -28,7 +31,7 @@ export const worker = (url: string, extraEnv: Record<string, string> = {}) => st
 
 /** Run the CLI to its end without blocking this process (the workers' output keeps flowing in). */
 export function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnCli(args, extraEnv);
   let stdout = '', stderr = '';
   child.stdout!.on('data', (d) => { stdout += d; });
   child.stderr!.on('data', (d) => { stderr += d; });
