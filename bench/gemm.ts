@@ -7,16 +7,14 @@
  * median of the rounds, in CPU time (waiting for the core on a shared machine does not count). Prints GFLOP/s, the speed-up, whether the engine routes that shape to its
  * GEMM (ops.ts `ownGemmPays`), and the GEMM time of one step both ways (each shape times its count).
  */
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/engine/backend';
 import { gemm, ownGemmPays } from '../src/engine/model/ops';
 import type { VitSpec } from '../src/engine/model/types';
 import { numPatches } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
-import { loadModelFile } from '../src/service/data/models';
-import { resolveModel } from '../src/service/data/resources';
-import { stepSpec } from './step';
+import { stepShape } from './step';
+import { median } from './median';
 
 interface GemmRow { what: string; M: number; K: number; N: number; count: number; tfjsMs: number; ownMs: number; routed: boolean }
 
@@ -39,8 +37,7 @@ export function stepGemmShapes(spec: VitSpec, batch = 32): { what: string; M: nu
 
 export async function benchGemm(opts: { model?: string; spec?: string; reps?: number; json?: boolean } = {}): Promise<GemmRow[]> {
   await initBackend('wasm');
-  const chosen = stepSpec(opts.model, opts.spec);
-  const s: VitSpec = chosen.spec ?? loadModelFile(resolveModel('vit-fmnist-base', path.resolve('.'))).spec as VitSpec;
+  const chosen = stepShape(opts.model, opts.spec), s = chosen.spec;
   const rng = new Rng('bench-gemm');
   const rows: GemmRow[] = [];
   for (const sh of stepGemmShapes(s)) {
@@ -57,8 +54,7 @@ export async function benchGemm(opts: { model?: string; spec?: string; reps?: nu
     for (let i = 0; i < 3; i++) { viaTfjs().dispose(); viaOwn().dispose(); }
     const a: number[] = [], b: number[] = [];
     for (let r = 0; r < 7; r++) { a.push(time(viaTfjs)); b.push(time(viaOwn)); }
-    const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[3];
-    rows.push({ ...sh, tfjsMs: med(a), ownMs: med(b), routed: ownGemmPays(M, K, N) });
+    rows.push({ ...sh, tfjsMs: median(a), ownMs: median(b), routed: ownGemmPays(M, K, N) });
     tf.dispose([x, W, WT, bias]);
   }
   const gf = (r: GemmRow, ms: number) => (2 * r.M * r.K * r.N / ms / 1e6).toFixed(1);

@@ -9,14 +9,11 @@
  * Median CPU time of the rounds; the per-step total is each shape's time times its count.
  */
 import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { KERNELS_WASM_BASE64 } from '../src/engine/model/native/kernels-wasm';
 import type { VitSpec } from '../src/engine/model/types';
 import { numPatches } from '../src/engine/model/vit';
 import { Rng } from '../src/engine/rng';
-import { loadModelFile } from '../src/service/data/models';
-import { resolveModel } from '../src/service/data/resources';
-import { stepSpec } from './step';
+import { stepShape } from './step';
 import { median } from './median';
 
 /** One kernel call of a training step: the export, its arguments' sizes, how often a step makes it. */
@@ -91,8 +88,7 @@ export interface KernelRow { what: string; count: number; ms: number; baselineMs
 export async function benchKernels(opts: { model?: string; spec?: string; baseline?: string; rounds?: number; json?: boolean } = {}): Promise<KernelRow[]> {
   const rounds = opts.rounds ?? 15;
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error('--rounds must be an integer >= 1');
-  const chosen = stepSpec(opts.model, opts.spec);
-  const spec: VitSpec = chosen.spec ?? loadModelFile(resolveModel('vit-fmnist-base', path.resolve('.'))).spec as VitSpec;
+  const chosen = stepShape(opts.model, opts.spec), spec = chosen.spec;
   const calls = stepKernelCalls(spec);
   const biggest = Math.max(...calls.map((c) => [...c.inputs, ...c.outputs, c.scratch].reduce((a, b) => a + 16 + b, 64)));
   const memory = new WA.Memory({ initial: Math.max(2, Math.ceil((4 * biggest + 65536) / 65536)) });

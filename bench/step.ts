@@ -159,6 +159,12 @@ export function stepSpec(model: string | undefined, specJson: string | undefined
   return { name, spec: STEP_MODELS[name] };
 }
 
+/** --model / --spec with its shape: the shipped model's (read from its file) when neither names one. */
+export function stepShape(model: string | undefined, specJson: string | undefined): { name: string; spec: VitSpec } {
+  const chosen = stepSpec(model, specJson);
+  return { name: chosen.name, spec: chosen.spec ?? loadModelFile(resolveModel('vit-fmnist-base', path.resolve('.'))).spec as VitSpec };
+}
+
 /** One reference run in a fresh process. */
 function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: number): TorchResult | string {
   const script = path.join(__dirname, 'reference', 'vit_lora_step.py');
