@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { deterministicPart } from '../src/service/runs/runStore';
 
 const root = path.resolve(__dirname, '..');
-const cliArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const cliArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 
 /** Hook points (src/service/runs/fsutil.ts) with the rounds they may fire in: 0 = the writes before the first round. */
 const POINTS: { point: string; round0?: boolean }[] = [

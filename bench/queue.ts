@@ -37,7 +37,7 @@ export interface QueueBenchRow {
 export interface QueueBenchResult { rounds: number; clientsPerRound: number; rows: QueueBenchRow[]; cores: number; loadavg: number }
 
 function startWorker(url: string): { proc: ChildProcess; ready: Promise<void> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'worker', '--queue', url], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'worker', '--queue', url], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const ready = new Promise<void>((resolve, reject) => {
     proc.stderr!.on('data', (d) => { log += d; if (/ joined redis/.test(log)) resolve(); });

@@ -22,7 +22,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-e2e-'))
   writeSyntheticRuns(runsDir, SYNTHETIC_RUNS)
 
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--runs', runsDir, '--port', '0'], {
+  const server = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'serve', '--runs', runsDir, '--port', '0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe']
   })

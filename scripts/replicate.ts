@@ -46,7 +46,7 @@ function simulate(cfg: ExperimentConfig, rounds: number, shard: ReturnType<typeo
 
 /** Run a sweep grid in a child process (resumable: a rerun continues where it stopped). */
 function runSweep(grid: string, outDir: string, parallel?: string): boolean {
-  const sw = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', outDir, ...(parallel ? ['--parallel', parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
+  const sw = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', outDir, ...(parallel ? ['--parallel', parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
   if (sw.status !== 0) log(`sweep ${grid} failed (exit ${sw.status}); rerun the same command to resume`);
   return sw.status === 0;
 }
@@ -260,7 +260,7 @@ async function main(): Promise<number> {
   const sweepOut = path.join(out, 'methods');
   log(`(a) methods sweep: ${grid} -> ${sweepOut}`);
   const ta = Date.now();
-  const sw = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', sweepOut, ...(values.parallel ? ['--parallel', values.parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
+  const sw = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', sweepOut, ...(values.parallel ? ['--parallel', values.parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
   if (sw.status !== 0) { log(`sweep failed (exit ${sw.status}); rerun the same command to resume`); return 1; }
   const plan = readJson<{ runs: { id: string; label: string }[] }>(path.join(sweepOut, 'sweep.json'));
   const runs: MethodRun[] = plan.runs.map((r) => {

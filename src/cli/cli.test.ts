@@ -8,7 +8,7 @@ import { main } from './main';
 
 const root = path.resolve(__dirname, '../..');
 // node --import tsx: one process (the tsx binary would fork a child that SIGKILL cannot reach)
-const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 
 function cli(args: string[], cwd = root) {
   const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FEDLORA_BACKEND: 'wasm' } });

@@ -19,7 +19,10 @@ import { Progress } from './progress';
 import type { QueueTarget } from '../service/queue/url';
 import type { RunHooks } from '../service/runner';
 // Each command loads its modules when it runs (the runner and tfjs, the server, the report's charts,
-// BullMQ): a command, or a bad argument, pays only for what it uses.
+// BullMQ): a command, or a bad argument, pays only for what it uses. They load with require, not
+// import(): the CLI is never bundled, and require needs only tsx's CommonJS hook, so the CLI also runs
+// as `node --require tsx/cjs src/cli/main.ts` (what the tests spawn: no ESM-hook thread per process;
+// an import() of a .ts file needs that thread).
 import { UsageError } from './usage';
 
 /** Exit code when another process holds the run's lock (EX_TEMPFAIL): try again later. */
@@ -132,7 +135,7 @@ async function cmdSimulate(argv: string[]): Promise<number> {
   const dir = createRunDir(path.resolve(values.out ?? 'runs'), v.config, versions(), os.cpus().length);
   const t0 = performance.now();
   try {
-    const { runSimulation } = await import('../service/clock/simulate');
+    const { runSimulation } = require('../service/clock/simulate') as typeof import('../service/clock/simulate');
     const rows = runSimulation(dir, { rounds, profileRun: values.profile && path.resolve(values.profile), decay });
     const s = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
     const budget = v.config.control.latencyBudgetS;
@@ -177,7 +180,7 @@ async function cmdResume(argv: string[]): Promise<number> {
 /** --queue URL: checked and reached before anything is written (exit 1 when Redis does not answer). */
 async function queueArg(url: string | undefined): Promise<QueueTarget | undefined | number> {
   if (url === undefined) return undefined;
-  const { openQueueTarget } = await import('./queue');
+  const { openQueueTarget } = require('./queue') as typeof import('./queue');
   try {
     return await openQueueTarget(url);
   } catch (e) {
@@ -196,9 +199,9 @@ function workersArg(v: string | undefined): number {
 
 async function runInForeground(dir: string, rounds: number, clientWorkers = 1, queue?: QueueTarget): Promise<number> {
   const progress = new Progress();
-  const { executeRun } = await import('../service/runner');
+  const { executeRun } = require('../service/runner') as typeof import('../service/runner');
   const queued: Pick<RunHooks, 'clientPool' | 'onRound'> = queue
-    ? (await import('../service/queue/hooks')).queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers))
+    ? (require('../service/queue/hooks') as typeof import('../service/queue/hooks')).queueRunHooks(queue, (l) => progress.log(l), (done, total, workers) => progress.jobs(done, total, workers))
     : {};
   progress.log(`run ${path.basename(dir)}: ${rounds} rounds`);
   let stopRequested = false;
@@ -231,11 +234,11 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'resume': return await cmdResume(rest);
-      case 'sweep': return await (await import('./sweep')).sweepCommand(rest);
+      case 'sweep': return await (require('./sweep') as typeof import('./sweep')).sweepCommand(rest);
       case 'simulate': return await cmdSimulate(rest);
-      case 'serve': return await (await import('./serve')).serveCommand(rest);
-      case 'worker': return await (await import('./queue')).workerCommand(rest);
-      case 'report': return await (await import('./report')).reportCommand(rest);
+      case 'serve': return await (require('./serve') as typeof import('./serve')).serveCommand(rest);
+      case 'worker': return await (require('./queue') as typeof import('./queue')).workerCommand(rest);
+      case 'report': return await (require('./report') as typeof import('./report')).reportCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;

@@ -41,7 +41,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`fedlora worker: ${(e as Error).message}\n`);
     return 1;
   }
-  const { QueueWorker } = await import('../service/queue/worker'); // the runner and tfjs: only here
+  const { QueueWorker } = require('../service/queue/worker') as typeof import('../service/queue/worker'); // the runner and tfjs: only here (require: see main.ts)
   const worker = await QueueWorker.start({ target, concurrency, backend, stallMs, log });
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -7,7 +7,7 @@ import { newRunDir, tinyConfig } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
 const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { tinyConfig } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 
 describe('fedlora serve', () => {
   it('prints a URL with the token, trains a run in a worker under plain node + tsx, and stops on SIGINT', async () => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: root, encoding: 'utf8' });

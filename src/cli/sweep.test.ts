@@ -6,7 +6,7 @@ import { deterministicPart } from '../service/runs/runStore';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 
 function grid(dir: string, extra: Record<string, unknown> = {}): string {
   const file = path.join(dir, 'grid.json');

@@ -37,7 +37,7 @@ async function call(command: string, body: unknown): Promise<{ status: number; b
 }
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'serve', '--runs', runsDir, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'serve', '--runs', runsDir, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   const url = await new Promise<string>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { executeRun } from './runner';
 import { deterministicRows, newRunDir, tinyConfig } from './testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-const cli = (args: string[], crashAt?: string) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args],
+const cli = (args: string[], crashAt?: string) => spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), ...args],
   { cwd: root, encoding: 'utf8', env: { ...process.env, FEDLORA_CRASH_AT: crashAt ?? '' } });
 
 describe('SIGKILL at named points (FEDLORA_CRASH_AT) and resume', () => {

@@ -252,7 +252,7 @@ const m = new RunManager({ runsDir: ${JSON.stringify(runsDir)}, workerEntry: ${J
 const ids = [m.create(${JSON.stringify(tinyConfig({ name: 'a' }))}, { start: 'now' }).id, m.create(${JSON.stringify(tinyConfig({ name: 'b' }))}, { start: 'now' }).id];
 fs.writeFileSync(${JSON.stringify(ready)}, JSON.stringify(ids)); setInterval(() => {}, 1000);`;
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { cwd: path.resolve(__dirname, '../..'), stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', code], { cwd: path.resolve(__dirname, '../..'), stdio: 'inherit' });
     try {
       await until(() => fs.existsSync(ready));
       const [a, b] = JSON.parse(fs.readFileSync(ready, 'utf8')) as string[];

@@ -8,8 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { executeRun } from './runner';
 import { RunLockedError } from './runs/lock';
 import type { RunSummary } from './runs/runStore';
-import { queueRunHooks } from './queue/hooks';
-import { parseQueueUrl } from './queue/url';
+import type * as QueueHooks from './queue/hooks';
+import type * as QueueUrl from './queue/url';
 
 export interface RunWorkerData {
   dir: string;
@@ -34,6 +34,17 @@ function post(m: RunWorkerMessage): void {
   parentPort?.postMessage(m);
 }
 
+/**
+ * The hooks of a run whose clients train on a Redis queue. BullMQ and ioredis load only here, for a
+ * queued run (otherwise ~0.4 s of every run thread started from source). require, not import(): this
+ * thread may run with tsx's CommonJS hook alone (workers.ts), which cannot import() a .ts file.
+ */
+function queuedHooks(url: string, onJob: (done: number, total: number, workers: number) => void) {
+  const { parseQueueUrl } = require('./queue/url') as typeof QueueUrl;
+  const { queueRunHooks } = require('./queue/hooks') as typeof QueueHooks;
+  return queueRunHooks(parseQueueUrl(url), (line) => post({ type: 'log', line }), onJob);
+}
+
 async function main(): Promise<void> {
   const { dir, stopFlag, clientWorkers, lockToken, queue } = workerData as RunWorkerData;
   try {
@@ -41,7 +52,7 @@ async function main(): Promise<void> {
     const onJob = (done: number, total: number, workers: number) => {
       if (done === total || done % Math.ceil(total / 10) === 0) post({ type: 'log', line: `client jobs ${done}/${total} done on ${workers} worker${workers === 1 ? '' : 's'}` });
     };
-    const queued = queue ? queueRunHooks(parseQueueUrl(queue), (line) => post({ type: 'log', line }), onJob) : {};
+    const queued = queue ? queuedHooks(queue, onJob) : {};
     const summary = await executeRun(dir, {
       onRound: (metrics, totalRounds) => { queued.onRound?.(metrics, totalRounds); post({ type: 'round', metrics: { ...metrics }, totalRounds }); },
       clientPool: queued.clientPool,

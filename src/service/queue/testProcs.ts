@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { REDIS_SERVER } from './testRedis';
 
 export const root = path.resolve(__dirname, '../../..');
-const nodeArgs = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 const env = { ...process.env, FEDLORA_BACKEND: 'wasm' };
 export const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-queue-'));
 

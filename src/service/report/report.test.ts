@@ -194,7 +194,7 @@ describe('report: in a browser', () => {
 });
 
 describe('fedlora report CLI', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'report', ...args], { cwd: root, encoding: 'utf8' });
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'report', ...args], { cwd: root, encoding: 'utf8' });
 
   it('exits 2 for a folder that is not a run directory and for an unknown format, writing nothing', () => {
     const notRun = cli([tmp, '--out', path.join(tmp, 'x')]);
