@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VIT_TINY_28 } from '../src/engine/model/vit';
 import { stepGemmShapes } from './gemm';
@@ -126,5 +129,33 @@ describe('bench step: the warm-up without --warmup', () => {
   it('--warmup must be an integer >= 0', async () => {
     await expect(benchStep({ warmup: -1 })).rejects.toThrow(/--warmup an integer >= 0/);
     await expect(benchStep({ warmup: 2.5 })).rejects.toThrow(/--warmup an integer >= 0/);
+  });
+});
+
+describe('bench step: --runs pairs each engine block with the reference runs just after it', () => {
+  it('3 rounds: the variants alternate (A B, B A, A B), each round\'s ratio uses its own block and runs, the headline is their median', async () => {
+    // a stand-in for python + torch whose step time grows with every call (a machine slowing down)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-benchref-'));
+    const fake = path.join(dir, 'python');
+    fs.writeFileSync(fake, `#!/bin/sh
+n=$(cat "${dir}/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "${dir}/n"
+case " $* " in *" --cls-only "*) c=true; ms=$((100*n+50));; *) c=false; ms=$((100*n));; esac
+echo "{\\"medianStepMs\\": $ms, \\"minStepMs\\": $ms, \\"maxStepMs\\": $ms, \\"matmulGflops\\": 90, \\"torch\\": \\"stand-in\\", \\"threads\\": 1, \\"clsOnly\\": $c}"
+`, { mode: 0o755 });
+    const saved = process.env.FEDLORA_BENCH_PYTHON;
+    process.env.FEDLORA_BENCH_PYTHON = fake;
+    try {
+      const spec = '{"imageSize":28,"channels":1,"patchSize":14,"dim":8,"depth":1,"heads":1,"mlpDim":8}';
+      const r = await benchStep({ spec, steps: 2, warmup: 0, runs: 3 });
+      expect(r.references.map((x) => [x.clsOnly, x.medianStepMs])).toEqual([[false, 100], [true, 250], [true, 350], [false, 400], [false, 500], [true, 650]]);
+      expect(r.rounds.map((x) => [x.usualMs, x.clsOnlyMs])).toEqual([[100, 250], [400, 350], [500, 650]]);
+      for (const x of r.rounds) expect(x.ratio).toBeCloseTo(x.engineMs / Math.min(x.usualMs, x.clsOnlyMs), 12);
+      const ratios = r.rounds.map((x) => x.ratio).sort((a, b) => a - b);
+      expect(r.ratio).toBe(ratios[1]);
+      expect(r.steps).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.FEDLORA_BENCH_PYTHON; else process.env.FEDLORA_BENCH_PYTHON = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

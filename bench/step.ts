@@ -9,8 +9,11 @@
  * spread (min, max). Then the same step in PyTorch (bench/reference/vit_lora_step.py, random
  * weights, 1 thread), both variants, each run in a fresh process: as usually written (every block
  * on every token) and with the engine's CLS-only last block. The headline is the ratio to the
- * faster variant. With --runs N each variant runs N times, in the order A B B A ... so that a drift
- * of the machine's speed hits both alike.
+ * faster variant. With --runs N the bench goes N rounds of [N steps of the engine, then each
+ * variant once] (the variants' order alternating), and the headline is the median over rounds of
+ * each round's ratio: the speed of a shared machine drifts over minutes, and a ratio between
+ * measurements taken minutes apart measured that drift (1.48x to 2.51x at ViT-Tiny in three idle
+ * runs with the engine first and all references after it).
  *
  * --ab-gemm: the engine's steps alternate between its own GEMM and tfjs's matMul (FEDLORA_GEMM;
  * the same bits either way), and both medians of CPU time are printed: the before/after of the GEMM
@@ -69,7 +72,9 @@ export interface StepBenchResult {
   references: TorchResult[];
   /** Median over runs of the step median of each variant (null when not run). */
   torchUsualMs: number | null; torchClsOnlyMs: number | null;
-  /** The headline: tfjs / the faster variant. */
+  /** Each round: the engine's block of steps and the two reference runs just after it. */
+  rounds: StepRound[];
+  /** The headline: median over rounds of tfjs / the faster variant of that round. */
   ratio: number | null;
   fasterVariant: 'usual' | 'cls-only' | null;
   torchError: string | null;
@@ -79,6 +84,8 @@ export interface StepBenchResult {
   /** --kernel-times: the engine's wasm kernels per timed step, by export, largest first. */
   kernelTimes?: NativeTime[];
 }
+
+export interface StepRound { engineMs: number; usualMs: number; clsOnlyMs: number; ratio: number }
 
 export interface NativeTime { name: string; msPerStep: number; callsPerStep: number; gflops?: number }
 
@@ -137,7 +144,8 @@ export function warmedUp(step: number, elapsedMs: number): boolean {
   return step >= WARMUP_MIN && elapsedMs >= WARMUP_MS;
 }
 
-const PYTHON = process.env.FEDLORA_BENCH_PYTHON ?? '/usr/bin/python3';
+/** The Python that runs the reference (read at each run: tests point it at a stand-in). */
+const python = () => process.env.FEDLORA_BENCH_PYTHON ?? '/usr/bin/python3';
 /** Below this CPU share a timing is flagged: the process waited for the core for over 10% of the time. */
 const BUSY_SHARE = 0.9;
 
@@ -168,6 +176,7 @@ export function stepShape(model: string | undefined, specJson: string | undefine
 /** One reference run in a fresh process. */
 function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: number): TorchResult | string {
   const script = path.join(__dirname, 'reference', 'vit_lora_step.py');
+  const PYTHON = python();
   const r = spawnSync(PYTHON, [script, '--spec', JSON.stringify(spec), '--batch', '32', '--rank', '8', '--alpha', '16', '--targets', 'q,v',
     '--steps', String(steps), '--warmup', String(warmup), '--threads', '1', ...(clsOnly ? ['--cls-only'] : [])], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, timeout: 1_200_000,
@@ -255,32 +264,63 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const native = new Map<string, [number, number, number]>();
   if (opts.kernelTimes) useKernelsModule(compileKernelsModule(undefined, timedExports(native)));
   const warmStart = performance.now();
-  for (let s = 0, timed = 0; timed < steps; s++) {
-    if (warmup < 0 && warmedUp(s, performance.now() - warmStart)) warmup = s;
-    const isTimed = warmup >= 0 && s >= warmup;
-    const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
-    // --ab-gemm / --ab-attention: every other step on the "before" kernels (the same bits, so the
-    // training is the same); the two sets of steps share the machine's load alike
-    const onBefore = !!ab && s % 2 === 1;
-    if (s === warmup) native.clear(); // --kernel-times: the timed steps only
-    ab?.set(onBefore);
-    const t0 = performance.now(), c0 = process.cpuUsage();
-    const { x, y } = makeBatch(data, idx);
-    const loss = opt.minimize(() => crossEntropy(model, x, y, batch));
-    await loss.data(); // reads the loss back: the step is complete
-    loss.dispose();
-    x.dispose(); y.dispose();
-    if (isTimed) {
-      timed++;
-      const c = process.cpuUsage(c0);
-      if (onBefore) beforeCpus.push((c.user + c.system) / 1000);
-      else { ts.push(performance.now() - t0); cpus.push((c.user + c.system) / 1000); }
+  let s = 0;
+  /** `count` timed steps (after the warm-up, the first time): their wall and CPU times join ts/cpus; returns this block's wall times. */
+  const engineBlock = async (count: number): Promise<number[]> => {
+    const block: number[] = [];
+    for (let timed = 0; timed < count; s++) {
+      if (warmup < 0 && warmedUp(s, performance.now() - warmStart)) warmup = s;
+      const isTimed = warmup >= 0 && s >= warmup;
+      const idx = order.subarray((s * batch) % (data.n - batch), (s * batch) % (data.n - batch) + batch);
+      // --ab-gemm / --ab-attention: every other step on the "before" kernels (the same bits, so the
+      // training is the same); the two sets of steps share the machine's load alike
+      const onBefore = !!ab && s % 2 === 1;
+      if (s === warmup) native.clear(); // --kernel-times: the timed steps only
+      ab?.set(onBefore);
+      const t0 = performance.now(), c0 = process.cpuUsage();
+      const { x, y } = makeBatch(data, idx);
+      const loss = opt.minimize(() => crossEntropy(model, x, y, batch));
+      await loss.data(); // reads the loss back: the step is complete
+      loss.dispose();
+      x.dispose(); y.dispose();
+      if (isTimed) {
+        timed++;
+        const c = process.cpuUsage(c0);
+        if (onBefore) beforeCpus.push((c.user + c.system) / 1000);
+        else { const ms = performance.now() - t0; ts.push(ms); block.push(ms); cpus.push((c.user + c.system) / 1000); }
+      }
+    }
+    return block;
+  };
+  const firstBlock = await engineBlock(steps);
+  // Rounds of [engine block, reference A, reference B], B A in every other round: each variant in a
+  // fresh process, and each ratio from an engine block and the reference runs just after it, so a
+  // drift of the shared machine's speed (it changes over minutes) hits both sides of a ratio alike.
+  const references: TorchResult[] = [];
+  const rounds: StepRound[] = [];
+  let torchError: string | null = opts.engineOnly ? 'skipped (--engine-only)' : null;
+  for (let round = 0; round < runs && !torchError; round++) {
+    const engineMs = median(round === 0 ? firstBlock : await engineBlock(steps));
+    if (runs > 1) process.stdout.write(`round ${round + 1}, tfjs: ${engineMs.toFixed(1)} ms/step (median of ${steps})\n`);
+    const got: Partial<Record<'usual' | 'cls-only', number>> = {};
+    for (const clsOnly of round % 2 === 0 ? [false, true] : [true, false]) {
+      const r = reference(spec, clsOnly, steps, warmup);
+      if (typeof r === 'string') { torchError = r; break; }
+      references.push(r);
+      got[clsOnly ? 'cls-only' : 'usual'] = r.medianStepMs;
+      process.stdout.write(`PyTorch ${r.torch}, ${clsOnly ? 'CLS-only last block' : 'usual code        '}: ${r.medianStepMs.toFixed(1)} ms/step (min ${r.minStepMs.toFixed(1)}, max ${r.maxStepMs.toFixed(1)}; `
+        + `${r.threads} thread, 1024^3 matmul ${r.matmulGflops} GFLOP/s)${busy(r.cpuShare, r.medianCpuMs)}\n`);
+    }
+    if (got.usual !== undefined && got['cls-only'] !== undefined) {
+      const faster = Math.min(got.usual, got['cls-only']);
+      rounds.push({ engineMs, usualMs: got.usual, clsOnlyMs: got['cls-only'], ratio: engineMs / faster });
+      if (runs > 1) process.stdout.write(`round ${round + 1}: tfjs / the faster variant ${(engineMs / faster).toFixed(2)}x\n`);
     }
   }
   ab?.restore();
   if (opts.kernelTimes) useKernelsModule(null);
   const nativeTimes: NativeTime[] | undefined = opts.kernelTimes
-    ? [...native.entries()].sort((a, b) => b[1][0] - a[1][0]).map(([name, [ms, calls, flops]]) => ({ name, msPerStep: ms / steps, callsPerStep: calls / steps, ...(flops ? { gflops: flops / ms / 1e6 } : {}) }))
+    ? [...native.entries()].sort((a, b) => b[1][0] - a[1][0]).map(([name, [ms, calls, flops]]) => ({ name, msPerStep: ms / (ts.length + beforeCpus.length), callsPerStep: calls / (ts.length + beforeCpus.length), ...(flops ? { gflops: flops / ms / 1e6 } : {}) }))
     : undefined;
   let profile: StepProfile | undefined;
   if (opts.profile) {
@@ -293,7 +333,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   model.dispose();
   const tfjsMs = median(ts), tfjsCpuMs = median(cpus), tfjsCpuShare = cpus.reduce((a, b) => a + b, 0) / ts.reduce((a, b) => a + b, 0);
   const shape = `${chosen.name} (d=${spec.dim}, depth ${spec.depth}, ${spec.heads} heads, MLP ${spec.mlpDim}, patch ${spec.patchSize}: ${(spec.imageSize / spec.patchSize) ** 2} tokens + CLS)`;
-  process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${steps} steps after ${warmup} warm-up${opts.warmup === undefined ? ` (>= ${WARMUP_MS / 1000} s and ${WARMUP_MIN} steps)` : ''}\n`);
+  process.stdout.write(`model ${shape}, batch ${batch}, LoRA r=8 on q,v, Adam; median of ${ts.length} steps after ${warmup} warm-up${opts.warmup === undefined ? ` (>= ${WARMUP_MS / 1000} s and ${WARMUP_MIN} steps)` : ''}\n`);
   process.stdout.write(`tfjs (${backend.name}, ${tf.version_core}, GEMM ${backend.gemm}): ${tfjsMs.toFixed(1)} ms/step (min ${Math.min(...ts).toFixed(1)}, max ${Math.max(...ts).toFixed(1)})${busy(tfjsCpuShare, tfjsCpuMs)}\n`);
   if (ab) {
     process.stdout.write(`${ab.name}, median CPU time per step, steps alternating: ${ab.afterLabel} ${tfjsCpuMs.toFixed(1)} ms (${cpus.length} steps; min ${Math.min(...cpus).toFixed(1)}, max ${Math.max(...cpus).toFixed(1)}), `
@@ -302,7 +342,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
 
   if (nativeTimes) {
     const total = nativeTimes.reduce((a, k) => a + k.msPerStep, 0);
-    process.stdout.write(`--kernel-times, the engine's wasm kernels per step (each call timed, ${steps} steps): `
+    process.stdout.write(`--kernel-times, the engine's wasm kernels per step (each call timed, ${ts.length + beforeCpus.length} steps): `
       + nativeTimes.map((k) => `${k.name} ${k.msPerStep.toFixed(2)} ms (${k.callsPerStep} calls${k.gflops ? `, ${k.gflops.toFixed(1)} GFLOP/s` : ''})`).join(', ')
       + `; ${total.toFixed(1)} ms of ${tfjsCpuMs.toFixed(1)} ms CPU per step (the rest: tfjs's own kernels, its per-op bookkeeping, garbage collection; `
       + `each call's time is wall time, which on a busy machine includes waiting for the core)\n`);
@@ -312,26 +352,15 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     for (const r of profile.top) process.stdout.write(`  ${r.ms.toFixed(1).padStart(8)} ms ${(100 * r.share).toFixed(1).padStart(5)}% ${String(r.count).padStart(4)}x ${r.name}\n`);
   }
 
-  // A B B A ...: each variant in a fresh process; a drift of the machine's speed hits both alike
-  const references: TorchResult[] = [];
-  let torchError: string | null = opts.engineOnly ? 'skipped (--engine-only)' : null;
-  for (let i = 0; i < 2 * runs && !torchError; i++) {
-    const clsOnly = i % 4 === 1 || i % 4 === 2;
-    const r = reference(spec, clsOnly, steps, warmup);
-    if (typeof r === 'string') { torchError = r; break; }
-    references.push(r);
-    process.stdout.write(`PyTorch ${r.torch}, ${clsOnly ? 'CLS-only last block' : 'usual code        '}: ${r.medianStepMs.toFixed(1)} ms/step (min ${r.minStepMs.toFixed(1)}, max ${r.maxStepMs.toFixed(1)}; `
-      + `${r.threads} thread, 1024^3 matmul ${r.matmulGflops} GFLOP/s)${busy(r.cpuShare, r.medianCpuMs)}\n`);
-  }
   const variantMs = (cls: boolean) => { const xs = references.filter((r) => r.clsOnly === cls).map((r) => r.medianStepMs); return xs.length ? median(xs) : null; };
   const torchUsualMs = variantMs(false), torchClsOnlyMs = variantMs(true);
   const cpuOf = (cls: boolean) => { const xs = references.filter((r) => r.clsOnly === cls && r.medianCpuMs !== undefined).map((r) => r.medianCpuMs!); return xs.length ? median(xs) : null; };
   let ratio: number | null = null, fasterVariant: StepBenchResult['fasterVariant'] = null;
-  if (torchUsualMs !== null && torchClsOnlyMs !== null) {
+  if (torchUsualMs !== null && torchClsOnlyMs !== null && rounds.length) {
     fasterVariant = torchClsOnlyMs < torchUsualMs ? 'cls-only' : 'usual';
-    ratio = tfjsMs / Math.min(torchUsualMs, torchClsOnlyMs);
-    process.stdout.write(`ratio tfjs / PyTorch (the faster variant, ${fasterVariant}): ${ratio.toFixed(2)}x; against the usual code ${(tfjsMs / torchUsualMs).toFixed(2)}x, `
-      + `the CLS-only code ${(tfjsMs / torchClsOnlyMs).toFixed(2)}x\n`);
+    ratio = median(rounds.map((r) => r.ratio));
+    process.stdout.write(`ratio tfjs / PyTorch (the faster variant${rounds.length > 1 ? `; median over ${rounds.length} rounds of engine block + both variants, ${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}` : `, ${fasterVariant}`}): ${ratio.toFixed(2)}x; `
+      + `pooled medians: against the usual code ${(tfjsMs / torchUsualMs).toFixed(2)}x, the CLS-only code ${(tfjsMs / torchClsOnlyMs).toFixed(2)}x\n`);
     const cu = cpuOf(false), cc = cpuOf(true);
     if (cu !== null && cc !== null) process.stdout.write(`ratio of median CPU times per step (less sensitive to other work on the machine): ${(tfjsCpuMs / Math.min(cu, cc)).toFixed(2)}x\n`);
     if (references.some((r) => r.matmulGflops < 20)) process.stdout.write('warning: the reference BLAS is slow (generic BLAS?); install libopenblas0-pthread, or the ratio is meaningless\n');
@@ -346,7 +375,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
     model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, warmup, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
-    references, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}), ...(nativeTimes ? { kernelTimes: nativeTimes } : {}),
+    references, rounds, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}), ...(nativeTimes ? { kernelTimes: nativeTimes } : {}),
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');
   return res;
