@@ -140,7 +140,7 @@ describe('bench step: --runs pairs each engine block with the reference runs jus
     fs.writeFileSync(fake, `#!/bin/sh
 n=$(cat "${dir}/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "${dir}/n"
 case " $* " in *" --cls-only "*) c=true; ms=$((100*n+50));; *) c=false; ms=$((100*n));; esac
-echo "{\\"medianStepMs\\": $ms, \\"minStepMs\\": $ms, \\"maxStepMs\\": $ms, \\"matmulGflops\\": 90, \\"torch\\": \\"stand-in\\", \\"threads\\": 1, \\"clsOnly\\": $c}"
+echo "{\\"medianStepMs\\": $ms, \\"minStepMs\\": $ms, \\"maxStepMs\\": $ms, \\"matmulGflops\\": 90, \\"torch\\": \\"malloc trim $MALLOC_TRIM_THRESHOLD_ mmap $MALLOC_MMAP_THRESHOLD_ blas $OPENBLAS_NUM_THREADS\\", \\"threads\\": 1, \\"clsOnly\\": $c}"
 `, { mode: 0o755 });
     const saved = process.env.FEDLORA_BENCH_PYTHON;
     process.env.FEDLORA_BENCH_PYTHON = fake;
@@ -153,6 +153,8 @@ echo "{\\"medianStepMs\\": $ms, \\"minStepMs\\": $ms, \\"maxStepMs\\": $ms, \\"m
       const ratios = r.rounds.map((x) => x.ratio).sort((a, b) => a - b);
       expect(r.ratio).toBe(ratios[1]);
       expect(r.steps).toBe(2);
+      // each reference ran with one BLAS thread and malloc keeping freed memory (REFERENCE_ENV)
+      for (const x of r.references) expect(x.torch).toBe(`malloc trim ${2 ** 32} mmap ${2 ** 30} blas 1`);
     } finally {
       if (saved === undefined) delete process.env.FEDLORA_BENCH_PYTHON; else process.env.FEDLORA_BENCH_PYTHON = saved;
       fs.rmSync(dir, { recursive: true, force: true });

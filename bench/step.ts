@@ -29,8 +29,9 @@
  *
  * Every timing also reports its CPU share (CPU time / wall time of the timed steps): a process
  * that waited for the core (other work on a shared machine) shows it, and its figure is flagged.
- * That is what made the CLS-only variant look 2x slow when it ran second (issue 20): the machine
- * was busy at that moment (its matmul rate dropped by the same factor), not the order.
+ * The reference runs with glibc's malloc told to keep freed memory (REFERENCE_ENV): without that
+ * its step time changed 3x from one process to the next (what issue 20 saw as the CLS-only
+ * variant being slow when spawned second).
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -173,13 +174,27 @@ export function stepShape(model: string | undefined, specJson: string | undefine
   return { name: chosen.name, spec: chosen.spec ?? loadModelFile(resolveModel('vit-fmnist-base', path.resolve('.'))).spec as VitSpec };
 }
 
+/**
+ * The reference's environment: one BLAS thread, and glibc's malloc told to keep freed memory
+ * (no trimming, no mmap for large blocks). Without the malloc settings PyTorch returns the step's
+ * large buffers to the system and faults them back in at every step, and its speed depends on the
+ * process: at ViT-Tiny, 1 thread, idle machine, three runs of the same seeded CLS-only script gave
+ * medians of 449, 909 and 1,595 ms (1,021-1,814 ms in the slow one, with 2.3x the page faults);
+ * with them, 439 and 451 ms (max 461), and the usual variant 469-470 ms. That, not the order
+ * of the runs, made the CLS-only variant "slow when spawned second" (issue 20).
+ */
+export const REFERENCE_ENV = {
+  OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1',
+  MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 32), MALLOC_TOP_PAD_: String(2 ** 28),
+};
+
 /** One reference run in a fresh process. */
 function reference(spec: VitSpec, clsOnly: boolean, steps: number, warmup: number): TorchResult | string {
   const script = path.join(__dirname, 'reference', 'vit_lora_step.py');
   const PYTHON = python();
   const r = spawnSync(PYTHON, [script, '--spec', JSON.stringify(spec), '--batch', '32', '--rank', '8', '--alpha', '16', '--targets', 'q,v',
     '--steps', String(steps), '--warmup', String(warmup), '--threads', '1', ...(clsOnly ? ['--cls-only'] : [])], {
-    encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }, timeout: 1_200_000,
+    encoding: 'utf8', env: { ...process.env, ...REFERENCE_ENV }, timeout: 1_200_000,
   });
   if (r.error) return `${PYTHON} could not run (${r.error.message})`;
   if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? `${PYTHON} has no torch` : `reference exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`;
