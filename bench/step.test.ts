@@ -150,9 +150,15 @@ echo "{\\"medianStepMs\\": $ms, \\"minStepMs\\": $ms, \\"maxStepMs\\": $ms, \\"m
       expect(r.references.map((x) => [x.clsOnly, x.medianStepMs])).toEqual([[false, 100], [true, 250], [true, 350], [false, 400], [false, 500], [true, 650]]);
       expect(r.rounds.map((x) => [x.usualMs, x.clsOnlyMs])).toEqual([[100, 250], [400, 350], [500, 650]]);
       for (const x of r.rounds) expect(x.ratio).toBeCloseTo(x.engineMs / Math.min(x.usualMs, x.clsOnlyMs), 12);
-      const ratios = r.rounds.map((x) => x.ratio).sort((a, b) => a - b);
-      expect(r.ratio).toBe(ratios[1]);
-      expect(r.steps).toBe(2);
+      expect(r.rounds.map((x) => x.faster)).toEqual(['usual', 'cls-only', 'usual']);
+      const byRatio = [...r.rounds].sort((a, b) => a.ratio - b.ratio);
+      expect(r.ratio).toBe(byRatio[1].ratio);
+      expect(r.fasterVariant).toBe(byRatio[1].faster);
+      expect([r.steps, r.timedSteps]).toEqual([2, 6]);
+      // --engine-only still times one block per round
+      const e = await benchStep({ spec, steps: 2, warmup: 0, runs: 2, engineOnly: true });
+      expect([e.rounds.length, e.references.length, e.ratio, e.timedSteps]).toEqual([0, 0, null, 4]);
+      expect(e.tfjsMinMs).toBeGreaterThan(0);
       // each reference ran with one BLAS thread and malloc keeping freed memory (REFERENCE_ENV)
       for (const x of r.references) expect(x.torch).toBe(`malloc trim ${2 ** 32} mmap ${2 ** 30} blas 1`);
     } finally {

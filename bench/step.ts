@@ -9,7 +9,7 @@
  * spread (min, max). Then the same step in PyTorch (bench/reference/vit_lora_step.py, random
  * weights, 1 thread), both variants, each run in a fresh process: as usually written (every block
  * on every token) and with the engine's CLS-only last block. The headline is the ratio to the
- * faster variant. With --runs N the bench goes N rounds of [N steps of the engine, then each
+ * faster variant. With --runs N the bench goes N rounds of [--steps steps of the engine, then each
  * variant once] (the variants' order alternating), and the headline is the median over rounds of
  * each round's ratio: the speed of a shared machine drifts over minutes, and a ratio between
  * measurements taken minutes apart measured that drift (1.48x to 2.51x at ViT-Tiny in three idle
@@ -29,9 +29,7 @@
  *
  * Every timing also reports its CPU share (CPU time / wall time of the timed steps): a process
  * that waited for the core (other work on a shared machine) shows it, and its figure is flagged.
- * The reference runs with glibc's malloc told to keep freed memory (REFERENCE_ENV): without that
- * its step time changed 3x from one process to the next (what issue 20 saw as the CLS-only
- * variant being slow when spawned second).
+ * The reference runs with glibc's malloc keeping freed memory (REFERENCE_ENV, which says why).
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -66,6 +64,9 @@ export interface StepBenchResult {
   model: string; spec: VitSpec; backend: string; gemm: string; batch: number; steps: number;
   /** Warm-up steps before the timed ones (the engine's and each reference run's). */
   warmup: number;
+  /** Timed engine steps in all (`steps` per round; with --ab-* half of them on the "before" kernels). */
+  timedSteps: number;
+  /** Pooled over every timed engine step of every round (`steps` per round). */
   tfjsMs: number; tfjsMinMs: number; tfjsMaxMs: number; tfjsCpuShare: number;
   /** Median CPU time of a step: what waiting for the core does not inflate (time-sharing does; a busy sibling core still can). */
   tfjsCpuMs: number;
@@ -75,8 +76,9 @@ export interface StepBenchResult {
   torchUsualMs: number | null; torchClsOnlyMs: number | null;
   /** Each round: the engine's block of steps and the two reference runs just after it. */
   rounds: StepRound[];
-  /** The headline: median over rounds of tfjs / the faster variant of that round. */
+  /** The headline: median over rounds of tfjs / the faster variant of that round (the mean of the middle two for an even count). */
   ratio: number | null;
+  /** The faster variant of the round whose ratio is the headline (the lower middle one for an even count). */
   fasterVariant: 'usual' | 'cls-only' | null;
   torchError: string | null;
   loadAvg: number;
@@ -86,7 +88,8 @@ export interface StepBenchResult {
   kernelTimes?: NativeTime[];
 }
 
-export interface StepRound { engineMs: number; usualMs: number; clsOnlyMs: number; ratio: number }
+/** One round of --runs: the engine block's median step and the two reference runs made after it. */
+export interface StepRound { engineMs: number; usualMs: number; clsOnlyMs: number; faster: 'usual' | 'cls-only'; ratio: number }
 
 export interface NativeTime { name: string; msPerStep: number; callsPerStep: number; gflops?: number }
 
@@ -314,11 +317,12 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const references: TorchResult[] = [];
   const rounds: StepRound[] = [];
   let torchError: string | null = opts.engineOnly ? 'skipped (--engine-only)' : null;
-  for (let round = 0; round < runs && !torchError; round++) {
-    const engineMs = median(round === 0 ? firstBlock : await engineBlock(steps));
-    if (runs > 1) process.stdout.write(`round ${round + 1}, tfjs: ${engineMs.toFixed(1)} ms/step (median of ${steps})\n`);
+  for (let round = 0; round < runs && (!torchError || opts.engineOnly); round++) {
+    const block = round === 0 ? firstBlock : await engineBlock(steps);
+    const engineMs = median(block);
+    if (runs > 1) process.stdout.write(`round ${round + 1}, tfjs: ${engineMs.toFixed(1)} ms/step (median of ${block.length})\n`);
     const got: Partial<Record<'usual' | 'cls-only', number>> = {};
-    for (const clsOnly of round % 2 === 0 ? [false, true] : [true, false]) {
+    for (const clsOnly of torchError ? [] : round % 2 === 0 ? [false, true] : [true, false]) {
       const r = reference(spec, clsOnly, steps, warmup);
       if (typeof r === 'string') { torchError = r; break; }
       references.push(r);
@@ -328,7 +332,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
     }
     if (got.usual !== undefined && got['cls-only'] !== undefined) {
       const faster = Math.min(got.usual, got['cls-only']);
-      rounds.push({ engineMs, usualMs: got.usual, clsOnlyMs: got['cls-only'], ratio: engineMs / faster });
+      rounds.push({ engineMs, usualMs: got.usual, clsOnlyMs: got['cls-only'], faster: got['cls-only'] < got.usual ? 'cls-only' : 'usual', ratio: engineMs / faster });
       if (runs > 1) process.stdout.write(`round ${round + 1}: tfjs / the faster variant ${(engineMs / faster).toFixed(2)}x\n`);
     }
   }
@@ -372,9 +376,11 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const cpuOf = (cls: boolean) => { const xs = references.filter((r) => r.clsOnly === cls && r.medianCpuMs !== undefined).map((r) => r.medianCpuMs!); return xs.length ? median(xs) : null; };
   let ratio: number | null = null, fasterVariant: StepBenchResult['fasterVariant'] = null;
   if (torchUsualMs !== null && torchClsOnlyMs !== null && rounds.length) {
-    fasterVariant = torchClsOnlyMs < torchUsualMs ? 'cls-only' : 'usual';
-    ratio = median(rounds.map((r) => r.ratio));
-    process.stdout.write(`ratio tfjs / PyTorch (the faster variant${rounds.length > 1 ? `; median over ${rounds.length} rounds of engine block + both variants, ${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}` : `, ${fasterVariant}`}): ${ratio.toFixed(2)}x; `
+    const byRatio = [...rounds].sort((a, b) => a.ratio - b.ratio), mid = (byRatio.length - 1) >> 1;
+    ratio = byRatio.length % 2 ? byRatio[mid].ratio : (byRatio[mid].ratio + byRatio[mid + 1].ratio) / 2;
+    fasterVariant = byRatio[mid].faster;
+    if (rounds.length < runs) process.stdout.write(`warning: only ${rounds.length} of ${runs} rounds have both reference runs (${torchError}); the ratio is theirs\n`);
+    process.stdout.write(`ratio tfjs / PyTorch (the faster variant${rounds.length > 1 ? `; median over ${rounds.length} rounds of engine block + both variants, ${rounds.map((r) => `${r.ratio.toFixed(2)} (${r.faster})`).join(', ')}` : `, ${fasterVariant}`}): ${ratio.toFixed(2)}x; `
       + `pooled medians: against the usual code ${(tfjsMs / torchUsualMs).toFixed(2)}x, the CLS-only code ${(tfjsMs / torchClsOnlyMs).toFixed(2)}x\n`);
     const cu = cpuOf(false), cc = cpuOf(true);
     if (cu !== null && cc !== null) process.stdout.write(`ratio of median CPU times per step (less sensitive to other work on the machine): ${(tfjsCpuMs / Math.min(cu, cc)).toFixed(2)}x\n`);
@@ -389,7 +395,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const load = os.loadavg()[0];
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
-    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, warmup, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
+    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, timedSteps: ts.length + beforeCpus.length, warmup, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
     references, rounds, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}), ...(nativeTimes ? { kernelTimes: nativeTimes } : {}),
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');

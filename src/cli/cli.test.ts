@@ -5,10 +5,13 @@ import * as path from 'node:path';
 import { deterministicPart } from '../service/runs/runStore';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './main';
+import { CLI_NODE_ARGS } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-// node --import tsx: one process (the tsx binary would fork a child that SIGKILL cannot reach)
-const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
+// node --require tsx/cjs: one process (the tsx binary would fork a child that SIGKILL cannot reach).
+// The in-process cases below (main() called here) all stop at argument checks: under vitest the
+// CLI's lazy require() of a command module is Node's own, which cannot load a .ts file.
+const nodeArgs = CLI_NODE_ARGS;
 
 function cli(args: string[], cwd = root) {
   const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FEDLORA_BACKEND: 'wasm' } });

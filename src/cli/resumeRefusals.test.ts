@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newRunDir, tinyConfig } from '../service/testFixtures';
+import { CLI_NODE_ARGS, newRunDir, tinyConfig } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
 const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tinyConfig } from '../service/testFixtures';
+import { CLI_NODE_ARGS, tinyConfig } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = CLI_NODE_ARGS;
 
 describe('fedlora serve', () => {
   it('prints a URL with the token, trains a run in a worker under plain node + tsx, and stops on SIGINT', async () => {

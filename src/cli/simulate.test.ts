@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CLI_NODE_ARGS } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = CLI_NODE_ARGS;
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: root, encoding: 'utf8' });

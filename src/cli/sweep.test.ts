@@ -4,9 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deterministicPart } from '../service/runs/runStore';
 import { describe, expect, it } from 'vitest';
+import { CLI_NODE_ARGS } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = CLI_NODE_ARGS;
 
 function grid(dir: string, extra: Record<string, unknown> = {}): string {
   const file = path.join(dir, 'grid.json');

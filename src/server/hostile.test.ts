@@ -15,7 +15,7 @@ import { encodeSafetensors } from '../engine/model/safetensors';
 import type { VitSpec } from '../engine/model/types';
 import { initVitWeights } from '../engine/model/vit';
 import { Rng } from '../engine/rng';
-import { tinyConfig } from '../service/testFixtures';
+import { CLI_NODE_ARGS, tinyConfig } from '../service/testFixtures';
 
 const root = path.resolve(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-hostile-serve-'));
@@ -37,7 +37,7 @@ async function call(command: string, body: unknown): Promise<{ status: number; b
 }
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'serve', '--runs', runsDir, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [...CLI_NODE_ARGS, 'serve', '--runs', runsDir, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   const url = await new Promise<string>((resolve, reject) => {

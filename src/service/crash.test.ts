@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { deterministicRows, newRunDir, tinyConfig } from './testFixtures';
+import { CLI_NODE_ARGS, deterministicRows, newRunDir, tinyConfig } from './testFixtures';
 
 const root = path.resolve(__dirname, '../..');
-const cli = (args: string[], crashAt?: string) => spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), ...args],
+const cli = (args: string[], crashAt?: string) => spawnSync(process.execPath, [...CLI_NODE_ARGS, ...args],
   { cwd: root, encoding: 'utf8', env: { ...process.env, FEDLORA_CRASH_AT: crashAt ?? '' } });
 
 describe('SIGKILL at named points (FEDLORA_CRASH_AT) and resume', () => {

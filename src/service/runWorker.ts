@@ -36,7 +36,8 @@ function post(m: RunWorkerMessage): void {
 
 /**
  * The hooks of a run whose clients train on a Redis queue. BullMQ and ioredis load only here, for a
- * queued run (otherwise ~0.4 s of every run thread started from source). require, not import(): this
+ * queued run (otherwise 265 modules, ~0.26 s of CPU, in every run thread started from source; the
+ * Electron bundle, out/main/runWorker.js, still loads bullmq at its top: rolldown hoists external requires). require, not import(): this
  * thread may run with tsx's CommonJS hook alone (workers.ts), which cannot import() a .ts file.
  */
 function queuedHooks(url: string, onJob: (done: number, total: number, workers: number) => void) {

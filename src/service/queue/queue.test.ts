@@ -1,6 +1,6 @@
 /**
  * The queue end to end: a real redis-server on a free loopback port, real `fedlora worker`
- * processes and coordinators (node --import tsx, one process each, so SIGKILL reaches it).
+ * processes and coordinators (node --require tsx/cjs, one process each, so SIGKILL reaches it).
  * Metrics of queued runs must equal the local run's (wall-clock fields aside).
  */
 import * as fs from 'node:fs';

@@ -13,7 +13,7 @@ import { createApi } from '../api';
 import { RunManager } from '../manager';
 import { executeRun } from '../runner';
 import { files, readJson } from '../runs/runStore';
-import { deterministicRows, newRunDir, tinyConfig } from '../testFixtures';
+import { CLI_NODE_ARGS, deterministicRows, newRunDir, tinyConfig } from '../testFixtures';
 import { workerKey } from './registry';
 import { REDIS_SERVER, startRedis } from './testRedis';
 import { parseQueueUrl } from './url';
@@ -25,7 +25,7 @@ const why = REDIS_SERVER ? '' : ' (skipped: redis-server is not installed; apt-g
 describe.skipIf(!REDIS_SERVER)(`serve --queue: the run manager trains clients on the pool, pool.list shows it${why}`, () => {
   it('a run queued in the app trains on the worker with the local run\'s metrics; pool.list lists the worker, busy/idle and jobs done', async () => {
     const r = await startRedis();
-    const worker = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'worker', '--queue', r.url], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const worker = spawn(process.execPath, [...CLI_NODE_ARGS, 'worker', '--queue', r.url], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     worker.stderr!.on('data', (d) => { log += d; });
     const view = new PoolView(parseQueueUrl(r.url));

@@ -1,15 +1,16 @@
 /**
  * Test helpers for the queue's end-to-end tests: CLI, worker and coordinator processes started with
- * node --import tsx (one process each, so SIGKILL reaches it), their output collected as it comes.
+ * node --require tsx/cjs (CLI_NODE_ARGS; one process each, so SIGKILL reaches it), their output collected as it comes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REDIS_SERVER } from './testRedis';
+import { CLI_NODE_ARGS } from '../testFixtures';
 
 export const root = path.resolve(__dirname, '../../..');
-const nodeArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
+const nodeArgs = CLI_NODE_ARGS;
 const env = { ...process.env, FEDLORA_BACKEND: 'wasm' };
 export const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-queue-'));
 

@@ -7,6 +7,7 @@ import { chromium } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportReport, REPORT_FORMATS, type ReportResult } from './index';
 import { writeReportFixture, type FixtureRun } from './testFixture';
+import { CLI_NODE_ARGS } from '../testFixtures';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
@@ -194,7 +195,7 @@ describe('report: in a browser', () => {
 });
 
 describe('fedlora report CLI', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'report', ...args], { cwd: root, encoding: 'utf8' });
+  const cli = (args: string[]) => spawnSync(process.execPath, [...CLI_NODE_ARGS, 'report', ...args], { cwd: root, encoding: 'utf8' });
 
   it('exits 2 for a folder that is not a run directory and for an unknown format, writing nothing', () => {
     const notRun = cli([tmp, '--out', path.join(tmp, 'x')]);
