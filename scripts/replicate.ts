@@ -29,7 +29,7 @@ import { benchCompressRows } from '../bench/compress';
 import { formatMethodsTable, summarizeMethods, type MethodRun } from './replicate/tables';
 import { bestFixedRho, formatTradeoffTable, tradeoffFigure, tradeoffRows, vCurveFigure, type TradeoffRun, type VPoint } from './replicate/tradeoff';
 import { validateRunConfig } from '../src/service/validate';
-import { paretoFigure, paretoPoints, paretoQsgdSweep, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
+import { paretoFigure, paretoPoints, paretoQsgdSweep, paretoRun, paretoSoftL0Sweep, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
 
 const root = path.resolve(__dirname, '..');
 
@@ -92,7 +92,7 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const fast = !!values.fast;
   const base = quickBase(rounds, fast);
   const t0 = Date.now();
-  const sweeps = [{ suffix: '', make: paretoSweep }, { suffix: '-qsgd', make: paretoQsgdSweep }];
+  const sweeps = [{ suffix: '', make: paretoSweep }, { suffix: '-qsgd', make: paretoQsgdSweep }, { suffix: '-soft0', make: paretoSoftL0Sweep }];
   for (const seed of seeds) {
     for (const { suffix, make } of sweeps) {
       const grid = path.join(out, `grid-seed${seed}${suffix}.json`);
@@ -101,13 +101,11 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
       if (!runSweep(grid, path.join(out, `seed${seed}${suffix}`), values.parallel as string | undefined)) return 1;
     }
   }
-  const runs: ParetoRun[] = seeds.flatMap((seed) => sweeps.flatMap(({ suffix }) => sweepRuns(path.join(out, `seed${seed}${suffix}`)).map((r) => ({
-    method: r.config.compression.method, rho: r.config.compression.rho, seed, finalAcc: r.summary.finalAcc ?? NaN, bits: r.summary.totalUplinkBits,
-    ...(r.config.compression.method === 'qsgd' ? { levels: r.config.compression.levels } : {}),
-  }))));
+  const runs: ParetoRun[] = seeds.flatMap((seed) => sweeps.flatMap(({ suffix }) => sweepRuns(path.join(out, `seed${seed}${suffix}`))
+    .map((r) => paretoRun(r.config, seed, r.summary.finalAcc, r.summary.totalUplinkBits))));
   const points = paretoPoints(runs);
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
-  const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 (others lambda 0), QSGD at s = 1, 3, 15, 255 levels (not paired: it has no ratio); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
+  const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 and, as its own series, with lambda 0 (the others lambda 0), QSGD at s = 1, 3, 15, 255 levels (not paired: it has no ratio); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
   const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'}`;
   const md = [
     '# Pareto fronts of the compressors', '',

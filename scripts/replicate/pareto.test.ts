@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meanInterval, pairedInterval, tQuantile975 } from './stats';
-import { formatPairedTable, formatParetoTable, pairedDifferences, paretoFigure, paretoPoints, paretoQsgdSweep, paretoSweep, verdict, type ParetoRun } from './pareto';
+import { formatPairedTable, formatParetoTable, pairedDifferences, paretoFigure, paretoPoints, paretoQsgdSweep, paretoRun, paretoSoftL0Sweep, paretoSweep, verdict, type ParetoRun } from './pareto';
 
 describe('replication statistics', () => {
   it('95% t-interval of the mean: t(0.975, 2) = 4.303 for three values', () => {
@@ -63,6 +63,24 @@ describe('Pareto fronts', () => {
     expect(pts.at(-1)!.method).toBe('qsgd');
     expect(formatParetoTable(pts).find((l) => l.startsWith('| QSGD | s = 15 | 3 |'))).toBeDefined();
     expect(pairedDifferences([...runs, ...q]).map((r) => r.baseline)).toEqual(['topk', 'topk']);
+  });
+
+  it('SOFT at lambda 0: its own sweep per seed on the same base, its own series, paired with SOFT (what the regulariser buys)', () => {
+    const s = paretoSoftL0Sweep({ name: 'x', compression: { method: 'topk', rho: 0.5 }, soft: { lambda: 0.01 } }, 4) as any;
+    expect(s.base).toMatchObject({ seed: 4, compression: { method: 'soft' }, soft: { lambda: 0 } });
+    expect(s.grid['compression.rho']).toEqual([0.125, 0.25, 0.5, 1]);
+    const cfg = (method: string, lambda: number, levels?: number) => ({ compression: { method, rho: 0.25, levels }, soft: { lambda } });
+    expect(paretoRun(cfg('soft', 0), 1, 0.7, 10).method).toBe('soft-l0');
+    expect(paretoRun(cfg('soft', 0.01), 1, 0.7, 10).method).toBe('soft');
+    expect(paretoRun(cfg('topk', 0), 1, null, 10)).toMatchObject({ method: 'topk', finalAcc: NaN });
+    expect(paretoRun(cfg('qsgd', 0, 15), 1, 0.7, 10)).toMatchObject({ method: 'qsgd', levels: 15 });
+    const l0: ParetoRun[] = [0, 1, 2].map((seed) => ({ method: 'soft-l0', rho: 0.25, seed, finalAcc: 0.7 + 0.025 + 0.01 + 0.02 * seed - 0.03, bits: 2e5 })); // SOFT's accuracy less 3 points
+    const pts = paretoPoints([...runs, ...l0]);
+    expect(pts.map((p) => p.method).indexOf('soft-l0')).toBe(pts.map((p) => p.method).lastIndexOf('soft') + 1);
+    const rows = pairedDifferences([...runs, ...l0]).filter((r) => r.baseline === 'soft-l0');
+    expect(rows).toHaveLength(1);
+    expect(rows[0].diff.mean).toBeCloseTo(0.03, 12);
+    expect(formatPairedTable(rows)[2]).toMatch(/^\| SOFT, lambda 0 \| 0.25 \| 3 \|/);
   });
 
   it('the figure is an SVG with one legend entry per method and its caption', () => {

@@ -10,8 +10,8 @@ export const PARETO_METHODS = ['soft', 'topk', 'randk', 'svd'] as const;
 export const PARETO_RHOS = [0.125, 0.25, 0.5, 1] as const;
 /** QSGD has no ratio: its knob is the number of levels s (an entry costs 1 + ceil(log2(s + 1)) bits: 2, 3, 5, 9). */
 export const PARETO_QSGD_LEVELS = [1, 3, 15, 255] as const;
-export const METHOD_LABEL: Record<string, string> = { soft: 'SOFT', topk: 'top-k', randk: 'random-k', svd: 'SVD truncation', qsgd: 'QSGD' };
-const METHOD_ORDER = [...PARETO_METHODS, 'qsgd'];
+export const METHOD_LABEL: Record<string, string> = { soft: 'SOFT', 'soft-l0': 'SOFT, lambda 0', topk: 'top-k', randk: 'random-k', svd: 'SVD truncation', qsgd: 'QSGD' };
+const METHOD_ORDER = ['soft', 'soft-l0', ...PARETO_METHODS.slice(1), 'qsgd'];
 
 /** One finished run of the front; `levels` for QSGD (its rho is not a knob). */
 export interface ParetoRun { method: string; rho: number; seed: number; finalAcc: number; bits: number; levels?: number }
@@ -40,6 +40,27 @@ export function paretoQsgdSweep(base: Record<string, unknown>, seed: number): Re
     name: `pareto-qsgd-seed${seed}`,
     base: { ...base, seed, compression: { ...(base.compression as object ?? {}), method: 'qsgd' }, soft: { ...(base.soft as object ?? {}), lambda: 0 } },
     grid: { 'compression.levels': [...PARETO_QSGD_LEVELS] },
+  };
+}
+
+/**
+ * SOFT without its orthogonality regulariser (lambda 0), one sweep per seed on the same base: the
+ * paired difference SOFT minus this series is what the regulariser buys at each ratio.
+ */
+export function paretoSoftL0Sweep(base: Record<string, unknown>, seed: number): Record<string, unknown> {
+  return {
+    name: `pareto-soft0-seed${seed}`,
+    base: { ...base, seed, compression: { ...(base.compression as object ?? {}), method: 'soft' }, soft: { ...(base.soft as object ?? {}), lambda: 0 } },
+    grid: { 'compression.rho': [...PARETO_RHOS] },
+  };
+}
+
+/** A finished run as a point of the front: SOFT at lambda 0 is its own series ('soft-l0'), QSGD's knob is its levels. */
+export function paretoRun(config: { compression: { method: string; rho: number; levels?: number }; soft: { lambda: number } }, seed: number, finalAcc: number | null, bits: number): ParetoRun {
+  const m = config.compression.method;
+  return {
+    method: m === 'soft' && config.soft.lambda === 0 ? 'soft-l0' : m, rho: config.compression.rho, seed, finalAcc: finalAcc ?? NaN, bits,
+    ...(m === 'qsgd' ? { levels: config.compression.levels } : {}),
   };
 }
 
