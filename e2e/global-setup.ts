@@ -22,7 +22,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-e2e-'))
   writeSyntheticRuns(runsDir, SYNTHETIC_RUNS)
 
-  const server = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli/main.ts', 'serve', '--runs', runsDir, '--port', '0'], {
+  // --import tsx (tsx's ESM and CommonJS hooks, as `npm run serve` has them through the tsx binary);
+  // the vitest suites start the CLI with the CommonJS hook alone (CLI_NODE_ARGS), so both ways are run
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--runs', runsDir, '--port', '0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe']
   })
