@@ -330,6 +330,10 @@ async function main(): Promise<number> {
   md.push('## (e) SOFT selection vs SVD truncation, one d x d layer (median wall time, this machine)', '', '| d | r | SOFT (ms) | SVD (ms) | speed-up | SOFT FLOPs | SVD FLOPs |', '|---|---|---|---|---|---|---|',
     ...comp.map((c) => `| ${c.d} | ${c.r} | ${c.softMs.toFixed(3)} | ${c.svdMs.toFixed(1)} | ${c.speedup.toFixed(0)}x | ${c.softFlops.toExponential(2)} | ${c.svdFlops.toExponential(2)} |`), '');
 
+  // (a)-(e) are written now: (f) and (g) take hours on a small machine (their sweeps resume when rerun)
+  fs.writeFileSync(path.join(out, 'replicate.md'), [...md, `(a)-(e) took ${((Date.now() - t0) / 60000).toFixed(1)} min; (f) and (g) are running.`, ''].join('\n'));
+  log(`wrote ${path.join(out, 'replicate.md')} ((a)-(e)); now (f) pareto and (g) tradeoff`);
+
   // (f) Pareto fronts and (g) the controllers' trade-off: their own commands, written beside this file
   const subOpts: Record<string, string | boolean | undefined> = { parallel: values.parallel, fast: values.fast };
   if (paretoCommand({ ...subOpts, out: path.join(out, 'pareto') }) !== 0) return 1;
