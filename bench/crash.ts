@@ -14,9 +14,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deterministicPart } from '../src/service/runs/runStore';
+import { CLI_NODE_ARGS } from '../src/service/workers';
 
 const root = path.resolve(__dirname, '..');
-const cliArgs = ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts')];
 
 /** Hook points (src/service/runs/fsutil.ts) with the rounds they may fire in: 0 = the writes before the first round. */
 const POINTS: { point: string; round0?: boolean }[] = [
@@ -56,7 +56,7 @@ interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: str
 /** Run the CLI; `killAfterMs` (counted from the run folder's config.json appearing under `watch`) kills it from outside. */
 function cli(args: string[], env: Record<string, string>, watch?: { out: string; killAfterMs: number }): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...cliArgs, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
     child.stdout.on('data', (b) => { stdout += b; });
     let timer: NodeJS.Timeout | undefined;

@@ -15,6 +15,7 @@ import { parseConfig } from '../src/engine/config';
 import type { RoundMetrics } from '../src/engine/fl/federated';
 import { QueueClientPool } from '../src/service/queue/pool';
 import { startRedis } from '../src/service/queue/testRedis';
+import { CLI_NODE_ARGS } from '../src/service/workers';
 import { parseQueueUrl } from '../src/service/queue/url';
 import { buildTrainer } from '../src/service/runner';
 
@@ -37,7 +38,7 @@ export interface QueueBenchRow {
 export interface QueueBenchResult { rounds: number; clientsPerRound: number; rows: QueueBenchRow[]; cores: number; loadavg: number }
 
 function startWorker(url: string): { proc: ChildProcess; ready: Promise<void> } {
-  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'worker', '--queue', url], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...CLI_NODE_ARGS, 'worker', '--queue', url], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const ready = new Promise<void>((resolve, reject) => {
     proc.stderr!.on('data', (d) => { log += d; if (/ joined redis/.test(log)) resolve(); });

@@ -30,6 +30,7 @@ import { formatMethodsTable, summarizeMethods, type MethodRun } from './replicat
 import { bestFixedRho, formatTradeoffTable, tradeoffFigure, tradeoffRows, vCurveFigure, type TradeoffRun, type VPoint } from './replicate/tradeoff';
 import { validateRunConfig } from '../src/service/validate';
 import { paretoFigure, paretoPoints, paretoQsgdSweep, paretoRun, paretoSoftL0Sweep, paretoSweep, pairedDifferences, formatPairedTable, formatParetoTable, type ParetoRun } from './replicate/pareto';
+import { CLI_NODE_ARGS } from '../src/service/workers';
 
 const root = path.resolve(__dirname, '..');
 
@@ -44,9 +45,12 @@ function simulate(cfg: ExperimentConfig, rounds: number, shard: ReturnType<typeo
   return Array.from({ length: rounds }, () => simulateRound(lm, st, { kind: 'synthetic', seed: cfg.seed, decay: 1, noise: 0.3 }, rc.lora.rank));
 }
 
+/** The checked-out commit, for the tables' headers. */
+const gitCommit = (): string => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+
 /** Run a sweep grid in a child process (resumable: a rerun continues where it stopped). */
 function runSweep(grid: string, outDir: string, parallel?: string): boolean {
-  const sw = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', outDir, ...(parallel ? ['--parallel', parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
+  const sw = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'sweep', '--config', grid, '--out', outDir, ...(parallel ? ['--parallel', parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
   if (sw.status !== 0) log(`sweep ${grid} failed (exit ${sw.status}); rerun the same command to resume`);
   return sw.status === 0;
 }
@@ -104,7 +108,7 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const runs: ParetoRun[] = seeds.flatMap((seed) => sweeps.flatMap(({ suffix }) => sweepRuns(path.join(out, `seed${seed}${suffix}`))
     .map((r) => paretoRun(r.config, seed, r.summary.finalAcc, r.summary.totalUplinkBits))));
   const points = paretoPoints(runs);
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const commit = gitCommit();
   const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 and, as its own series, with lambda 0 (the others lambda 0), QSGD at s = 1, 3, 15, 255 levels (not paired: it has no ratio); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
   const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'}`;
   const md = [
@@ -210,7 +214,7 @@ function tradeoffCommand(values: Record<string, string | boolean | undefined>): 
     const rs = simulate(parseConfig({ ...vBase, control: { method: 'tsfa', latencyBudgetS: vb, V: k * vb * vb } }), 2000, vShard);
     return { V: k * vb * vb, meanRho: mean(rs.map((r) => r.rho)), meanQueue: mean(rs.map((r) => r.queue)), ratio: mean(rs.map((r) => r.roundTime)) / vb };
   });
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const commit = gitCommit();
   const name = fast ? 'tradeoff-fast' : 'tradeoff';
   const caption = `Final accuracy vs mean round time per controller; budgets ${budgets.join(', ')} s; seeds ${seeds.join(', ')}; ${R} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'} at ${base.channel.bandwidthHz / 1000} kHz, SOFT lambda ${lambda}`;
   const vCaption = 'tsfa V curve: quick preset, 100 kHz, budget 3.2 s, 2,000 simulated rounds (clock only, synthetic profiles, seed 0)';
@@ -250,7 +254,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
   const t0 = Date.now();
   const md: string[] = [];
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const commit = gitCommit();
   md.push(`# Replication (${variant})`, '', `Command: \`npm run replicate${fast ? ' -- --fast' : ''}\`; commit ${commit}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}); ${new Date().toISOString().slice(0, 10)}.`, '');
 
   // (a) methods sweep, in child processes (resumable)
@@ -258,8 +262,7 @@ async function main(): Promise<number> {
   const sweepOut = path.join(out, 'methods');
   log(`(a) methods sweep: ${grid} -> ${sweepOut}`);
   const ta = Date.now();
-  const sw = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'src/cli/main.ts'), 'sweep', '--config', grid, '--out', sweepOut, ...(values.parallel ? ['--parallel', values.parallel] : [])], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
-  if (sw.status !== 0) { log(`sweep failed (exit ${sw.status}); rerun the same command to resume`); return 1; }
+  if (!runSweep(grid, sweepOut, values.parallel)) return 1;
   const plan = readJson<{ runs: { id: string; label: string }[] }>(path.join(sweepOut, 'sweep.json'));
   const runs: MethodRun[] = plan.runs.map((r) => {
     const dir = path.join(sweepOut, r.id);

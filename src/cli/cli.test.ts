@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { deterministicPart } from '../service/runs/runStore';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from './main';
-import { CLI_NODE_ARGS } from '../service/testFixtures';
+import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
 // node --require tsx/cjs: one process (the tsx binary would fork a child that SIGKILL cannot reach).

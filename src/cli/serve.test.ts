@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI_NODE_ARGS, tinyConfig } from '../service/testFixtures';
+import { tinyConfig } from '../service/testFixtures';
+import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
 const nodeArgs = CLI_NODE_ARGS;

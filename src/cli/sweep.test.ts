@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deterministicPart } from '../service/runs/runStore';
 import { describe, expect, it } from 'vitest';
-import { CLI_NODE_ARGS } from '../service/testFixtures';
+import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
 const nodeArgs = CLI_NODE_ARGS;

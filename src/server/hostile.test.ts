@@ -15,7 +15,8 @@ import { encodeSafetensors } from '../engine/model/safetensors';
 import type { VitSpec } from '../engine/model/types';
 import { initVitWeights } from '../engine/model/vit';
 import { Rng } from '../engine/rng';
-import { CLI_NODE_ARGS, tinyConfig } from '../service/testFixtures';
+import { tinyConfig } from '../service/testFixtures';
+import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-hostile-serve-'));

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executeRun } from './runner';
-import { CLI_NODE_ARGS, deterministicRows, newRunDir, tinyConfig } from './testFixtures';
+import { deterministicRows, newRunDir, tinyConfig } from './testFixtures';
+import { CLI_NODE_ARGS } from './workers';
 
 const root = path.resolve(__dirname, '../..');
 const cli = (args: string[], crashAt?: string) => spawnSync(process.execPath, [...CLI_NODE_ARGS, ...args],

@@ -4,12 +4,6 @@ import * as path from 'node:path';
 import { createRunDir, deterministicPart, readMetrics } from './runs/runStore';
 import { validateRunConfig } from './validate';
 
-/**
- * How the tests start the CLI: node with tsx's CommonJS hook alone (no ESM-loader hook thread per
- * process); `npm run fedlora` (tsx) runs the same code.
- */
-export const CLI_NODE_ARGS = ['--require', 'tsx/cjs', path.resolve(__dirname, '../cli/main.ts')];
-
 /** Tiny run configs for tests: a few seconds of training on 2 cores. */
 export function tinyConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -3,6 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+/**
+ * How tests, benches and scripts start the CLI from source as one node process (a SIGKILL reaches
+ * it; the tsx binary would fork a child): node with tsx's CommonJS hook alone, as a `.ts` worker
+ * below, with no ESM-loader hook thread per process. `npm run fedlora` (tsx) runs the same code.
+ */
+export const CLI_NODE_ARGS = ['--require', 'tsx/cjs', path.resolve(__dirname, '../cli/main.ts')];
+
 /** `<name>.ts` next to this file when running from source, else the built `<name>.js`. */
 export function workerEntry(dir: string, name: string): string {
   const ts = path.join(dir, `${name}.ts`);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REDIS_SERVER } from './testRedis';
-import { CLI_NODE_ARGS } from '../testFixtures';
+import { CLI_NODE_ARGS } from '../workers';
 
 export const root = path.resolve(__dirname, '../../..');
 const nodeArgs = CLI_NODE_ARGS;

@@ -7,7 +7,7 @@ import { chromium } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportReport, REPORT_FORMATS, type ReportResult } from './index';
 import { writeReportFixture, type FixtureRun } from './testFixture';
-import { CLI_NODE_ARGS } from '../testFixtures';
+import { CLI_NODE_ARGS } from '../workers';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
