@@ -590,6 +590,25 @@ static inline void gemm_tile(const f32 *Ap, const f32 *Bp, int kc, f32 *C, int l
   ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3)
 }
 
+/* As gemm_tile, with the tile's four rows of a plain (untransposed) A read in place at A0 + i * lda,
+ * one k index for all four: no packed copy of A. At ViT-Tiny's shapes this runs the step's products at
+ * 50-53 GFLOP/s against 45-47 with the packed panel (`npm run bench -- gemm`, docs/performance.md);
+ * the edge rows and a transposed A still go through pack_a and gemm_tile. The same sums in the same
+ * order: the same bits. (How V8 allocates registers in sgemm decides most of the gain: folding both
+ * tiles into one function, or either out of line, measured 41-44 GFLOP/s.) */
+#define ROW_STEP_IN_PLACE(i) a = wasm_v128_load32_splat(A##i + k); c##i##0 = wasm_f32x4_add(c##i##0, wasm_f32x4_mul(a, b0)); c##i##1 = wasm_f32x4_add(c##i##1, wasm_f32x4_mul(a, b1));
+static inline void gemm_tile_rows(const f32 *A0, int lda, const f32 *Bp, int kc, f32 *C, int ldc, const f32 *bp) {
+  f4 c00, c01, c10, c11, c20, c21, c30, c31;
+  const f32 *A1 = A0 + lda, *A2 = A1 + lda, *A3 = A2 + lda;
+  ROW_LOAD(0) ROW_LOAD(1) ROW_LOAD(2) ROW_LOAD(3)
+  for (int k = 0; k < kc; k++) {
+    f4 b0 = ld(Bp), b1 = ld(Bp + 4), a;
+    ROW_STEP_IN_PLACE(0) ROW_STEP_IN_PLACE(1) ROW_STEP_IN_PLACE(2) ROW_STEP_IN_PLACE(3)
+    Bp += GEMM_NR;
+  }
+  ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3)
+}
+
 EXPORT(gemm_scratch_floats) int gemm_scratch_floats(int M, int N, int K) {
   int kc = gemm_min(K, GEMM_KC), n8 = (N + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
   (void)M;
@@ -609,11 +628,14 @@ EXPORT(sgemm) void sgemm(const f32 *A, const f32 *B, const f32 *bias, f32 *C, f3
     pack_b(Bp, B, k0, kc, N, K, transB);
     for (int i0 = 0; i0 < M; i0 += GEMM_MR) {
       int ni = gemm_min(GEMM_MR, M - i0);
-      pack_a(Ap, A, i0, k0, kc, M, K, transA);
+      int inPlace = !transA && ni == GEMM_MR; /* a packed panel only when a tile needs it */
+      if (!inPlace) pack_a(Ap, A, i0, k0, kc, M, K, transA);
       for (int p = 0; p < panels; p++) {
         int j0 = p * GEMM_NR, nj = gemm_min(GEMM_NR, N - j0);
         f32 *c = C + i0 * N + j0;
         const f32 *bp = first ? biasP + j0 : 0;
+        if (inPlace && nj == GEMM_NR) { gemm_tile_rows(A + i0 * K + k0, K, Bp + p * kc * GEMM_NR, kc, c, N, bp); continue; }
+        if (inPlace) { pack_a(Ap, A, i0, k0, kc, M, K, transA); inPlace = 0; } /* the last columns' edge tile */
         if (ni == GEMM_MR && nj == GEMM_NR) { gemm_tile(Ap, Bp + p * kc * GEMM_NR, kc, c, N, bp); continue; }
         if (!first) for (int i = 0; i < ni; i++) for (int j = 0; j < nj; j++) tile[i * GEMM_NR + j] = c[i * N + j];
         gemm_tile(Ap, Bp + p * kc * GEMM_NR, kc, tile, GEMM_NR, bp);
