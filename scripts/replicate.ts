@@ -112,11 +112,13 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const commit = gitCommit();
   const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 and, as its own series, with lambda 0 (the others lambda 0), QSGD at s = 1, 3, 15, 255 levels (not paired: it has no ratio); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
   const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'}`;
+  // docs/replication/pareto.md is the fast base's grid (the suite's (f)); the quick preset's is pareto-quick.md
+  const docName = fast ? 'pareto' : 'pareto-quick';
   const md = [
-    '# Pareto fronts of the compressors', '',
+    `# Pareto fronts of the compressors${fast ? '' : ' (quick preset)'}`, '',
     `Command: \`npm run replicate -- pareto${fast ? ' --fast' : ''} --seeds ${seeds.join(',')}${rounds ? ` --rounds ${rounds}` : ''}\`; commit ${commit}; ${os.cpus().length} cores; ${new Date().toISOString().slice(0, 10)}; ${((Date.now() - t0) / 60000).toFixed(1)} min in this invocation.`, '',
     `Setup: ${setup}.`, '',
-    '![Pareto fronts](figures/pareto.svg)', '', `*${caption}.*`, '',
+    `![Pareto fronts](figures/${docName}.svg)`, '', `*${caption}.*`, '',
     ...formatParetoTable(points), '',
     '## Paired differences (SOFT minus baseline, same seed and ratio)', '',
     ...formatPairedTable(pairedDifferences(runs)), '',
@@ -125,10 +127,10 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const svg = paretoFigure(points, caption);
   fs.writeFileSync(path.join(out, 'pareto.svg'), svg);
   if (values.docs) {
-    fs.writeFileSync(path.join(root, 'docs/replication/pareto.md'), md.join('\n'));
-    fs.writeFileSync(path.join(root, 'docs/replication/figures/pareto.svg'), svg);
+    fs.writeFileSync(path.join(root, `docs/replication/${docName}.md`), md.join('\n'));
+    fs.writeFileSync(path.join(root, `docs/replication/figures/${docName}.svg`), svg);
   }
-  log(`wrote ${path.join(out, 'pareto.md')}${values.docs ? ' and docs/replication/pareto.md' : ''}`);
+  log(`wrote ${path.join(out, 'pareto.md')}${values.docs ? ` and docs/replication/${docName}.md` : ''}`);
   return 0;
 }
 
