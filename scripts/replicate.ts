@@ -8,8 +8,7 @@
  *  (c) the offline rank choice vs budget and bandwidth (pilot fine-tune + channel statistics);
  *  (d) the V trade-off (simulate);
  *  (e) SOFT vs SVD selection cost vs layer size (bench compress);
- *  (f) `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 (QSGD at 1, 3, 15, 255 levels) per seed, 95% intervals and paired differences
- *      (in the whole suite on the fast base, 5 seeds; on its own the quick preset by default);
+ *  (f) `-- pareto`: every compressor at rho 1/8, 1/4, 1/2, 1 (QSGD at 1, 3, 15, 255 levels) per seed, 95% intervals and paired differences;
  *  (g) `-- tradeoff`: tsfa against fixed-opt at rho = 1, the best fixed rho and ideal per budget; tsfa's V curve.
  * Writes `<out>/replicate.md` (tables) and the sweep's run directories; rerunning resumes the sweep.
  */
@@ -112,7 +111,7 @@ function paretoCommand(values: Record<string, string | boolean | undefined>): nu
   const commit = gitCommit();
   const setup = `${baseLine(base, fast)}, error feedback on, SOFT with lambda 0.01 and, as its own series, with lambda 0 (the others lambda 0), QSGD at s = 1, 3, 15, 255 levels (not paired: it has no ratio); seeds ${seeds.join(', ')}, each seed's runs on identical partitions, sampling, batches and channel draws`;
   const caption = `Final accuracy vs total uplink bits, mean and 95% t-interval over seeds ${seeds.join(', ')}; ${base.federation.rounds} rounds of the ${fast ? 'fast base (4,000 images, 1 local epoch)' : 'quick preset'}`;
-  // docs/replication/pareto.md is the fast base's grid (the suite's (f)); the quick preset's is pareto-quick.md
+  // in docs/replication: pareto.md the fast base's grid (the --fast suite's (f)), pareto-quick.md the quick preset's (the full suite's)
   const docName = fast ? 'pareto' : 'pareto-quick';
   const md = [
     `# Pareto fronts of the compressors${fast ? '' : ' (quick preset)'}`, '',
@@ -340,14 +339,13 @@ async function main(): Promise<number> {
   fs.writeFileSync(path.join(out, 'replicate.md'), [...md, `(a)-(e) took ${((Date.now() - t0) / 60000).toFixed(1)} min; (f) and (g) are running.`, ''].join('\n'));
   log(`wrote ${path.join(out, 'replicate.md')} ((a)-(e)); now (f) pareto and (g) tradeoff`);
 
-  // (f) Pareto fronts and (g) the controllers' trade-off: their own commands, written beside this file
-  // The Pareto grid runs on the fast base in both variants: 5 seeds x 24 runs take ~28 min there, and
-  // ~4.4 h on the quick preset (2 cores), which stays `-- pareto` on its own (docs/replication/pareto-quick.md).
+  // (f) Pareto fronts (full: the quick preset, 5 seeds x 24 runs; --fast: the fast base) and (g) the
+  // controllers' trade-off: their own commands, written beside this file
   const subOpts: Record<string, string | boolean | undefined> = { parallel: values.parallel, fast: values.fast };
-  if (paretoCommand({ ...subOpts, fast: true, out: path.join(out, 'pareto-fast') }) !== 0) return 1;
+  if (paretoCommand({ ...subOpts, out: path.join(out, 'pareto') }) !== 0) return 1;
   if (tradeoffCommand({ ...subOpts, out: path.join(out, fast ? 'tradeoff-fast' : 'tradeoff') }) !== 0) return 1;
   const tradeoffMd = fast ? 'tradeoff-fast/tradeoff-fast.md' : 'tradeoff/tradeoff.md';
-  md.push('## (f) Pareto fronts and (g) the controllers\' latency-accuracy trade-off', '', `In [pareto-fast/pareto.md](pareto-fast/pareto.md) (fast base, 5 seeds) and [${tradeoffMd}](${tradeoffMd}) (\`npm run replicate -- pareto --fast\` and \`-- tradeoff${fast ? ' --fast' : ''}\` on their own).`, '');
+  md.push('## (f) Pareto fronts and (g) the controllers\' latency-accuracy trade-off', '', `In [pareto/pareto.md](pareto/pareto.md) (${fast ? 'fast base' : 'quick preset'}, 5 seeds) and [${tradeoffMd}](${tradeoffMd}) (\`npm run replicate -- pareto${fast ? ' --fast' : ''}\` and \`-- tradeoff${fast ? ' --fast' : ''}\` on their own).`, '');
   md.push(`Total wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min.`, '');
   fs.writeFileSync(path.join(out, 'replicate.md'), md.join('\n'));
   log(`wrote ${path.join(out, 'replicate.md')}`);
