@@ -1,7 +1,8 @@
 /**
  * The fused WGSL kernels of model/webgpuKernels.ts on a software Vulkan device (SwiftShader, as in
  * webgpu.test.ts): each agrees with the tfjs op chain it replaces on the same backend (forward and
- * gradients, sizes that are not multiples of 4, sums longer than a workgroup), runs the number of
+ * gradients, sizes that are not multiples of 4, sums longer than a workgroup; attention with the op
+ * chain on the cpu backend, masked or not, Tq = 1 or T, 1 or 3 heads), runs the number of
  * dispatches it promises, is bit-identical when run twice, and a training step launches fewer
  * dispatches with them than without by at least what the per-op counts add up to.
  */
@@ -12,7 +13,7 @@ import { initBackend } from './backend';
 import { crossEntropy } from './fl/client';
 import { LocalOptimizer, emptyOptimizerState, type OptimizerState } from './fl/optimizer';
 import { createModel } from './model';
-import { gelu, layerNorm, loraAdd } from './model/ops';
+import { attention, attentionOps, gelu, layerNorm, loraAdd } from './model/ops';
 import type { VitSpec } from './model/types';
 import { initVitWeights, numPatches } from './model/vit';
 import { countDispatches, registerWebgpuKernels, unregisterWebgpuKernels, webgpuKernelMode } from './model/webgpuKernels';
@@ -104,6 +105,46 @@ describe.skipIf(!available)(`fused WGSL kernels on SwiftShader${why}`, () => {
     await compare(() => valueAndGrads(['y0', 'x', 'a', 'b'], ins(), (y0, x, a, b) => loraAdd(y0 as tf.Tensor2D, x as tf.Tensor2D, a, b, 2.5), [70, 6]), 2, 4);
   }, 300_000);
 
+  /**
+   * Attention, forward (o) and gradients to q, k and v, on webgpu (through `attention`, which takes
+   * the fused kernel there) against the op chain `attentionOps` on the cpu backend. Mask: the last
+   * b + 1 keys of sample b padded out (-1e9, as the text model's mask) and the others shifted by
+   * random values, so a mask ignored or added to the wrong scores shows.
+   */
+  const attentionCases = [
+    { batch: 2, Tq: 7, T: 7, heads: 3, hd: 5, masked: true },
+    { batch: 2, Tq: 1, T: 7, heads: 3, hd: 5, masked: false },
+    { batch: 3, Tq: 17, T: 17, heads: 1, hd: 7, masked: false },
+    { batch: 2, Tq: 1, T: 17, heads: 3, hd: 3, masked: true },
+    { batch: 2, Tq: 17, T: 17, heads: 3, hd: 6, masked: true },
+  ];
+  for (const { batch, Tq, T, heads, hd, masked } of attentionCases) {
+    it(`attention, batch ${batch}, ${Tq} query and ${T} key rows, ${heads} heads of ${hd}${masked ? ', masked' : ''}: o, dq, dk, dv as the op chain on cpu within 1e-4, the same bits twice, 2 dispatches forward, 4 backward (fewer than the op chain)`, async () => {
+      const d = heads * hd, shape = { batch, T, heads };
+      const noise = new Rng('mask').normalArray(batch * T, 0.5);
+      const maskValues = Array.from({ length: batch * T }, (_, i) => (i % T >= T - 1 - Math.floor(i / T) ? -1e9 : noise[i]));
+      const f = (op: typeof attention) => () => {
+        const mask = masked ? tf.tensor2d(maskValues, [batch, T]) : undefined;
+        return valueAndGrads(['q', 'k', 'v'], [rand('q', [batch * Tq, d]), rand('k', [batch * T, d]), rand('v', [batch * T, d])],
+          (q, k, v) => op(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, shape, mask), [batch * Tq, d]);
+      };
+      const chain = await withKernels(false, f(attention));
+      const fused = await withKernels(true, f(attention));
+      const again = await withKernels(true, f(attention));
+      await tf.setBackend('cpu');
+      const cpu: Record<string, Float32Array> = {};
+      try {
+        for (const [k, t] of Object.entries(tf.tidy(f(attentionOps)))) { cpu[k] = await t.data() as Float32Array; t.dispose(); }
+      } finally { await tf.setBackend('webgpu'); }
+      expectClose(fused.out, cpu, 1e-4);
+      expect(again.out).toEqual(fused.out);
+      // 2 forward passes + 1 backward (valueAndGrads), plus the mask's zero gradient (one fill)
+      console.log(`dispatches: op chain ${chain.dispatches}, fused ${fused.dispatches}`);
+      expect(fused.dispatches).toBe(2 * 2 + 4 + (masked ? 1 : 0));
+      expect(chain.dispatches).toBeGreaterThan(fused.dispatches);
+    }, 300_000);
+  }
+
   it('Adam, three steps on tensors of 21 and 5 values: 3 dispatches per tensor per step, weights and moments as the op chain', async () => {
     const run = async (fused: boolean) => {
       if (fused) registerWebgpuKernels(); else unregisterWebgpuKernels();
@@ -164,8 +205,10 @@ describe.skipIf(!available)(`fused WGSL kernels on SwiftShader${why}`, () => {
     expect(Math.abs(fused.losses[1] - chain.losses[1])).toBeLessThan(1e-4 * Math.abs(chain.losses[1]) + 1e-6);
     // at least: Adam 12 -> 3 per trainable tensor; per block two layer norms (forward and backward
     // ~40 -> 6, counted as >= 10 saved), one GELU (>= 5 saved) and three LoRA branches (13 -> 6:
-    // >= 5 saved); the final layer norm (>= 10)
-    const atLeast = 9 * fused.nVars + spec.depth * (2 * 10 + 5 + 3 * 5) + 10;
+    // >= 5 saved); attention (the op chain's forward and backward >= 11, half its 22 for two forward
+    // passes and a backward in the attention tests above; the kernels 2 + 4: >= 5 saved); the final
+    // layer norm (>= 10)
+    const atLeast = 9 * fused.nVars + spec.depth * (2 * 10 + 5 + 3 * 5 + 5) + 10;
     expect(chain.counts[0] - fused.counts[0]).toBeGreaterThanOrEqual(atLeast);
   }, 600_000);
 });

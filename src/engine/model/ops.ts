@@ -3,9 +3,9 @@
  * non-transposed matMuls are fast there, so every linear layer works on 2-D activations and its
  * backward pass uses explicit transposes instead of transposed matMuls. Layer norm, GELU,
  * attention and the LoRA branch run as the engine's fused kernels (kernels.ts) on wasm and cpu,
- * and all but attention as WGSL kernels on webgpu (webgpuKernels.ts); each op asks whether the
- * current backend has its kernel. The `...Ops` versions, made of tfjs ops, serve the tensorflow
- * backends (and attention on webgpu) and are the kernels' test reference.
+ * and as WGSL kernels on webgpu (webgpuKernels.ts); each op asks whether the current backend has
+ * its kernel. The `...Ops` versions, made of tfjs ops, serve the tensorflow backends (and webgpu
+ * under FEDLORA_WEBGPU_KERNELS=tfjs) and are the kernels' test reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION, ATTENTION_GRAD, GELU, GELU_GRAD, gemmMode, hasKernel, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, MATMUL } from './kernels';
@@ -153,7 +153,7 @@ function fusedAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, mask: tf
  * side by side in the columns, q [batch * Tq, d] (Tq = T for self-attention, 1 when only the first
  * token's output is needed); `mask` [batch, T] (or any shape with batch * T values) is added to
  * every query's scores over the keys. Returns [batch * Tq, d]. One fused kernel each way on
- * wasm/cpu; elsewhere split into heads, batched products and softmax.
+ * wasm/cpu/webgpu; elsewhere split into heads, batched products and softmax.
  */
 export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, shape: AttentionShape, mask?: tf.Tensor): tf.Tensor2D {
   return hasKernel(ATTENTION) ? fusedAttention(q, k, v, mask && tf.reshape(mask, [shape.batch, shape.T]), shape) : attentionOps(q, k, v, shape, mask);

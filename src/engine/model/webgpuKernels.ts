@@ -1,13 +1,15 @@
 /**
- * Fused WGSL kernels for the webgpu backend: the Adam update, layer norm, exact GELU and the LoRA
- * branch, forward and backward, under the same kernel names and with the same inputs, outputs and
- * attributes as the wasm/cpu kernels of kernels.ts, so ops.ts and the optimizer pick them up
- * wherever a backend has them (attention keeps the tfjs op chain on webgpu).
+ * Fused WGSL kernels for the webgpu backend: the Adam update, layer norm, exact GELU, the LoRA
+ * branch and multi-head attention, forward and backward, under the same kernel names and with the
+ * same inputs, outputs and attributes as the wasm/cpu kernels of kernels.ts, so ops.ts and the
+ * optimizer pick them up wherever a backend has them.
  *
  * Why: a training step on webgpu is bound by kernel launches, not GPU arithmetic (profile on an
  * NVIDIA H200 in docs/performance.md: thousands of dispatches of tiny element-wise kernels, each
  * costing JavaScript and Dawn work). Each op chain here (Adam: 12 dispatches per trainable tensor;
- * layer norm with its gradient: ~40; GELU: ~15; LoRA: ~13) becomes 3-6 dispatches.
+ * layer norm with its gradient: ~40; GELU: ~15; LoRA: ~13; attention: ~17) becomes 3-6 dispatches.
+ * Attention: p (one invocation per score row: scores, max, exp, sum, divide) then o = p v forward;
+ * dS = P (dP - rowsum(dP P)) scale (per score row, dP = dO v^T), then dq, dk and dv backward.
  *
  * A WGSL program can write one output buffer, so a kernel with several outputs runs one program per
  * output. The programs are plain objects in tfjs-backend-webgpu's WebGPUProgram shape (variable
@@ -23,7 +25,7 @@
  * FEDLORA_WEBGPU_KERNELS=tfjs keeps the tfjs op chains (for before/after comparisons).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM, envChoice, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs } from './kernels';
+import { ADAM, ATTENTION, ATTENTION_GRAD, envChoice, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs } from './kernels';
 
 /** Threads per workgroup of every program here. */
 const WG = 64;
@@ -122,6 +124,35 @@ const LORA_HELPERS = {
       let n = i / uniforms.din; let k = i % uniforms.din; var s = 0.0;
       for (var j = 0; j < uniforms.r; j++) { s = s + Du[n * uniforms.r + j] * A[k * uniforms.r + j]; }
       return s; }`,
+} as const;
+
+/**
+ * Attention's index arithmetic (uniforms ATTN_UNIFORMS: the width dim = heads * hd, query rows tq and
+ * key rows tk per sample). Heads sit side by side in the columns; p and dS are [batch, heads, tq, tk].
+ */
+const ATTN_UNIFORMS = 'dim : i32, hd : i32, heads : i32, tq : i32, tk : i32,';
+const ATTN = {
+  /** perRow over the score rows r = (b heads + h) tq + qi: qo / ko, where query row qi's / key row 0's head h starts in q (and dO) / k (and v). */
+  row: `let qi = r % uniforms.tq;
+      let h = (r / uniforms.tq) % uniforms.heads;
+      let b = r / (uniforms.tq * uniforms.heads);
+      let qo = (b * uniforms.tq + qi) * uniforms.dim + h * uniforms.hd;
+      let ko = b * uniforms.tk * uniforms.dim + h * uniforms.hd;`,
+  /** columnSum over an element e of a [batch tq, dim] output, summing over the keys t: its score row pRow, key row 0 of its column kCol. */
+  query: `let n = e / uniforms.dim;
+      let c = e % uniforms.dim;
+      let b = n / uniforms.tq;
+      let pRow = ((b * uniforms.heads + c / uniforms.hd) * uniforms.tq + n % uniforms.tq) * uniforms.tk;
+      let kCol = b * uniforms.tk * uniforms.dim + c;`,
+  /** columnSum over an element e of a [batch tk, dim] output, summing over the queries t: its score column pCol (query 0), query row 0 of its column qCol. */
+  key: `let m = e / uniforms.dim;
+      let c = e % uniforms.dim;
+      let b = m / uniforms.tk;
+      let pCol = (b * uniforms.heads + c / uniforms.hd) * uniforms.tq * uniforms.tk + m % uniforms.tk;
+      let qCol = b * uniforms.tq * uniforms.dim + c;`,
+  /** One head's dot product of row `a` of A at column offset ao with key row s of B at offset bo. */
+  dot: (a: string, ao: string, b: string, bo: string) => `var acc = 0.0;
+        for (var j = 0; j < uniforms.hd; j++) { acc = acc + ${a}[${ao} + j] * ${b}[${bo} + s * uniforms.dim + j]; }`,
 } as const;
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -238,7 +269,68 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
     be.disposeData(du.dataId);
     return [dx, da, db];
   },
+  [ATTENTION]: (args, be) => {
+    const ins = inputs(ATTENTION, args, args.inputs.mask ? ['q', 'k', 'v', 'mask'] : ['q', 'k', 'v']);
+    const [q, k, v, mask] = ins;
+    const a = args.attrs as unknown as AttnAttrs, rows = a.batch * a.heads * a.Tq;
+    const dims = checkAttention(ATTENTION, a, q, k, v, mask);
+    // p: per score row, scores q k^T scale (+ mask), then a stable softmax (max, exp, sum, divide)
+    const p = be.runWebGPUProgram(perRow(mask ? 'attn_p_mask' : 'attn_p', mask ? ['Q', 'K', 'Mask'] : ['Q', 'K'], [a.batch, a.heads, a.Tq, a.T], rows, `${ATTN_UNIFORMS} scale : f32,`, `
+      ${ATTN.row}
+      var mx = -3.4e38;
+      for (var s = 0; s < uniforms.cols; s++) {
+        ${ATTN.dot('Q', 'qo', 'K', 'ko')}
+        let sc = acc * uniforms.scale${mask ? ' + Mask[b * uniforms.tk + s]' : ''};
+        result[base + s] = sc;
+        mx = max(mx, sc);
+      }
+      var sum = 0.0;
+      for (var s = 0; s < uniforms.cols; s++) { let ex = exp(result[base + s] - mx); result[base + s] = ex; sum = sum + ex; }
+      let inv = 1.0 / sum;
+      for (var s = 0; s < uniforms.cols; s++) { result[base + s] = result[base + s] * inv; }`), mask ? [q, k, mask] : [q, k], 'float32', [i32(rows), i32(a.T), ...dims, f32(a.scale)]);
+    // o = p v, per head
+    const o = be.runWebGPUProgram(columnSum('attn_o', ['P', 'V'], q.shape, ATTN_UNIFORMS, ATTN.query, 'P[pRow + t] * V[kCol + t * uniforms.dim]'),
+      [p, v], 'float32', [i32(size(q.shape)), i32(a.T), ...dims]);
+    return [o, p];
+  },
+  [ATTENTION_GRAD]: (args, be) => {
+    const ins = inputs(ATTENTION_GRAD, args, ['dy', 'q', 'k', 'v', 'p']);
+    const [dy, q, k, v, p] = ins;
+    const a = args.attrs as unknown as AttnAttrs, rows = a.batch * a.heads * a.Tq;
+    const dims = checkAttention(ATTENTION_GRAD, a, q, k, v);
+    expectShapes(ATTENTION_GRAD, size(dy.shape) === size(q.shape) && size(p.shape) === rows * a.T, ins);
+    // dS = P (dP - rowsum(dP P)) scale per score row, dP = dO v^T; then dq = dS k, dk = dS^T q, dv = P^T dO
+    const ds = be.runWebGPUProgram(perRow('attn_ds', ['Dy', 'V', 'P'], [a.batch, a.heads, a.Tq, a.T], rows, `${ATTN_UNIFORMS} scale : f32,`, `
+      ${ATTN.row}
+      var rs = 0.0;
+      for (var s = 0; s < uniforms.cols; s++) {
+        ${ATTN.dot('Dy', 'qo', 'V', 'ko')}
+        result[base + s] = acc;
+        rs = rs + acc * P[base + s];
+      }
+      for (var s = 0; s < uniforms.cols; s++) { result[base + s] = P[base + s] * (result[base + s] - rs) * uniforms.scale; }`),
+    [dy, v, p], 'float32', [i32(rows), i32(a.T), ...dims, f32(a.scale)]);
+    const dq = be.runWebGPUProgram(columnSum('attn_dq', ['S', 'K'], q.shape, ATTN_UNIFORMS, ATTN.query, 'S[pRow + t] * K[kCol + t * uniforms.dim]'),
+      [ds, k], 'float32', [i32(size(q.shape)), i32(a.T), ...dims]);
+    const keys = [i32(size(k.shape)), i32(a.Tq), ...dims];
+    const dk = be.runWebGPUProgram(columnSum('attn_dk', ['S', 'Q'], k.shape, ATTN_UNIFORMS, ATTN.key, 'S[pCol + t * uniforms.tk] * Q[qCol + t * uniforms.dim]'), [ds, q], 'float32', keys);
+    const dv = be.runWebGPUProgram(columnSum('attn_dv', ['P', 'Dy'], k.shape, ATTN_UNIFORMS, ATTN.key, 'P[pCol + t * uniforms.tk] * Dy[qCol + t * uniforms.dim]'), [p, dy], 'float32', keys);
+    be.disposeData(ds.dataId);
+    return [dq, dk, dv];
+  },
 };
+
+/** Attention sizes (as kernels.ts): Tq query rows and T key rows per sample. */
+interface AttnAttrs { batch: number; Tq: number; T: number; heads: number; scale: number }
+
+/** Check attention's input shapes against its attributes; returns the programs' shape uniforms (ATTN_UNIFORMS). */
+function checkAttention(kernel: string, a: AttnAttrs, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask?: tf.TensorInfo): Uniform[] {
+  const d = q.shape[1];
+  expectShapes(kernel, q.shape.length === 2 && k.shape.length === 2 && Number.isInteger(a.heads) && a.heads > 0 && d % a.heads === 0
+    && q.shape[0] === a.batch * a.Tq && k.shape[0] === a.batch * a.T && k.shape[1] === d && v.shape.join() === k.shape.join()
+    && (!mask || size(mask.shape) === a.batch * a.T), [q, k, v, ...(mask ? [mask] : [])]);
+  return [i32(d), i32(d / a.heads), i32(a.heads), i32(a.Tq), i32(a.T)];
+}
 
 function checkLora(kernel: string, [y0, x, a, b]: tf.TensorInfo[]): void {
   expectShapes(kernel, [y0, x, a, b].every((t) => t.shape.length === 2) && y0.shape[0] === x.shape[0] && a.shape[0] === x.shape[1]
