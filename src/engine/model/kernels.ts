@@ -148,16 +148,18 @@ function runOn(backendName: string, backend: unknown, inputs: tf.TensorInfo[], o
 }
 
 /** Attention sizes: Tq query rows and T key rows per sample. */
-interface AttnAttrs { batch: number; Tq: number; T: number; heads: number; scale: number }
+export interface AttnAttrs { batch: number; Tq: number; T: number; heads: number; scale: number }
 
-function checkAttention(kernel: string, a: AttnAttrs, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask?: tf.TensorInfo): void {
+/** Throws, naming the kernel, unless q, k, v (and the mask) fit the attention attributes (also the webgpu kernels' check). */
+export function checkAttention(kernel: string, a: AttnAttrs, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask?: tf.TensorInfo): void {
   const d = q.shape[1];
   expectShapes(kernel, q.shape.length === 2 && k.shape.length === 2 && Number.isInteger(a.heads) && a.heads > 0 && d % a.heads === 0
     && q.shape[0] === a.batch * a.Tq && k.shape[0] === a.batch * a.T && k.shape[1] === d && v.shape.join() === k.shape.join()
     && (!mask || size(mask.shape) === a.batch * a.T), () => `${dims([q, k, v, ...(mask ? [mask] : [])])} for batch ${a.batch}, ${a.Tq} query and ${a.T} key rows, ${a.heads} heads`);
 }
 
-function checkLora(kernel: string, y0: tf.TensorInfo, x: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo): void {
+/** Throws, naming the kernel, unless y0, x and the factors a, b of a LoRA branch fit together (also the webgpu kernels' check). */
+export function checkLora(kernel: string, y0: tf.TensorInfo, x: tf.TensorInfo, a: tf.TensorInfo, b: tf.TensorInfo): void {
   expectShapes(kernel, [y0, x, a, b].every((t) => t.shape.length === 2) && y0.shape[0] === x.shape[0] && a.shape[0] === x.shape[1]
     && b.shape[0] === a.shape[1] && y0.shape[1] === b.shape[1], () => dims([y0, x, a, b]));
 }

@@ -28,7 +28,7 @@
  * FEDLORA_WEBGPU_KERNELS=tfjs keeps the tfjs op chains (for before/after comparisons).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM, ATTENTION, ATTENTION_GRAD, envChoice, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs } from './kernels';
+import { ADAM, ATTENTION, ATTENTION_GRAD, checkAttention, checkLora, envChoice, GELU, GELU_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LORA, LORA_GRAD, type AdamAttrs, type AttnAttrs } from './kernels';
 
 /** Threads per workgroup of every program here. */
 const WG = 64;
@@ -250,7 +250,7 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
     const ins = inputs(LORA, args, ['y0', 'x', 'a', 'b']);
     const [y0, x, a, b] = ins;
     const [N, din] = x.shape, r = a.shape[1], dout = b.shape[1], scale = (args.attrs as { scale: number }).scale;
-    checkLora(LORA, ins);
+    checkLora(LORA, y0, x, a, b);
     // u = x a [N, r]; out = y0 + (u b) scale
     const u = be.runWebGPUProgram(elementwise('lora_u', ['X', 'A'], [N, r], 'din : i32, r : i32,', 'fedloraXA(i)', LORA_HELPERS.lora_u), [x, a], 'float32', [i32(N * r), i32(din), i32(r)]);
     const out = be.runWebGPUProgram(elementwise('lora_out', ['Y0', 'U', 'B'], [N, dout], 'r : i32, dout : i32, scale : f32,', 'Y0[i] + fedloraUB(i) * uniforms.scale', LORA_HELPERS.lora_out), [y0, u, b], 'float32', [i32(N * dout), i32(r), i32(dout), f32(scale)]);
@@ -260,7 +260,7 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
     const ins = inputs(LORA_GRAD, args, ['dy', 'x', 'a', 'b', 'u']);
     const [dy, x, a, b, u] = ins;
     const [N, din] = x.shape, r = a.shape[1], dout = b.shape[1], scale = (args.attrs as { scale: number }).scale;
-    checkLora(LORA_GRAD, [dy, x, a, b]);
+    checkLora(LORA_GRAD, dy, x, a, b);
     expectShapes(LORA_GRAD, size(u.shape) === N * r, ins);
     // du = (dy scale) b^T [N, r]; dx = du a^T; dA = x^T du; dB = u^T (dy scale)
     const du = be.runWebGPUProgram(elementwise('lora_du', ['Dy', 'B'], [N, r], 'r : i32, dout : i32, scale : f32,', 'fedloraDyBt(i)', LORA_HELPERS.lora_du), [dy, b], 'float32', [i32(N * r), i32(r), i32(dout), f32(scale)]);
@@ -276,7 +276,7 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
     const ins = inputs(ATTENTION, args, args.inputs.mask ? ['q', 'k', 'v', 'mask'] : ['q', 'k', 'v']);
     const [q, k, v, mask] = ins;
     const a = args.attrs as unknown as AttnAttrs, rows = a.batch * a.heads * a.Tq;
-    const dims = checkAttention(ATTENTION, a, q, k, v, mask);
+    const dims = attentionUniforms(ATTENTION, a, q, k, v, mask);
     // p: per score row, scores q k^T scale (+ mask), then a stable softmax (max, exp, sum, divide)
     const p = be.runWebGPUProgram(perRow(mask ? 'attn_p_mask' : 'attn_p', mask ? ['Q', 'K', 'Mask'] : ['Q', 'K'], [a.batch, a.heads, a.Tq, a.T], rows, `${ATTN_UNIFORMS} scale : f32,`, `
       ${ATTN.row}
@@ -300,7 +300,7 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
     const ins = inputs(ATTENTION_GRAD, args, ['dy', 'q', 'k', 'v', 'p']);
     const [dy, q, k, v, p] = ins;
     const a = args.attrs as unknown as AttnAttrs, rows = a.batch * a.heads * a.Tq;
-    const dims = checkAttention(ATTENTION_GRAD, a, q, k, v);
+    const dims = attentionUniforms(ATTENTION_GRAD, a, q, k, v);
     expectShapes(ATTENTION_GRAD, size(dy.shape) === size(q.shape) && size(p.shape) === rows * a.T, ins);
     // dS = P (dP - rowsum(dP P)) scale per score row, dP = dO v^T; then dq = dS k, dk = dS^T q, dv = P^T dO
     const ds = be.runWebGPUProgram(perRow('attn_ds', ['Dy', 'V', 'P'], [a.batch, a.heads, a.Tq, a.T], rows, `${ATTN_UNIFORMS} scale : f32,`, `
@@ -323,22 +323,13 @@ const KERNELS: Record<string, (args: KernelArgs, be: WebgpuBackendLike) => tf.Te
   },
 };
 
-/** Attention sizes (as kernels.ts): Tq query rows and T key rows per sample. */
-interface AttnAttrs { batch: number; Tq: number; T: number; heads: number; scale: number }
-
-/** Check attention's input shapes against its attributes; returns the programs' shape uniforms (ATTN_UNIFORMS). */
-function checkAttention(kernel: string, a: AttnAttrs, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask?: tf.TensorInfo): Uniform[] {
+/** The programs' shape uniforms of attention (ATTN_UNIFORMS), after kernels.ts's shape check. */
+function attentionUniforms(kernel: string, a: AttnAttrs, q: tf.TensorInfo, k: tf.TensorInfo, v: tf.TensorInfo, mask?: tf.TensorInfo): Uniform[] {
+  checkAttention(kernel, a, q, k, v, mask);
   const d = q.shape[1];
-  expectShapes(kernel, q.shape.length === 2 && k.shape.length === 2 && Number.isInteger(a.heads) && a.heads > 0 && d % a.heads === 0
-    && q.shape[0] === a.batch * a.Tq && k.shape[0] === a.batch * a.T && k.shape[1] === d && v.shape.join() === k.shape.join()
-    && (!mask || size(mask.shape) === a.batch * a.T), [q, k, v, ...(mask ? [mask] : [])]);
   return [i32(d), i32(d / a.heads), i32(a.heads), i32(a.Tq), i32(a.T)];
 }
 
-function checkLora(kernel: string, [y0, x, a, b]: tf.TensorInfo[]): void {
-  expectShapes(kernel, [y0, x, a, b].every((t) => t.shape.length === 2) && y0.shape[0] === x.shape[0] && a.shape[0] === x.shape[1]
-    && b.shape[0] === a.shape[1] && y0.shape[1] === b.shape[1], [y0, x, a, b]);
-}
 
 export type WebgpuKernelMode = 'fused' | 'tfjs';
 
