@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks of issue 16 in one run on a lent GPU machine (prepared here, where no GPU is; device
-# time is scarce: at most ~9 minutes in all, every step under its own timeout; give the run
-# timeout_s 600). Before: `bash
+# time is scarce: at most ~9 minutes in all, every step under its own timeout, killed 10 s after it
+# if it ignores the TERM; give the run timeout_s 600). Before: `bash
 # scripts/gpu-payload.sh` here; then the device tool's run with carry ["gpu-payload"] and the command
 # `bash bench/gpu/device-run.sh`. Writes its logs to $OUT (what comes back), else to /tmp/gpu-out.
 #   1. the machine: nvidia-smi, whether Dawn finds a hardware adapter
@@ -9,7 +9,7 @@
 #      vit-tiny on webgpu with the tfjs op chains (FEDLORA_WEBGPU_KERNELS=tfjs): the 20x goal
 #   3. one vit-tiny step's kernels and dispatches (--profile)
 #   4. the quick preset, 2 rounds, on webgpu and on wasm (clients/s; accuracies to compare)
-#   5. GPU memory over 8 rounds of the shipped model (bench memory --rounds: it prints at the end)
+#   5. GPU memory over 5 rounds of the shipped model (bench memory --rounds: it prints at the end)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/gpu-out}; mkdir -p "$out"
@@ -36,20 +36,20 @@ run() { # name, timeout (s), command...
   local name=$1 t=$2; shift 2
   log "$name: $*"
   local t0=$SECONDS
-  timeout "$t" "$@" > "$out/$name.log" 2>&1; local rc=$?
+  timeout -k 10 "$t" "$@" > "$out/$name.log" 2>&1; local rc=$?
   grep -v 'XDG_RUNTIME_DIR\|^$' "$out/$name.log" | tail -8 | tee -a "$out/summary.txt"
   log "$name: exit $rc in $((SECONDS - t0)) s"
 }
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; uname -a; nproc; } > "$out/machine.txt" 2>&1
 cat "$out/machine.txt" >> "$out/summary.txt"
-run adapter 45 $bench backends --backends webgpu --model base --steps 1 --warmup 1
+run adapter 40 $bench backends --backends webgpu --model base --steps 1 --warmup 1
 # one backend per check, so that a timeout on one keeps the other's figure
-run base 50 $bench backends --backends wasm,webgpu --model base --steps 20 --warmup 5
-run vit-tiny-wasm 60 $bench backends --backends wasm --model vit-tiny --steps 5 --warmup 2
-run vit-tiny 90 $bench backends --backends webgpu --model vit-tiny --steps 5 --warmup 2
-run vit-tiny-opchains 75 env FEDLORA_WEBGPU_KERNELS=tfjs $bench backends --backends webgpu --model vit-tiny --steps 5 --warmup 2
-run vit-tiny-profile 45 $bench backends --backends webgpu --model vit-tiny --steps 1 --warmup 1 --profile
-run quick-webgpu 80 env FEDLORA_BACKEND=webgpu $node $p/fedlora.cjs run --config configs/quick.json --rounds 2 --out /tmp/gpu-runs
+run base 45 $bench backends --backends wasm,webgpu --model base --steps 20 --warmup 5
+run vit-tiny-wasm 50 $bench backends --backends wasm --model vit-tiny --steps 5 --warmup 2
+run vit-tiny 80 $bench backends --backends webgpu --model vit-tiny --steps 5 --warmup 2
+run vit-tiny-opchains 60 env FEDLORA_WEBGPU_KERNELS=tfjs $bench backends --backends webgpu --model vit-tiny --steps 5 --warmup 2
+run vit-tiny-profile 40 $bench backends --backends webgpu --model vit-tiny --steps 1 --warmup 1 --profile
+run quick-webgpu 70 env FEDLORA_BACKEND=webgpu $node $p/fedlora.cjs run --config configs/quick.json --rounds 2 --out /tmp/gpu-runs
 run quick-wasm 30 env FEDLORA_BACKEND=wasm $node $p/fedlora.cjs run --config configs/quick.json --rounds 2 --out /tmp/gpu-runs
-run memory 75 $bench memory --backend webgpu --rounds 8 --clients 2
+run memory 55 $bench memory --backend webgpu --rounds 5 --clients 2
 log "done"
