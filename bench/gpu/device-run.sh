@@ -3,7 +3,8 @@
 # time is scarce: at most ~9 minutes in all, every step under its own timeout, killed 10 s after it
 # if it ignores the TERM; give the run timeout_s 600). Before: `bash
 # scripts/gpu-payload.sh` here; then the device tool's run with carry ["gpu-payload"] and the command
-# `bash bench/gpu/device-run.sh`. Writes its logs to $OUT (what comes back), else to /tmp/gpu-out.
+# `bash bench/gpu/device-run.sh`. Writes to $OUT (what comes back: at most 8 files), else to
+# /tmp/gpu-out: summary.txt (each check's last lines, also on stdout) and logs.txt (every check's whole log).
 #   1. the machine: nvidia-smi, whether Dawn finds a hardware adapter
 #   2. one training step on wasm (one thread) and webgpu, at the shipped model and at vit-tiny, and
 #      vit-tiny on webgpu with the tfjs op chains (FEDLORA_WEBGPU_KERNELS=tfjs): the 20x goal
@@ -36,12 +37,12 @@ run() { # name, timeout (s), command...
   local name=$1 t=$2; shift 2
   log "$name: $*"
   local t0=$SECONDS
-  timeout -k 10 "$t" "$@" > "$out/$name.log" 2>&1; local rc=$?
-  grep -v 'XDG_RUNTIME_DIR\|^$' "$out/$name.log" | tail -8 | tee -a "$out/summary.txt"
+  timeout -k 10 "$t" "$@" > "/tmp/gpu-check-$name.log" 2>&1; local rc=$?
+  grep -v 'XDG_RUNTIME_DIR\|^$' "/tmp/gpu-check-$name.log" | tail -8 | tee -a "$out/summary.txt"
+  { echo "===== $name: $*"; cat "/tmp/gpu-check-$name.log"; } >> "$out/logs.txt"
   log "$name: exit $rc in $((SECONDS - t0)) s"
 }
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; uname -a; nproc; } > "$out/machine.txt" 2>&1
-cat "$out/machine.txt" >> "$out/summary.txt"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; uname -a; nproc; } 2>&1 | tee -a "$out/summary.txt"
 run adapter 40 $bench backends --backends webgpu --model base --steps 1 --warmup 1
 # one backend per check, so that a timeout on one keeps the other's figure
 run base 45 $bench backends --backends wasm,webgpu --model base --steps 20 --warmup 5

@@ -25,6 +25,13 @@ describe('bench/gpu/device-run.sh', () => {
     expect(runs.reduce((s, r) => s + r.timeout + 10, 0)).toBeLessThanOrEqual(560);
   });
 
+  it('writes at most 8 files to $OUT (the most a device call brings back)', () => {
+    const files = new Set([...script.matchAll(/"\$out\/([^"$]+)"/g)].map((m) => m[1]));
+    expect(files.size).toBeGreaterThan(0);
+    expect(files.size).toBeLessThanOrEqual(8);
+    expect(script).not.toMatch(/"\$out\/[^"]*\$/); // no file name made per check
+  });
+
   it('passes the benches and the CLI only options they accept', () => {
     // the benches' options are listed per bench in bench/main.ts's header; the CLI's in its usage
     const benchHeader = fs.readFileSync(path.join(root, 'bench/main.ts'), 'utf8').split('\n');
