@@ -44,8 +44,8 @@ run() { # name, timeout (s), command...
 }
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; uname -a; nproc; } 2>&1 | tee -a "$out/summary.txt"
 run adapter 40 $bench backends --backends webgpu --model base --steps 1 --warmup 1
-# one backend per check, so that a timeout on one keeps the other's figure
 run base 45 $bench backends --backends wasm,webgpu --model base --steps 20 --warmup 5
+# vit-tiny: one backend per check, so that a timeout on one keeps the other's figure
 run vit-tiny-wasm 50 $bench backends --backends wasm --model vit-tiny --steps 5 --warmup 2
 run vit-tiny 80 $bench backends --backends webgpu --model vit-tiny --steps 5 --warmup 2
 run vit-tiny-opchains 60 env FEDLORA_WEBGPU_KERNELS=tfjs $bench backends --backends webgpu --model vit-tiny --steps 5 --warmup 2
