@@ -338,8 +338,9 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   }
   ab?.restore();
   if (opts.kernelTimes) useKernelsModule(null);
+  const timedSteps = ts.length + beforeCpus.length;
   const nativeTimes: NativeTime[] | undefined = opts.kernelTimes
-    ? [...native.entries()].sort((a, b) => b[1][0] - a[1][0]).map(([name, [ms, calls, flops]]) => ({ name, msPerStep: ms / (ts.length + beforeCpus.length), callsPerStep: calls / (ts.length + beforeCpus.length), ...(flops ? { gflops: flops / ms / 1e6 } : {}) }))
+    ? [...native.entries()].sort((a, b) => b[1][0] - a[1][0]).map(([name, [ms, calls, flops]]) => ({ name, msPerStep: ms / timedSteps, callsPerStep: calls / timedSteps, ...(flops ? { gflops: flops / ms / 1e6 } : {}) }))
     : undefined;
   let profile: StepProfile | undefined;
   if (opts.profile) {
@@ -361,7 +362,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
 
   if (nativeTimes) {
     const total = nativeTimes.reduce((a, k) => a + k.msPerStep, 0);
-    process.stdout.write(`--kernel-times, the engine's wasm kernels per step (each call timed, ${ts.length + beforeCpus.length} steps): `
+    process.stdout.write(`--kernel-times, the engine's wasm kernels per step (each call timed, ${timedSteps} steps): `
       + nativeTimes.map((k) => `${k.name} ${k.msPerStep.toFixed(2)} ms (${k.callsPerStep} calls${k.gflops ? `, ${k.gflops.toFixed(1)} GFLOP/s` : ''})`).join(', ')
       + `; ${total.toFixed(1)} ms of ${tfjsCpuMs.toFixed(1)} ms CPU per step (the rest: tfjs's own kernels, its per-op bookkeeping, garbage collection; `
       + `each call's time is wall time, which on a busy machine includes waiting for the core)\n`);
@@ -395,7 +396,7 @@ export async function benchStep(opts: { model?: string; spec?: string; steps?: n
   const load = os.loadavg()[0];
   process.stdout.write(`host: ${os.cpus().length} cores, 1-min load average ${load.toFixed(2)}${flagged || load > 1.5 ? ' (other work is running: rerun on an idle machine)' : ''}\n`);
   const res: StepBenchResult = {
-    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, timedSteps: ts.length + beforeCpus.length, warmup, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
+    model: chosen.name, spec, backend: backend.name, gemm: backend.gemm, batch, steps, timedSteps, warmup, tfjsMs, tfjsMinMs: Math.min(...ts), tfjsMaxMs: Math.max(...ts), tfjsCpuShare, tfjsCpuMs,
     references, rounds, torchUsualMs, torchClsOnlyMs, ratio, fasterVariant, torchError, loadAvg: load, ...(profile ? { profile } : {}), ...(nativeTimes ? { kernelTimes: nativeTimes } : {}),
   };
   if (opts.json) process.stdout.write(JSON.stringify({ bench: 'step', ...res }) + '\n');

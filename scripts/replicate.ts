@@ -335,7 +335,7 @@ async function main(): Promise<number> {
   md.push('## (e) SOFT selection vs SVD truncation, one d x d layer (median wall time, this machine)', '', '| d | r | SOFT (ms) | SVD (ms) | speed-up | SOFT FLOPs | SVD FLOPs |', '|---|---|---|---|---|---|---|',
     ...comp.map((c) => `| ${c.d} | ${c.r} | ${c.softMs.toFixed(3)} | ${c.svdMs.toFixed(1)} | ${c.speedup.toFixed(0)}x | ${c.softFlops.toExponential(2)} | ${c.svdFlops.toExponential(2)} |`), '');
 
-  // (a)-(e) are written now: (f) and (g) take hours on a small machine (their sweeps resume when rerun)
+  // (a)-(e) are written now: (f) and (g) take tens of minutes more on 2 cores (their sweeps resume when rerun)
   fs.writeFileSync(path.join(out, 'replicate.md'), [...md, `(a)-(e) took ${((Date.now() - t0) / 60000).toFixed(1)} min; (f) and (g) are running.`, ''].join('\n'));
   log(`wrote ${path.join(out, 'replicate.md')} ((a)-(e)); now (f) pareto and (g) tradeoff`);
 

@@ -8,13 +8,12 @@ import { main } from './main';
 import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
-// node --require tsx/cjs: one process (the tsx binary would fork a child that SIGKILL cannot reach).
+// The CLI runs as one node process (CLI_NODE_ARGS; the tsx binary would fork a child that SIGKILL cannot reach).
 // The in-process cases below (main() called here) all stop at argument checks: under vitest the
 // CLI's lazy require() of a command module is Node's own, which cannot load a .ts file.
-const nodeArgs = CLI_NODE_ARGS;
 
 function cli(args: string[], cwd = root) {
-  const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FEDLORA_BACKEND: 'wasm' } });
+  const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FEDLORA_BACKEND: 'wasm' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -83,14 +82,14 @@ describe('fedlora CLI: kill -9 and resume', () => {
     // the uninterrupted reference run goes alongside the run that is killed
     const ref = tmpConfig(cfg);
     const refRun = new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const c = spawn(process.execPath, [...nodeArgs, 'run', '--config', ref.file, '--out', ref.out], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'ignore'] });
+      const c = spawn(process.execPath, [...CLI_NODE_ARGS, 'run', '--config', ref.file, '--out', ref.out], { cwd: root, env: { ...process.env, FEDLORA_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'ignore'] });
       let stdout = '';
       c.stdout.on('data', (d) => { stdout += d; });
       c.on('close', (code) => resolve({ code, stdout }));
     });
 
     const k = tmpConfig(cfg);
-    const child = spawn(process.execPath, [...nodeArgs, 'run', '--config', k.file, '--out', k.out], { cwd: root, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, 'run', '--config', k.file, '--out', k.out], { cwd: root, stdio: 'ignore' });
     const metricsOf = () => {
       if (!fs.existsSync(k.out)) return null;
       const d = fs.readdirSync(k.out)[0];
@@ -135,7 +134,7 @@ describe('fedlora CLI: concurrent runs', () => {
     const a = tmpConfig(cfg(11)), b = tmpConfig(cfg(12));
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-conc-'));
     const runBg = (file: string) => new Promise<string>((resolve, reject) => {
-      const c = spawn(process.execPath, [...nodeArgs, 'run', '--config', file, '--out', outDir], { cwd: root });
+      const c = spawn(process.execPath, [...CLI_NODE_ARGS, 'run', '--config', file, '--out', outDir], { cwd: root });
       let out = '';
       c.stdout.on('data', (d) => { out += d; });
       c.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop()!) : reject(new Error(`exit ${code}`))));

@@ -7,12 +7,11 @@ import { tinyConfig } from '../service/testFixtures';
 import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = CLI_NODE_ARGS;
 
 describe('fedlora serve', () => {
   it('prints a URL with the token, trains a run in a worker under plain node + tsx, and stops on SIGINT', async () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-serve-'));
-    const child = spawn(process.execPath, [...nodeArgs, 'serve', '--runs', runs, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, 'serve', '--runs', runs, '--port', '0', '--no-build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -43,10 +42,10 @@ describe('fedlora serve', () => {
   });
 
   it('refuses bad options with exit code 2', () => {
-    const r = spawnSync(process.execPath, [...nodeArgs, 'serve', '--port', '70000'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'serve', '--port', '70000'], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--port: must be an integer in 0..65535');
-    const w = spawnSync(process.execPath, [...nodeArgs, 'serve', '--client-workers', '0'], { cwd: root, encoding: 'utf8' });
+    const w = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'serve', '--client-workers', '0'], { cwd: root, encoding: 'utf8' });
     expect(w.status).toBe(2);
     expect(w.stderr).toContain('--client-workers: must be an integer in 1..64');
   });

@@ -6,10 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = CLI_NODE_ARGS;
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

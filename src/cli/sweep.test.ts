@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { CLI_NODE_ARGS } from '../service/workers';
 
 const root = path.resolve(__dirname, '../..');
-const nodeArgs = CLI_NODE_ARGS;
 
 function grid(dir: string, extra: Record<string, unknown> = {}): string {
   const file = path.join(dir, 'grid.json');
@@ -27,7 +26,7 @@ describe('fedlora sweep', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-sweep-'));
     const file = grid(dir), out = path.join(dir, 'out');
     // start, then kill the sweep once the first run has completed
-    const child = spawn(process.execPath, [...nodeArgs, 'sweep', '--config', file, '--out', out, '--parallel', '2'], { cwd: root, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...CLI_NODE_ARGS, 'sweep', '--config', file, '--out', out, '--parallel', '2'], { cwd: root, stdio: 'ignore' });
     const deadline = Date.now() + 120_000;
     const completed = () => (fs.existsSync(out) ? fs.readdirSync(out).filter((d) => {
       try { return JSON.parse(fs.readFileSync(path.join(out, d, 'summary.json'), 'utf8')).status === 'completed'; } catch { return false; }
@@ -37,7 +36,7 @@ describe('fedlora sweep', () => {
     await new Promise((r) => child.on('exit', r));
     expect(completed()).toBeGreaterThanOrEqual(1);
     expect(completed()).toBeLessThan(4);
-    const r = spawnSync(process.execPath, [...nodeArgs, 'sweep', '--config', file, '--out', out, '--parallel', '2'], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'sweep', '--config', file, '--out', out, '--parallel', '2'], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n').pop()).toBe(out);
     const runs = fs.readdirSync(out).filter((d) => /^r\d{3}-/.test(d));
@@ -55,14 +54,14 @@ describe('fedlora sweep', () => {
     for (const d of runs) expect(html).toContain(JSON.parse(fs.readFileSync(path.join(out, d, 'config.json'), 'utf8')).name);
     expect(r.stderr).toMatch(/comparison report of 4 runs: .*report\.html/);
     // a resumed run equals the same config run solo
-    const solo = spawnSync(process.execPath, [...nodeArgs, 'resume', path.join(out, runs[3])], { cwd: root, encoding: 'utf8' });
+    const solo = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'resume', path.join(out, runs[3])], { cwd: root, encoding: 'utf8' });
     expect(solo.status).toBe(0);
   });
 
   it('rejects a bad grid naming the run and the field, writing nothing', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-sweep-'));
     const file = grid(dir, { grid: { 'lora.rank': [4, 0] } });
-    const r = spawnSync(process.execPath, [...nodeArgs, 'sweep', '--config', file, '--out', path.join(dir, 'out')], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, 'sweep', '--config', file, '--out', path.join(dir, 'out')], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('run r001-rank-0: lora.rank: must be an integer >= 1, got 0');
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);

@@ -10,14 +10,13 @@ import { REDIS_SERVER } from './testRedis';
 import { CLI_NODE_ARGS } from '../workers';
 
 export const root = path.resolve(__dirname, '../../..');
-const nodeArgs = CLI_NODE_ARGS;
 const env = { ...process.env, FEDLORA_BACKEND: 'wasm' };
 export const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'fedlora-queue-'));
 
 export interface Proc { child: ChildProcess; log(): string; exit: Promise<number | null> }
 
 const spawnCli = (args: string[], extraEnv: Record<string, string>) =>
-  spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
 
 export function start(args: string[], extraEnv: Record<string, string> = {}): Proc {
   const child = spawnCli(args, extraEnv);
